@@ -1,0 +1,197 @@
+"""Separation in PPML: hand-built cases with known separated sets, cross-checks between the
+ReLU method and an explicit linear program on dummy variables, and the joint fixed point of
+singleton removal and separation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.optimize import linprog
+
+from tradeflows.errors import SpecificationError
+from tradeflows.estimation.separation import sample_mask, separation_mask
+
+
+def _dummies(fe: np.ndarray) -> np.ndarray:
+    """Explicit 0/1 columns of every level of every fixed effect."""
+    return np.column_stack([(fe[:, j][:, None] == np.unique(fe[:, j])).astype(float)
+                            for j in range(fe.shape[1])])
+
+
+def _lp_reference(y: np.ndarray, Z: np.ndarray) -> np.ndarray:
+    """Independent reference: maximal separated set by the LP max Σz, z = Zγ, 0 <= z <= 1 on
+    y = 0 and z = 0 on y > 0 (equality constraints kept as such), repeated until none new."""
+    found = np.zeros(y.size, dtype=bool)
+    pos = y > 0
+    while True:
+        rows = np.flatnonzero(~pos & ~found)
+        if rows.size == 0:
+            return found
+        A = Z[rows]
+        res = linprog(-A.sum(axis=0), A_ub=np.vstack([-A, A]),
+                      b_ub=np.r_[np.zeros(rows.size), np.ones(rows.size)],
+                      A_eq=Z[pos], b_eq=np.zeros(pos.sum()),
+                      bounds=[(None, None)] * Z.shape[1], method="highs")
+        assert res.status == 0
+        new = A @ res.x > 1e-6
+        if not new.any():
+            return found
+        found[rows[new]] = True
+
+
+@pytest.fixture(scope="module")
+def base():
+    """6 exporters x 5 importers x 4 replicates; y Poisson with a fair share of zeros."""
+    rng = np.random.default_rng(11)
+    g, h = np.meshgrid(np.arange(6), np.arange(5), indexing="ij")
+    g, h = np.repeat(g.ravel(), 4), np.repeat(h.ravel(), 4)
+    x = rng.normal(size=g.size)
+    mu = np.exp(-0.2 + 0.4 * x + rng.normal(0, 0.5, 6)[g] + rng.normal(0, 0.5, 5)[h])
+    y = rng.poisson(mu).astype(float)
+    y[(g != 2) & (y == 0) & (rng.uniform(size=g.size) < 0.5)] = 1.0  # no accidental separation
+    return {"y": y, "x": x, "fe": np.column_stack([g, h]).astype(np.int64), "g": g}
+
+
+def case_fe_group(b):
+    y = b["y"].copy()
+    y[b["g"] == 2] = 0.0
+    return y, b["x"][:, None], set(np.flatnonzero(b["g"] == 2))
+
+
+def case_dummy(b):
+    y = b["y"].copy()
+    rows = np.flatnonzero(y == 0)[:4]
+    d = np.zeros(y.size)
+    d[rows] = 1.0
+    return y, np.column_stack([b["x"], d]), set(rows)
+
+
+def case_combination(b):
+    # x1 - x2 >= 0 everywhere, = 0 on y > 0, > 0 on every other zero
+    rng = np.random.default_rng(5)
+    y = b["y"].copy()
+    x1 = rng.normal(size=y.size)
+    zeros = np.flatnonzero(y == 0)
+    sep = zeros[::2]
+    x2 = x1.copy()
+    x2[sep] -= rng.uniform(0.5, 1.5, sep.size)
+    return y, np.column_stack([b["x"], x1, x2]), set(sep)
+
+
+def case_fe_and_regressor(b):
+    # z = x3 - 1{g = 2}: 0 on y > 0, 1 on two zeros of exporter 2, 0.5 on three other zeros
+    y, g = b["y"].copy(), b["g"]
+    x3 = (g == 2).astype(float)
+    inside = np.flatnonzero((g == 2) & (y == 0))[:2]
+    outside = np.flatnonzero((g != 2) & (y == 0))[:3]
+    x3[inside], x3[outside] = 2.0, 0.5
+    return y, np.column_stack([b["x"], x3]), set(inside) | set(outside)
+
+
+CASES = {
+    "fe_group": (case_fe_group, {"fe": True, "simplex": False, "relu": True}),
+    "dummy": (case_dummy, {"fe": False, "simplex": True, "relu": True}),
+    "combination": (case_combination, {"fe": False, "simplex": True, "relu": True}),
+    "fe_and_regressor": (case_fe_and_regressor, {"fe": False, "simplex": False, "relu": True}),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_known_separated_set_by_each_method(base, name):
+    make, finds = CASES[name]
+    y, X, truth = make(base)
+    fe = base["fe"]
+    assert truth and len(truth) < (y == 0).sum()
+    # the hand-built set is what an explicit LP on [X, FE dummies] finds
+    assert set(np.flatnonzero(_lp_reference(y, np.column_stack([X, _dummies(fe)])))) == truth
+    for method, expected in finds.items():
+        mask, counts = separation_mask(y, X, fe, methods=(method,))
+        assert set(np.flatnonzero(mask)) == (truth if expected else set()), method
+        assert counts[f"separation_{method}"] == (len(truth) if expected else 0)
+    mask, counts = separation_mask(y, X, fe)  # default: all three, in order
+    assert set(np.flatnonzero(mask)) == truth
+    assert sum(counts.values()) == len(truth)
+
+
+def test_no_separation_in_generic_data(base):
+    mask, counts = separation_mask(base["y"], base["x"][:, None], base["fe"])
+    assert not mask.any() and counts == {"separation_fe": 0, "separation_simplex": 0,
+                                         "separation_relu": 0}
+
+
+def test_without_fixed_effects_simplex_uses_the_design_as_given():
+    # y = 0 whenever x < 0: x itself certifies separation once the intercept is in X
+    x = np.array([-2.0, -1.0, -0.5, 0.0, 0.0, 1.0, 2.0, 0.0])
+    y = np.array([0.0, 0.0, 0.0, 1.0, 2.0, 0.0, 0.0, 3.0])
+    X = np.column_stack([np.ones(8), x])
+    lp = _lp_reference(y, X)
+    for method in ("simplex", "relu"):
+        mask, _ = separation_mask(y, X, None, methods=(method,))
+        np.testing.assert_array_equal(mask, lp)
+    # zeros on both sides of x = 0 (where all positives are): no direction works
+    assert not lp.any()
+    # move rows 5, 6 to x = 0: z = -x separates rows 0-2 (rows 5, 6 have z = 0)
+    X[5:7, 1] = 0.0
+    mask, counts = separation_mask(y, X, None)
+    assert set(np.flatnonzero(mask)) == {0, 1, 2} and counts["separation_simplex"] == 3
+    assert set(np.flatnonzero(_lp_reference(y, X))) == {0, 1, 2}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_relu_agrees_with_lp_on_dummies_on_random_sparse_data(seed):
+    rng = np.random.default_rng(100 + seed)
+    n = 150
+    fe = np.column_stack([rng.integers(0, 12, n), rng.integers(0, 10, n)])
+    X = np.column_stack([rng.normal(size=n), (rng.uniform(size=n) < 0.1).astype(float)])
+    y = rng.poisson(np.exp(-1.5 + 0.5 * X[:, 0] + rng.normal(0, 1, 12)[fe[:, 0]]))
+    y = y.astype(float)
+    truth = _lp_reference(y, np.column_stack([X, _dummies(fe)]))
+    mask, _ = separation_mask(y, X, fe, methods=("relu",))
+    np.testing.assert_array_equal(mask, truth)
+    mask, _ = separation_mask(y, X, fe)
+    np.testing.assert_array_equal(mask, truth)
+
+
+def test_singleton_removal_and_separation_reach_a_joint_fixed_point():
+    rng = np.random.default_rng(3)
+    a, b = np.meshgrid(np.arange(4), np.arange(4), indexing="ij")
+    a, b = np.repeat(a.ravel(), 3), np.repeat(b.ravel(), 3)
+    y = rng.poisson(3.0, a.size).astype(float) + 1.0
+    # r1: only row of exporter 10, the one positive row of importer 7;
+    # r2, r3: the zeros of importer 7; r4 shares exporter 11 with r3 only
+    extra_a = [10, 0, 11, 11]
+    extra_b = [7, 7, 7, 0]
+    extra_y = [5.0, 0.0, 0.0, 3.0]
+    fe = np.column_stack([np.r_[a, extra_a], np.r_[b, extra_b]]).astype(np.int64)
+    y = np.r_[y, extra_y]
+    X = rng.normal(size=(y.size, 1))
+    keep, drops = sample_mask(y, X, fe)
+    assert np.flatnonzero(~keep).tolist() == list(range(a.size, a.size + 4))
+    assert drops == {"singletons": 2, "separation_fe": 2, "separation_simplex": 0,
+                     "separation_relu": 0}
+    # separation off: only the first singleton goes
+    keep, drops = sample_mask(y, X, fe, separation=())
+    assert np.flatnonzero(~keep).tolist() == [a.size] and drops["singletons"] == 1
+
+
+def test_zero_weights_and_keep_leave_rows_out(base):
+    y, X, truth = case_dummy(base)
+    w = np.ones(y.size)
+    first = min(truth)
+    w[first] = 0.0
+    mask, counts = separation_mask(y, X, base["fe"], weights=w)
+    assert set(np.flatnonzero(mask)) == truth - {first}
+    keep = w > 0
+    mask2, _ = separation_mask(y, X, base["fe"], keep=keep)
+    np.testing.assert_array_equal(mask, mask2)
+
+
+def test_bad_input_raises_naming_the_row():
+    y = np.array([1.0, 0.0, -1.0])
+    with pytest.raises(SpecificationError, match="row 2"):
+        separation_mask(y, None, np.zeros((3, 1), dtype=np.int64))
+    X = np.array([[1.0], [np.inf], [0.0]])
+    with pytest.raises(SpecificationError, match="row 1"):
+        separation_mask(np.ones(3), X, None)
+    with pytest.raises(SpecificationError, match="unknown separation method"):
+        separation_mask(np.ones(3), None, None, methods=("mu",))

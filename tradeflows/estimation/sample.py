@@ -1,0 +1,140 @@
+"""From (data, formula, options) to the arrays of the estimation sample.
+
+Shared by PPML and OLS: parse the formula and vcov, read weights / offset / cluster
+variables, move ``fixed_coefs`` into the offset, drop missing values, zero weights,
+singletons and (PPML) separated observations, each counted by reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from tradeflows.errors import SpecificationError
+from tradeflows.estimation.formula import Formula, factorize_fe, model_frame, parse_formula
+from tradeflows.estimation.vcov import SSC, VcovSpec, as_ssc, parse_vcov
+
+__all__ = ["Sample", "build_sample"]
+
+
+@dataclass
+class Sample:
+    """Estimation sample. Arrays have one row per kept observation (n)."""
+
+    formula: Formula
+    y: np.ndarray
+    X: np.ndarray
+    coefnames: list[str]
+    fe: np.ndarray
+    fe_levels: list[pd.Index]
+    weights: np.ndarray
+    offset: np.ndarray
+    clusters: list[np.ndarray]
+    vcov_spec: VcovSpec
+    ssc: SSC
+    index: np.ndarray
+    nobs_original: int
+    drops: dict[str, int]
+    fixed_coefs: dict[str, float] = field(default_factory=dict)
+    offset_name: str | None = None
+    weights_name: str | None = None
+    has_weights: bool = False
+
+
+def _column_or_array(data: pd.DataFrame, value: object, what: str) -> tuple[np.ndarray, str | None]:
+    if isinstance(value, str):
+        if value not in data.columns:
+            raise SpecificationError(f"{what} column {value!r} not in data")
+        s = data[value]
+        if not pd.api.types.is_numeric_dtype(s):
+            raise SpecificationError(f"{what} column {value!r} is not numeric (dtype {s.dtype})")
+        return s.to_numpy(dtype=np.float64, na_value=np.nan), value
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.shape != (len(data),):
+        raise SpecificationError(f"{what} must be a column name or an array of length {len(data)}")
+    return arr, None
+
+
+def _recode(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Contiguous 0-based codes of the levels still present, and the kept original codes."""
+    present, inv = np.unique(codes, return_inverse=True)
+    return inv.astype(np.int64), present
+
+
+def build_sample(data: pd.DataFrame, formula: str, *, model: str, vcov: object,
+                 weights: object = None, offset: object = None,
+                 fixed_coefs: dict[str, float] | None = None,
+                 separation: Sequence[str] = (), ssc: object = None) -> Sample:
+    """Parse, read and trim the data to the estimation sample (see module docstring)."""
+    f = parse_formula(formula)
+    spec = parse_vcov(vcov, f.fixef)
+    conv = as_ssc(ssc)
+    extra: dict[str, np.ndarray] = {}
+    wname = oname = None
+    if weights is not None:
+        extra["weights"], wname = _column_or_array(data, weights, "weights")
+    if offset is not None:
+        extra["offset"], oname = _column_or_array(data, offset, "offset")
+    for c in spec.clusters:
+        cols = c.split("^")
+        unknown = [x for x in cols if x not in data.columns]
+        if unknown:
+            raise SpecificationError(f"cluster variable {unknown[0]!r} not in data")
+        ok = ~data[cols].isna().any(axis=1).to_numpy()
+        codes = np.full(len(data), np.nan)
+        codes[ok] = factorize_fe(data.loc[ok], c)[0]
+        extra[f"cluster:{c}"] = codes
+    mf, ex = model_frame(data, f, extra)
+    drops = dict(mf.drops)
+    y, X, fe = mf.y, mf.X, mf.fe
+    names = list(mf.coefnames)
+    w = ex.get("weights", np.ones(y.size))
+    off = ex.get("offset", np.zeros(y.size))
+    if (w < 0).any():
+        row = int(mf.index[np.flatnonzero(w < 0)[0]])
+        raise SpecificationError(f"weights {wname or ''!s} negative at row {row}".replace("  ", " "))
+    if model == "ppml" and (y < 0).any():
+        row = int(mf.index[np.flatnonzero(y < 0)[0]])
+        raise SpecificationError(
+            f"dependent variable {f.depvar!r} is negative at row {row} ({y[y < 0][0]}); "
+            "PPML needs y >= 0"
+        )
+    fixed = {}
+    for name, b in (fixed_coefs or {}).items():
+        if name not in names:
+            raise SpecificationError(f"fixed_coefs: {name!r} is not a regressor of {formula!r}")
+        j = names.index(name)
+        off = off + float(b) * X[:, j]
+        X = np.delete(X, j, axis=1)
+        names.pop(j)
+        fixed[name] = float(b)
+    keep = w > 0
+    drops["zero_weight"] = int((~keep).sum())
+    if model == "ppml":
+        from tradeflows.estimation.separation import sample_mask
+
+        alive, sd = sample_mask(y, X, fe, separation=tuple(separation), keep=keep)
+        drops["singleton"] = sd.pop("singletons")
+        drops.update(sd)
+        keep = alive
+    elif fe.shape[1]:
+        from tradeflows.estimation.singletons import singleton_mask
+
+        single = singleton_mask(fe, keep=keep)
+        drops["singleton"] = int(single.sum())
+        keep &= ~single
+    rows = np.flatnonzero(keep)
+    fe_levels = []
+    fe_new = np.empty((rows.size, fe.shape[1]), dtype=np.int64)
+    for q in range(fe.shape[1]):
+        fe_new[:, q], present = _recode(fe[rows, q])
+        fe_levels.append(mf.fe_levels[q][present])
+    clusters = [_recode(ex[f"cluster:{c}"][rows].astype(np.int64))[0] for c in spec.clusters]
+    if rows.size == 0:
+        raise SpecificationError(f"{formula!r}: no observation left after dropping {drops}")
+    return Sample(f, y[rows], np.ascontiguousarray(X[rows]), names, fe_new, fe_levels,
+                  w[rows], off[rows], clusters, spec, conv, mf.index[rows], mf.nobs_original,
+                  drops, fixed, oname, wname, weights is not None)

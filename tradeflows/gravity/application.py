@@ -1,0 +1,276 @@
+"""The application: policy effects on the Azerbaijan-Central Asia pair-year panel.
+
+Every model is PPML with exporter-year, importer-year and pair fixed effects (the guide's
+preferred specification, Table 3 col. ENDG), standard errors clustered by pair, on the
+international flows of the panel whose trade is observed (NaN = nobody reported: dropped and
+counted; 0 = reported zero: kept) and of pairs with positive total trade. Models:
+
+- ``ots``: OTS membership, members (``both_ots``) and observer pairs (``ots_observer_pair``)
+  separately;
+- ``ots_by_member``: ``both_ots`` split by each OTS member's pairs;
+- ``corridor``: Baku-Tbilisi-Kars / Middle Corridor access (``uses_btk``,
+  ``uses_middle_corridor``);
+- ``eaeu``, ``wto``, ``sanctions``: ``both_eaeu``; ``both_wto``; every ``sanction*`` column;
+- ``joint``: all policy terms together with ``fta`` and ``both_cis_fta``;
+- ``event_uzb_ots``: event study of Uzbekistan's 2019 OTS accession (pairs UZB-other members).
+
+A term is left out (and said so in the table notes) when the panel lacks its column or the
+column never changes within a pair over the sample (the pair fixed effects absorb it).
+Outputs: ``reports/tables/gravity_application.{md,tex,html}``, the replication table
+``reports/tables/agtpa_replication.{md,tex,html}``, figures
+``reports/figures/gravity_coefficients.{png,svg}`` and ``event_study_uzb_ots.{png,svg}``,
+and the tidy ``data/processed/estimates/application.parquet`` (schema in docs/gravity.md).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from tradeflows.config import Paths
+from tradeflows.errors import DataError, SpecificationError
+from tradeflows.gravity import specs
+from tradeflows.gravity.event_study import EventStudy, event_study, event_years, new_axes
+from tradeflows.gravity.event_study import plot_event_study as _plot_event_study
+from tradeflows.gravity.specs import FittedSpec, GravitySpec
+from tradeflows.io import write_parquet, write_text
+from tradeflows.report.figures import save_figure
+
+PANEL_COLUMNS = ("year", "exporter", "importer", "trade")
+OTS_MEMBERS_2019 = ("AZE", "KAZ", "KGZ", "TUR", "UZB")
+ESTIMATE_COLUMNS = ["spec", "term", "estimate", "std_error", "conf_low", "conf_high", "p_value",
+                    "nobs", "years", "drops", "formula", "sample"]
+
+
+@dataclass(frozen=True)
+class PolicyModel:
+    """A named group of policy terms estimated together (columns missing from the panel or
+    constant within pairs are left out)."""
+
+    name: str
+    title: str
+    terms: tuple[str, ...]
+    prefixes: tuple[str, ...] = ()
+
+    def wanted(self, columns: pd.Index) -> list[str]:
+        found = [t for t in self.terms if t in columns]
+        for p in self.prefixes:
+            found += sorted(c for c in columns if c.startswith(p) and c not in found)
+        return found
+
+
+MODELS: tuple[PolicyModel, ...] = (
+    PolicyModel("ots", "OTS: members and observers", ("both_ots", "ots_observer_pair")),
+    PolicyModel("corridor", "BTK / Middle Corridor access", ("uses_btk", "uses_middle_corridor")),
+    PolicyModel("eaeu", "EAEU", ("both_eaeu",)),
+    PolicyModel("wto", "WTO", ("both_wto",)),
+    PolicyModel("sanctions", "Sanctions", (), ("sanction",)),
+)
+JOINT_EXTRA = ("fta", "both_cis_fta")
+
+
+@dataclass
+class ApplicationResults:
+    """Fitted models by name, the event study, and the notes on terms left out."""
+
+    fits: dict[str, FittedSpec] = field(default_factory=dict)
+    event: EventStudy | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def read_panel(path: Path) -> pd.DataFrame:
+    """Read the panel and check the columns the application needs (DataError names them)."""
+    if not Path(path).exists():
+        raise DataError("panel not found: run `tradeflows build` first", file=path)
+    df = pd.read_parquet(path)
+    missing = [c for c in PANEL_COLUMNS if c not in df.columns]
+    if missing:
+        raise DataError(f"panel lacks column(s) {missing}", file=path, column=missing[0])
+    neg = df["trade"] < 0
+    if neg.any():
+        row = int(np.flatnonzero(neg.to_numpy())[0])
+        raise DataError("negative trade", file=path, row=row, column="trade")
+    return df
+
+
+def estimation_sample(panel: pd.DataFrame) -> pd.DataFrame:
+    """International rows with the fixed-effect identifiers (directional pairs)."""
+    df = panel[panel["exporter"] != panel["importer"]].reset_index(drop=True)
+    return specs.add_fixed_effect_ids(df)
+
+
+def varies_within_pair(df: pd.DataFrame, col: str) -> bool:
+    """True when ``col`` changes over time for at least one pair with observed trade."""
+    obs = df[df["trade"].notna()]
+    return bool((obs.groupby("pair")[col].nunique() > 1).any())
+
+
+def _usable(df: pd.DataFrame, terms: list[str], notes: list[str], model: str) -> list[str]:
+    kept = []
+    for t in terms:
+        if not pd.api.types.is_numeric_dtype(df[t]) and not pd.api.types.is_bool_dtype(df[t]):
+            notes.append(f"{model}: {t} left out (not numeric)")
+        elif not varies_within_pair(df, t):
+            notes.append(f"{model}: {t} left out (constant within every pair: absorbed by "
+                         "the pair fixed effects)")
+        else:
+            kept.append(t)
+    return kept
+
+
+def _pair_fe_spec(name: str, terms: list[str], title: str) -> GravitySpec:
+    return GravitySpec(name, f"trade ~ {' + '.join(terms)} | {specs.PAIR_FE}", "ppml",
+                       "international flows with trade observed, pairs with positive total "
+                       "trade", lambda d: specs.observed(d) & specs.pair_positive(d),
+                       label=title)
+
+
+def add_country_interactions(df: pd.DataFrame, var: str, countries: tuple[str, ...]
+                             ) -> tuple[pd.DataFrame, list[str]]:
+    """``{var}_{c}`` = ``var`` on rows where c is the exporter or the importer (each OTS
+    member's pairs; a pair of two members enters both terms)."""
+    out = df.copy()
+    names = []
+    for c in countries:
+        name = f"{var}_{c}"
+        side = (out["exporter"] == c) | (out["importer"] == c)
+        out[name] = np.where(side, out[var].astype(float), 0.0)
+        names.append(name)
+    return out, names
+
+
+def estimate_application(panel: pd.DataFrame, *, progress: bool = False) -> ApplicationResults:
+    """Fit every model of the module docstring on ``panel`` (columns of the panel contract)."""
+    df = estimation_sample(panel)
+    for col in df.columns:
+        if pd.api.types.is_bool_dtype(df[col]):
+            df[col] = df[col].astype(float)
+    res = ApplicationResults()
+    jobs: list[tuple[str, str, list[str]]] = []
+    joint: list[str] = []
+    for m in MODELS:
+        wanted = m.wanted(df.columns)
+        for t in m.terms:
+            if t not in df.columns:
+                res.notes.append(f"{m.name}: {t} left out (not in the panel)")
+        terms = _usable(df, wanted, res.notes, m.name)
+        if terms:
+            jobs.append((m.name, m.title, terms))
+            joint += terms
+    extra = _usable(df, [t for t in JOINT_EXTRA if t in df.columns], res.notes, "joint")
+    if joint:
+        jobs.append(("joint", "All policies", joint + extra))
+    if "both_ots" in df.columns and "both_ots" in joint:
+        members = tuple(c for c in OTS_MEMBERS_2019
+                        if c in set(df["exporter"]) | set(df["importer"]))
+        df, names = add_country_interactions(df, "both_ots", members)
+        jobs.append(("ots_by_member", "OTS by member", _usable(df, names, res.notes,
+                                                               "ots_by_member")))
+    for name, title, terms in tqdm(jobs, desc="gravity models", disable=not progress):
+        if not terms:
+            continue
+        try:
+            res.fits[name] = _pair_fe_spec(name, terms, title).fit(df)
+        except SpecificationError as err:
+            res.notes.append(f"{name}: not estimated ({err})")
+    df["uzb_ots_event"] = event_years(
+        df, [("UZB", c) for c in OTS_MEMBERS_2019 if c != "UZB"], 2019)
+    treated = df["uzb_ots_event"].notna() & df["trade"].notna()
+    if treated.any():
+        try:
+            res.event = event_study(df, "uzb_ots_event", leads=4, lags=3,
+                                    name="event_uzb_ots")
+        except SpecificationError as err:
+            res.notes.append(f"event_uzb_ots: not estimated ({err})")
+    else:
+        res.notes.append("event_uzb_ots: no observed UZB-OTS pair in the panel")
+    return res
+
+
+def tidy_estimates(res: ApplicationResults) -> pd.DataFrame:
+    """One row per (spec, term): the schema documented in docs/gravity.md."""
+    frames = []
+    fits = dict(res.fits)
+    if res.event is not None:
+        fits[res.event.fitted.spec.name] = res.event.fitted
+    for name, fit in fits.items():
+        t = fit.result.tidy()
+        t.insert(0, "spec", name)
+        t["nobs"] = int(fit.result.nobs)
+        t["years"] = f"{fit.years[0]}-{fit.years[1]}" if fit.years else ""
+        t["drops"] = json.dumps({k: int(v) for k, v in sorted(fit.result.drops.items())})
+        t["formula"] = fit.spec.formula
+        t["sample"] = fit.spec.sample
+        frames.append(t[ESTIMATE_COLUMNS])
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in ESTIMATE_COLUMNS})
+    return pd.concat(frames, ignore_index=True)
+
+
+def coefficient_figure(est: pd.DataFrame) -> object:
+    """Coefficients of the single-policy models with 95% intervals (one row per term)."""
+    rows = est[est["spec"].isin([m.name for m in MODELS] + ["ots_by_member"])]
+    fig, ax = new_axes(6.4, 0.35 * max(len(rows), 1) + 1.2)
+    y = np.arange(len(rows))[::-1]
+    ax.axvline(0.0, color="0.5", lw=0.8)
+    ax.errorbar(rows["estimate"], y, xerr=[rows["estimate"] - rows["conf_low"],
+                                           rows["conf_high"] - rows["estimate"]],
+                fmt="o", color="C0", capsize=3)
+    ax.set_yticks(y, [f"{s}: {t}" for s, t in zip(rows["spec"], rows["term"], strict=True)])
+    ax.set_xlabel("PPML coefficient (log points), 95% interval; pair, exporter-year and "
+                  "importer-year FE")
+    ax.set_title("Policy effects on bilateral trade")
+    return fig
+
+
+def _write_tables(res: ApplicationResults, base: Path, notes: list[str]) -> list[Path]:
+    from tradeflows.estimation import etable
+
+    models = {fit.spec.label or name: fit.result for name, fit in res.fits.items()}
+    written = []
+    if not models:
+        return written
+    for fmt, ext in (("markdown", "md"), ("latex", "tex"), ("html", "html")):
+        text = etable(models, format=fmt, title="Policy effects, PPML with pair, exporter-year "
+                      "and importer-year fixed effects", notes=notes)
+        written.append(write_text(str(text), base.with_suffix(f".{ext}")))
+    return written
+
+
+def _replication_tables(paths: Paths, base: Path) -> list[Path]:
+    from tradeflows.gravity import replication
+    from tradeflows.report.tables import write_table
+
+    file = paths.raw / replication.AGTPA_FILE
+    if not file.exists():
+        return []
+    df = replication.load_agtpa(file)
+    comp = pd.concat([replication.compare(t, replication.fit_table(t, df))
+                      for t in replication.COLUMNS], ignore_index=True)
+    cols = ["table", "column", "term", "published_estimate", "estimate", "published_se",
+            "std_error", "published_nobs", "nobs", "within_tolerance"]
+    return write_table(comp[cols], base, "Yotov et al. (2016) ch. 1: published vs tradeflows")
+
+
+def run_application(paths: Paths, progress: bool = True) -> list[Path]:
+    """Estimate the application on ``paths.panel``; write tables, figures and the tidy
+    estimates; return the written paths."""
+    panel = read_panel(paths.panel)
+    res = estimate_application(panel, progress=progress)
+    est = tidy_estimates(res)
+    tables, figures = paths.reports / "tables", paths.reports / "figures"
+    written = [write_parquet(est, paths.estimates / "application.parquet")]
+    written += _write_tables(res, tables / "gravity_application", res.notes)
+    if len(est):
+        written += save_figure(coefficient_figure(est), figures / "gravity_coefficients")
+    if res.event is not None:
+        written += _plot_event_study(res.event, figures / "event_study_uzb_ots",
+                                     title="Uzbekistan's 2019 OTS accession: pairs with "
+                                     "other members")
+    written += _replication_tables(paths, tables / "agtpa_replication")
+    return written

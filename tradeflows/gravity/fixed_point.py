@@ -1,0 +1,141 @@
+"""Fixed-point solvers of the one-sector structural gravity (Armington-CES) system.
+
+Independent of any estimator: everything here is numpy on square ``n x n`` arrays indexed
+[exporter, importer] (domestic flows on the diagonal). Units follow Yotov et al. (2016, ch. 2):
+
+* ``t`` is the trade-cost term ``t_ij^(1-sigma) = exp(sum_k b_k z_ijk)``;
+* ``omr`` (outward MR) and ``imr`` (inward MR) are the ``(1-sigma)`` powers, with the world
+  output absorbed in ``omr``, so that ``X_ij = Y_i E_j t_ij / (omr_i imr_j)``;
+* the normalization is ``imr[ref] = 1``: the reference country's consumer price index is the
+  numeraire, in the baseline and in every counterfactual.
+
+Full-endowment equilibrium (exact hat algebra): with factory-gate price changes ``w``,
+``Y'_i = w_i Y_i`` and ``E'_j = phi_j w_j Y_j kappa`` where ``phi = E/Y`` (trade imbalances held as
+ratios of output) and ``kappa = sum(Y') / sum(phi Y')`` keeps world expenditure equal to world
+output, so that the system has a solution. Market clearing ``Y'_i = sum_j X'_ij`` then gives
+``w_i = (omr'_i / omr_i)^(1/sigma)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tradeflows.errors import ConvergenceError
+
+
+@dataclass(frozen=True)
+class Equilibrium:
+    """A solved equilibrium: arrays of length ``n`` except ``trade`` (``n x n``, value units)."""
+
+    trade: np.ndarray
+    output: np.ndarray
+    expenditure: np.ndarray
+    omr: np.ndarray
+    imr: np.ndarray
+    price: np.ndarray
+    iterations: int
+    converged: bool
+
+
+def solve_resistances(t: np.ndarray, output: np.ndarray, expenditure: np.ndarray, ref: int,
+                      tol: float = 1e-12, maxiter: int = 100_000) -> tuple[np.ndarray, np.ndarray, int]:
+    """Solve ``omr_i = sum_j t_ij E_j / imr_j`` and ``imr_j = sum_i t_ij Y_i / omr_i``, ``imr[ref]=1``.
+
+    Requires ``sum(output) == sum(expenditure)`` (relative 1e-9). Returns ``(omr, imr, iterations)``;
+    raises ``ConvergenceError`` when the relative change of ``imr`` stays above ``tol``.
+    """
+    if not np.isclose(output.sum(), expenditure.sum(), rtol=1e-9, atol=0.0):
+        raise ValueError("world output and world expenditure differ; the system has no solution")
+    imr = np.ones(len(output))
+    for it in range(1, maxiter + 1):
+        omr = t @ (expenditure / imr)
+        new = t.T @ (output / omr)
+        new = new / new[ref]
+        step = np.max(np.abs(new / imr - 1.0))
+        imr = new
+        if step < tol:
+            return t @ (expenditure / imr), imr, it
+    raise ConvergenceError(f"multilateral resistances: no convergence in {maxiter} iterations "
+                           f"(last relative change {step:.3g} > tol {tol:g})")
+
+
+def gravity_flows(t: np.ndarray, output: np.ndarray, expenditure: np.ndarray, omr: np.ndarray,
+                  imr: np.ndarray) -> np.ndarray:
+    """Structural flows ``X_ij = Y_i E_j t_ij / (omr_i imr_j)`` (``n x n``)."""
+    return output[:, None] * expenditure[None, :] * t / (omr[:, None] * imr[None, :])
+
+
+def balanced_expenditure(output: np.ndarray, phi: np.ndarray) -> np.ndarray:
+    """``E_j = phi_j Y_j kappa`` with ``kappa`` making world expenditure equal world output."""
+    raw = phi * output
+    return raw * (output.sum() / raw.sum())
+
+
+def baseline(t0: np.ndarray, output: np.ndarray, expenditure: np.ndarray, ref: int,
+             tol: float = 1e-12) -> Equilibrium:
+    """Baseline equilibrium: flows with margins ``output``/``expenditure`` and cost terms ``t0``.
+
+    These are exactly the fitted values of PPML with exporter and importer fixed effects and
+    ``log t0`` as offset (PPML's score equations are the row and column sums).
+    """
+    omr, imr, it = solve_resistances(t0, output, expenditure, ref, tol=tol)
+    return Equilibrium(trade=gravity_flows(t0, output, expenditure, omr, imr), output=output,
+                       expenditure=expenditure, omr=omr, imr=imr, price=np.ones(len(output)),
+                       iterations=it, converged=True)
+
+
+def conditional(t1: np.ndarray, output: np.ndarray, expenditure: np.ndarray, ref: int,
+                tol: float = 1e-12) -> Equilibrium:
+    """Conditional GE: new costs ``t1``, output and expenditure held at their baseline values."""
+    return baseline(t1, output, expenditure, ref, tol=tol)
+
+
+def solve_full_endowment(t0: np.ndarray, t1: np.ndarray, output: np.ndarray,
+                         expenditure: np.ndarray, sigma: float, ref: int, tol: float = 1e-12,
+                         maxiter: int = 10_000, damping: float = 1.0) -> Equilibrium:
+    """Full-endowment counterfactual by exact hat algebra (the ge_gravity-style iteration).
+
+    Iterates on the factory-gate price changes ``w`` (length ``n``): consumer price indexes
+    ``P_hat_j^(1-sigma) = sum_i lambda_ij w_i^(1-sigma) t_hat_ij`` (``lambda`` = baseline import
+    shares, ``t_hat = t1/t0``), flows ``X'_ij = X_ij w_i^(1-sigma) t_hat_ij E'_j/E_j / P_hat_j^(1-sigma)``,
+    then ``w_i = (sum_j X'_ij / (w_i^(1-sigma) Y_i))^(1/sigma)`` rescaled so ``P_hat[ref] = 1``
+    (``damping`` < 1 mixes in the previous ``w`` geometrically). Stops when
+    ``max |w_new - w| < tol``. Never raises on non-convergence: ``converged`` is set instead, so
+    callers can count failures. MR levels are re-solved from the final output/expenditure.
+    """
+    base = baseline(t0, output, expenditure, ref)
+    x0 = base.trade
+    y0, e0 = output, expenditure
+    phi = e0 / y0
+    lam = x0 / e0[None, :]
+    t_hat = np.divide(t1, t0, out=np.ones_like(t0), where=t0 > 0)  # zero flows stay zero
+    a = 1.0 - sigma
+    w = np.ones(len(y0))
+    converged = False
+    it = 0
+    while it < maxiter:
+        it += 1
+        p_idx = (lam * (w ** a)[:, None] * t_hat).sum(axis=0)
+        e1 = balanced_expenditure(w * y0, phi)
+        flows = x0 * (w ** a)[:, None] * t_hat * (e1 / e0 / p_idx)[None, :]
+        new = (flows.sum(axis=1) / (w ** a * y0)) ** (1.0 / sigma)
+        new = new / (lam[:, ref] * new ** a * t_hat[:, ref]).sum() ** (1.0 / a)
+        new = w ** (1.0 - damping) * new ** damping
+        step = float(np.max(np.abs(new - w)))
+        w = new
+        if not np.all(np.isfinite(w)):
+            break
+        if step < tol:
+            converged = True
+            break
+    y1 = w * y0
+    e1 = balanced_expenditure(y1, phi)
+    if not converged:
+        return Equilibrium(trade=np.full_like(x0, np.nan), output=y1, expenditure=e1,
+                           omr=np.full_like(w, np.nan), imr=np.full_like(w, np.nan), price=w,
+                           iterations=it, converged=False)
+    omr1, imr1, _ = solve_resistances(t1, y1, e1, ref)
+    return Equilibrium(trade=gravity_flows(t1, y1, e1, omr1, imr1), output=y1, expenditure=e1,
+                       omr=omr1, imr=imr1, price=w, iterations=it, converged=True)

@@ -1,0 +1,387 @@
+"""Counterfactual scenarios on the Azerbaijan-Central Asia panel: scenarios are data files.
+
+A scenario file (TOML, ``tradeflows/data/scenarios/<name>.toml``) states the gravity
+specification whose partial effects drive it, the baseline year, and the changes to pair
+variables (``[[change]]`` tables). :func:`run_scenario` (called by ``tradeflows simulate``)
+estimates the partial effects on the panel with PPML, builds a square baseline cross-section
+(domestic flows constructed as GDP minus total exports: an approximation, flagged in every
+output), solves the full-endowment GE counterfactual by exact hat algebra from the observed
+baseline, draws the partial effects for intervals and writes a Parquet table, Markdown /
+LaTeX / HTML tables and a PNG / SVG figure. Schema: docs/ge.md.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tradeflows.config import AZERBAIJAN, CENTRAL_ASIA, PACKAGE_DATA, Paths
+from tradeflows.errors import DataError, SpecificationError
+from tradeflows.gravity.ge import GEModel
+from tradeflows.gravity.uncertainty import GEIntervals, simulate_intervals
+from tradeflows.io import atomic_path, write_json, write_parquet, write_text
+
+SCENARIO_DIR = PACKAGE_DATA / "scenarios"
+
+#: Bundled scenarios by name (the CLI's ``reproduce`` runs each).
+SCENARIOS: dict[str, Path] = {p.stem: p for p in sorted(SCENARIO_DIR.glob("*.toml"))}
+
+FOCUS = (AZERBAIJAN, *CENTRAL_ASIA, "GEO", "ARM", "TUR", "RUS", "IRN", "CHN")
+_CHANGE_KEYS = {"variable", "value", "multiply", "add", "route_scenario", "exporters",
+                "importers", "symmetric", "where"}
+_TOP_KEYS = {"title", "description", "formula", "vcov", "sigma", "reference", "year",
+             "estimation_from", "draws", "level", "change"}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change to a pair variable; exactly one of value / multiply / add / route_scenario."""
+
+    variable: str
+    value: float | None = None
+    multiply: float | None = None
+    add: float | None = None
+    route_scenario: str | None = None
+    exporters: tuple[str, ...] = ()
+    importers: tuple[str, ...] = ()
+    symmetric: bool = True
+    where: str | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A parsed scenario file."""
+
+    name: str
+    file: Path
+    title: str
+    description: str
+    formula: str
+    vcov: object
+    sigma: float
+    reference: str
+    year: int | None
+    estimation_from: int | None
+    draws: int
+    level: float
+    changes: tuple[Change, ...] = field(default_factory=tuple)
+
+    @property
+    def shock_terms(self) -> list[str]:
+        """Variables changed by the scenario, in file order."""
+        return list(dict.fromkeys(c.variable for c in self.changes))
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """Read a bundled scenario by name, or any scenario file by path; validate its keys."""
+    path = SCENARIOS.get(str(name_or_path))
+    if path is None:
+        path = Path(name_or_path)
+        if not path.is_file():
+            raise SpecificationError(f"unknown scenario {name_or_path!r}; bundled: "
+                                     f"{sorted(SCENARIOS)} (or give a .toml file path)")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise DataError(f"not valid TOML: {exc}", file=path) from exc
+    unknown = sorted(set(raw) - _TOP_KEYS)
+    if unknown:
+        raise DataError(f"unknown key(s) {unknown}; allowed {sorted(_TOP_KEYS)}", file=path)
+    for key in ("title", "formula", "change"):
+        if key not in raw:
+            raise DataError(f"missing key {key!r}", file=path)
+    changes = []
+    for k, ch in enumerate(raw["change"]):
+        bad = sorted(set(ch) - _CHANGE_KEYS)
+        if bad or "variable" not in ch:
+            raise DataError(f"[[change]] #{k + 1}: unknown key(s) {bad} or no 'variable'",
+                            file=path, row=k + 1)
+        kinds = [x for x in ("value", "multiply", "add", "route_scenario") if x in ch]
+        if len(kinds) != 1:
+            raise DataError(f"[[change]] #{k + 1}: give exactly one of value, multiply, add, "
+                            f"route_scenario (got {kinds})", file=path, row=k + 1)
+        changes.append(Change(variable=ch["variable"], value=ch.get("value"),
+                              multiply=ch.get("multiply"), add=ch.get("add"),
+                              route_scenario=ch.get("route_scenario"),
+                              exporters=tuple(ch.get("exporters", ())),
+                              importers=tuple(ch.get("importers", ())),
+                              symmetric=bool(ch.get("symmetric", True)), where=ch.get("where")))
+    year = raw.get("year", "latest")
+    return Scenario(name=path.stem, file=path, title=raw["title"],
+                    description=raw.get("description", ""), formula=raw["formula"],
+                    vcov=raw.get("vcov"), sigma=float(raw.get("sigma", 7.0)),
+                    reference=raw.get("reference", "USA"),
+                    year=None if year == "latest" else int(year),
+                    estimation_from=raw.get("estimation_from"), draws=int(raw.get("draws", 200)),
+                    level=float(raw.get("level", 0.95)), changes=tuple(changes))
+
+
+# --- baseline cross-section ----------------------------------------------------------------
+def baseline_cross_section(panel: pd.DataFrame, year: int | None, terms: list[str],
+                           file: object = None) -> tuple[pd.DataFrame, int, list[str]]:
+    """Square cross-section for GE: ``exporter, importer, trade`` (USD) + ``terms``.
+
+    Countries need GDP (``gdp_exporter``) in the year. Missing international flows (nobody
+    reported) are set to 0; domestic flows are constructed as GDP minus total exports (GDP as a
+    proxy of gross output: an approximation); countries whose exports reach their GDP are
+    dropped. ``year=None`` picks the latest year with at least 90% of the best year's countries.
+    Returns (frame, year, notes).
+    """
+    need = ["year", "exporter", "importer", "trade", "gdp_exporter", *terms]
+    absent = [c for c in need if c not in panel.columns]
+    if absent:
+        raise DataError(f"panel lacks column(s) {absent}", file=file, column=absent[0])
+    gdp = panel.groupby(["year", "exporter"])["gdp_exporter"].first()
+    usable = gdp[gdp > 0].groupby(level="year").size()
+    if usable.empty:
+        raise DataError("no year with GDP data for any country", file=file, column="gdp_exporter")
+    if year is None:
+        year = int(usable[usable >= 0.9 * usable.max()].index.max())
+    elif year not in usable.index:
+        raise DataError(f"no country has GDP in year {year}", file=file, column="gdp_exporter")
+    notes: list[str] = []
+    g = gdp.loc[year]
+    keep = sorted(g[g > 0].index)
+    xs = panel[(panel["year"] == year) & panel["exporter"].isin(keep)
+               & panel["importer"].isin(keep)].copy()
+    intl = xs["exporter"] != xs["importer"]
+    n_missing = int(xs.loc[intl, "trade"].isna().sum())
+    xs.loc[intl, "trade"] = xs.loc[intl, "trade"].fillna(0.0)
+    exports = xs[intl].groupby("exporter")["trade"].sum().reindex(keep, fill_value=0.0)
+    domestic = g.loc[keep] - exports
+    ratio = float(np.median(exports / g.loc[keep]))
+    if ratio > 1.0:
+        raise DataError(f"median exports/GDP is {ratio:.2f} in {year}: units of trade and GDP "
+                        "differ", file=file, column="gdp_exporter")
+    dropped = sorted(domestic[domestic <= 0].index)
+    keep = [c for c in keep if c not in dropped]
+    xs = xs[xs["exporter"].isin(keep) & xs["importer"].isin(keep) & intl]
+    trade_sum = xs.groupby("exporter")["trade"].sum().reindex(keep, fill_value=0.0)
+    imp_sum = xs.groupby("importer")["trade"].sum().reindex(keep, fill_value=0.0)
+    isolated = sorted(c for c in keep if trade_sum[c] <= 0 or imp_sum[c] <= 0)
+    keep = [c for c in keep if c not in isolated]
+    xs = xs[xs["exporter"].isin(keep) & xs["importer"].isin(keep)]
+    dom = pd.DataFrame({"exporter": keep, "importer": keep,
+                        "trade": (g.loc[keep] - trade_sum.loc[keep]).to_numpy()})
+    for t in terms:
+        dom[t] = 0.0
+    out = pd.concat([xs[["exporter", "importer", "trade", *terms]], dom], ignore_index=True)
+    index = pd.MultiIndex.from_product([keep, keep], names=["exporter", "importer"])
+    out = out.set_index(["exporter", "importer"]).reindex(index).reset_index()
+    out["trade"] = out["trade"].fillna(0.0)
+    out[terms] = out[terms].fillna(0.0)
+    notes.append(f"baseline year {year}: {len(keep)} countries with GDP")
+    notes.append("domestic flows constructed as GDP minus total exports (GDP as a proxy of gross "
+                 "output): an approximation")
+    notes.append(f"{n_missing} unreported international flows set to 0")
+    if dropped:
+        notes.append(f"dropped (exports >= GDP, no domestic flow): {dropped}")
+    if isolated:
+        notes.append(f"dropped (no recorded exports or imports): {isolated}")
+    return out, year, notes
+
+
+def _group(codes: tuple[str, ...], year: int) -> set[str] | None:
+    """Expand ``@INSTITUTION`` entries (members on 1 July of ``year``); empty -> any country."""
+    if not codes:
+        return None
+    out: set[str] = set()
+    for c in codes:
+        if c.startswith("@"):
+            from tradeflows.policy.memberships import members
+
+            out |= set(members(c[1:], f"{year}-07-01"))
+        else:
+            out.add(c)
+    return out
+
+
+def _route_values(change: Change, pairs: pd.DataFrame, year: int) -> np.ndarray:
+    """Counterfactual route variable from area 3's corridor model."""
+    try:
+        from tradeflows.policy.corridors import route_variables
+    except ImportError as exc:
+        raise SpecificationError("route scenarios need tradeflows.policy.corridors."
+                                 "route_variables") from exc
+    routes = route_variables(pairs[["exporter", "importer"]], [year],
+                             scenario=change.route_scenario)
+    merged = pairs[["exporter", "importer"]].merge(
+        routes[["exporter", "importer", change.variable]], on=["exporter", "importer"],
+        how="left")
+    return merged[change.variable].to_numpy(float)
+
+
+def scenario_costs(scn: Scenario, xs: pd.DataFrame, year: int) -> pd.DataFrame:
+    """Counterfactual values of the shocked variables: ``exporter, importer, <terms>``.
+
+    Domestic pairs never change. Filters: ``exporters`` / ``importers`` (ISO3 or
+    ``@INSTITUTION``), ``symmetric`` (also the reverse direction), ``where`` (a pandas query on
+    the cross-section's columns).
+    """
+    out = xs[["exporter", "importer", *scn.shock_terms]].copy()
+    intl = (out["exporter"] != out["importer"]).to_numpy()
+    for ch in scn.changes:
+        if ch.variable not in out.columns:
+            raise DataError(f"scenario changes {ch.variable!r}, not a panel column",
+                            file=scn.file, column=ch.variable)
+        exp_set, imp_set = _group(ch.exporters, year), _group(ch.importers, year)
+
+        def within(e: pd.Series, i: pd.Series, es=exp_set, is_=imp_set) -> np.ndarray:
+            a = e.isin(es).to_numpy() if es is not None else np.ones(len(e), bool)
+            b = i.isin(is_).to_numpy() if is_ is not None else np.ones(len(i), bool)
+            return a & b
+
+        hit = within(out["exporter"], out["importer"])
+        if ch.symmetric:
+            hit |= within(out["importer"], out["exporter"])
+        if ch.where:
+            hit &= xs.eval(ch.where).to_numpy(bool)
+        hit &= intl
+        cur = out[ch.variable].to_numpy(float)
+        if ch.value is not None:
+            new = np.full(len(cur), float(ch.value))
+        elif ch.multiply is not None:
+            new = cur * float(ch.multiply)
+        elif ch.add is not None:
+            new = cur + float(ch.add)
+        else:
+            new = _route_values(ch, out, year)
+            hit &= np.isfinite(new)
+        out[ch.variable] = np.where(hit, new, cur)
+    return out
+
+
+# --- estimation ------------------------------------------------------------------------------
+def estimate_effects(panel: pd.DataFrame, scn: Scenario):
+    """PPML of the scenario's formula on the international flows of the panel."""
+    from tradeflows.estimation import ppml
+
+    df = panel[panel["exporter"] != panel["importer"]]
+    if scn.estimation_from is not None:
+        df = df[df["year"] >= int(scn.estimation_from)]
+    df = df.assign(pair=df["exporter"] + "_" + df["importer"])
+    res = ppml(df, scn.formula, vcov=scn.vcov)
+    missing = [t for t in scn.shock_terms if t not in res.coef.index]
+    if missing:
+        raise SpecificationError(f"{scn.file}: shocked variable(s) {missing} not estimated by "
+                                 f"{scn.formula!r}")
+    return res
+
+
+# --- outputs ---------------------------------------------------------------------------------
+def _ordered(table: pd.DataFrame) -> pd.DataFrame:
+    focus = [c for c in FOCUS if c in set(table["country"])]
+    rest = table[~table["country"].isin(focus)].sort_values("real_gdp", ascending=False)
+    return pd.concat([table.set_index("country").loc[focus].reset_index(), rest],
+                     ignore_index=True)
+
+
+def _display(table: pd.DataFrame) -> pd.DataFrame:
+    cols = {"exports": "Exports", "imports": "Imports", "producer_price": "Producer price",
+            "consumer_price": "Consumer price", "real_gdp": "Real GDP"}
+    out = pd.DataFrame({"Country": table["country"]})
+    for c, label in cols.items():
+        out[f"{label} (%)"] = [f"{v:.3f} [{lo:.3f}, {hi:.3f}]" for v, lo, hi in
+                               zip(table[c], table[f"{c}_lower"], table[f"{c}_upper"],
+                                   strict=True)]
+    return out
+
+
+def _figure(table: pd.DataFrame, title: str, png: Path, svg: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    focus = [c for c in FOCUS if c in set(table["country"])]
+    others = table[~table["country"].isin(focus)]
+    top = others.reindex(others["real_gdp"].abs().sort_values(ascending=False).index)[:8]
+    sub = pd.concat([table[table["country"].isin(focus)], top])
+    sub = sub.iloc[::-1]
+    with plt.rc_context({"svg.hashsalt": "tradeflows", "font.size": 9}):
+        fig, ax = plt.subplots(figsize=(6.5, 0.28 * len(sub) + 1.4))
+        y = np.arange(len(sub))
+        err = np.vstack([sub["real_gdp"] - sub["real_gdp_lower"],
+                         sub["real_gdp_upper"] - sub["real_gdp"]]).clip(min=0)
+        ax.barh(y, sub["real_gdp"], xerr=err, color="#4477aa", ecolor="#222222", capsize=2)
+        ax.set_yticks(y, sub["country"])
+        ax.axvline(0, color="black", lw=0.6)
+        ax.set_xlabel("Change in real GDP (%), full-endowment GE, with interval")
+        ax.set_title(title)
+        fig.tight_layout()
+        with atomic_path(png) as tmp:
+            fig.savefig(tmp, format="png", dpi=120, metadata={"Software": None})
+        with atomic_path(svg) as tmp:
+            fig.savefig(tmp, format="svg", metadata={"Date": None, "Creator": None})
+        plt.close(fig)
+
+
+def write_outputs(scn: Scenario, result: GEIntervals, year: int, notes: list[str],
+                  coefs: pd.DataFrame, paths: Paths) -> list[Path]:
+    """Write the Parquet table + JSON metadata, tables (md, tex, html) and figure (png, svg)."""
+    table = _ordered(result.country)
+    table.insert(0, "scenario", scn.name)
+    table["baseline_year"] = year
+    table["draws"] = result.draws
+    table["draws_failed"] = result.failed
+    table["level"] = result.level
+    table["domestic_constructed"] = True
+    out_dir = paths.counterfactuals
+    written = [write_parquet(table, out_dir / f"{scn.name}.parquet")]
+    pairs = result.point.pairs
+    written.append(write_parquet(pairs[pairs["trade"].abs() > 1e-9],
+                                 out_dir / f"{scn.name}_pairs.parquet"))
+    meta = {"scenario": scn.name, "title": scn.title, "description": scn.description,
+            "file": scn.file.name, "formula": scn.formula, "sigma": scn.sigma,
+            "reference": scn.reference, "baseline_year": year, "draws": result.draws,
+            "draws_failed": result.failed, "level": result.level, "seed": result.seed,
+            "method": result.point.method, "iterations": result.point.iterations,
+            "partial_effects": coefs.reset_index().to_dict(orient="records"), "notes": notes}
+    written.append(write_json(meta, out_dir / f"{scn.name}.json"))
+    shown = _display(table)
+    caption = (f"{scn.title}: full-endowment GE changes in percent, {year} baseline, "
+               f"{int(result.level * 100)}% intervals from {result.draws} draws "
+               f"({result.failed} did not converge). Domestic flows approximated by GDP minus "
+               "exports.")
+    tables = paths.reports / "tables"
+    written.append(write_text(f"{caption}\n\n{shown.to_markdown(index=False)}\n",
+                              tables / f"ge_{scn.name}.md"))
+    written.append(write_text(shown.to_latex(index=False, caption=caption, escape=True),
+                              tables / f"ge_{scn.name}.tex"))
+    written.append(write_text(shown.to_html(index=False, caption=caption) + "\n",
+                              tables / f"ge_{scn.name}.html"))
+    figs = paths.reports / "figures"
+    png, svg = figs / f"ge_{scn.name}.png", figs / f"ge_{scn.name}.svg"
+    _figure(table, scn.title, png, svg)
+    return [*written, png, svg]
+
+
+def run_scenario(name_or_path: str | Path, paths: Paths, draws: int | None = None,
+                 seed: int = 20261128, progress: bool = True, workers: int = 2) -> list[Path]:
+    """Run one scenario end to end from ``paths.panel``; return the files written."""
+    scn = load_scenario(name_or_path)
+    if not paths.panel.is_file():
+        raise DataError("panel not found; run `tradeflows build` first", file=paths.panel)
+    panel = pd.read_parquet(paths.panel)
+    res = estimate_effects(panel, scn)
+    terms = scn.shock_terms
+    coefs = pd.DataFrame({"estimate": res.coef[terms], "std_error": res.se[terms]})
+    coefs.index.name = "term"
+    xs, year, notes = baseline_cross_section(panel, scn.year, terms, file=paths.panel)
+    reference = scn.reference if scn.reference in set(xs["exporter"]) else xs["exporter"].iloc[0]
+    if reference != scn.reference:
+        notes.append(f"reference {scn.reference} not in the sample; used {reference}")
+    model = GEModel(xs, cost_terms=terms, sigma=scn.sigma, reference=reference,
+                    coefs=res.coef[terms].to_dict(), baseline="observed", file=paths.panel)
+    new = scenario_costs(scn, xs, year)
+    changed = int((new[terms].to_numpy() != xs[terms].to_numpy()).any(axis=1).sum())
+    notes.append(f"{changed} pairs change")
+    result = simulate_intervals(model, new, res.vcov.loc[terms, terms],
+                                draws=draws or scn.draws, seed=seed, level=scn.level,
+                                workers=workers, progress=progress)
+    return write_outputs(scn, result, year, notes, coefs, paths)
+

@@ -1,0 +1,219 @@
+"""``tradeflows build``: bundled raw data (+ added files) -> flows, investment, panel, manifest.
+
+Outputs (atomic writes, ``tradeflows.io``): ``data/processed/flows.parquet`` (every source's
+reports, canonical trade table), ``investment.parquet`` (UNCTAD bilateral FDI),
+``panel.parquet`` (square pair-year gravity panel, see ``tradeflows.panel.square`` and
+``tradeflows.panel.mirror`` for the rules) and ``manifest.json`` (sha256 of every input and
+output, rows in and out, drops by reason).
+
+The panel uses IMF DOTS, then national statistics, then any added file (``extra_files``: a BACI
+or CEPII Gravity file, recognised by its name). Eurostat (the EU as one exporter) and the
+four-yearly Comtrade extract (penppml) are kept in ``flows.parquet`` but not in the panel.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from tqdm import tqdm
+
+from tradeflows.config import Paths
+from tradeflows.config import paths as project_paths
+from tradeflows.countries import exists_in_year
+from tradeflows.errors import DataError
+from tradeflows.io import write_parquet
+from tradeflows.panel.covariates import add_covariates
+from tradeflows.panel.manifest import Manifest
+from tradeflows.panel.mirror import CIF_FOB, reconcile, select_reports
+from tradeflows.panel.square import keep_interval, square
+from tradeflows.sources import bundled
+from tradeflows.sources.base import validate_trade
+
+PANEL_EXCLUDED_SOURCES = ("eurostat", "comtrade")
+PANEL_COLUMNS = [
+    "year", "exporter", "importer", "trade", "trade_basis", "trade_source",
+    "exports_reported", "imports_reported", "exports_estimated", "imports_estimated",
+    "exports_source", "imports_source", "domestic",
+    "dist", "ln_dist", "contig", "comlang_off", "colony", "gdp_exporter", "gdp_importer",
+]
+
+
+@dataclass
+class BuildSummary:
+    """What ``build_panel`` wrote, with counts; ``describe()`` gives a readable summary."""
+
+    panel: Path
+    flows: Path
+    investment: Path
+    manifest: Path
+    panel_rows: int
+    flows_rows: int
+    investment_rows: int
+    years: tuple[int, int]
+    countries: int
+    interval: int | None
+    basis_counts: dict[str, int] = field(default_factory=dict)
+    drops: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def describe(self) -> str:
+        lines = [
+            f"panel      {self.panel}  ({self.panel_rows:,} pair-years, "
+            f"{self.years[0]}-{self.years[1]}"
+            + (f" every {self.interval} years" if self.interval and self.interval > 1 else "")
+            + f", {self.countries} countries)",
+            f"flows      {self.flows}  ({self.flows_rows:,} reports)",
+            f"investment {self.investment}  ({self.investment_rows:,} rows)",
+            f"manifest   {self.manifest}",
+            "trade value used (trade_basis):",
+            *(f"  {k:<24} {v:>10,}" for k, v in sorted(self.basis_counts.items())),
+        ]
+        if self.drops:
+            lines.append("rows dropped, by reason:")
+            lines += [f"  {k:<40} {v:>10,}" for k, v in sorted(self.drops.items())]
+        lines.append(f"built in {self.seconds:.1f} s")
+        return "\n".join(lines)
+
+
+def read_extra(path: str | Path, *, progress: bool = False) -> pd.DataFrame:
+    """Read an added trade file, choosing the reader by the file's name (BACI or Gravity)."""
+    path = Path(path)
+    name = path.name.lower()
+    if "baci" in name:
+        from tradeflows.sources.baci import read_baci
+
+        return read_baci(path, progress=progress)
+    if "gravity" in name:
+        from tradeflows.sources.cepii_gravity import read_cepii_gravity
+
+        return read_cepii_gravity(path, progress=progress)
+    raise DataError("cannot tell which source this file is from its name; expected a BACI file "
+                    "(name containing 'BACI', e.g. BACI_HS92_Y2020_V202401.csv) or a CEPII "
+                    "Gravity file (name containing 'Gravity', e.g. Gravity_V202211.csv)",
+                    file=path)
+
+
+def exclude_nonexistent(flows: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Drop reports involving a country in a year it did not exist (``STATE_YEARS``)."""
+    ok = (exists_in_year(flows["exporter"], flows["year"])
+          & exists_in_year(flows["importer"], flows["year"])).to_numpy()
+    return flows[ok].reset_index(drop=True), int((~ok).sum())
+
+
+def build_panel_frame(flows: pd.DataFrame, geodist: pd.DataFrame, wdi: pd.DataFrame, *,
+                      interval: int | None = None, cif_fob: float = CIF_FOB
+                      ) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The panel (before policy variables) from canonical ``flows``; returns (panel, drops)."""
+    drops: dict[str, int] = {}
+    used = ~flows["source"].isin(PANEL_EXCLUDED_SOURCES)
+    drops["source_not_in_panel"] = int((~used).sum())
+    panel_flows, n_gone = exclude_nonexistent(flows[used.to_numpy()])
+    drops["country_not_existing_in_year"] = n_gone
+    # categorical country codes make the sorts and merges of ~1.6M rows fast
+    codes = pd.CategoricalDtype(sorted(set(panel_flows["exporter"]) | set(panel_flows["importer"])))
+    panel_flows = panel_flows.astype({"exporter": codes, "importer": codes})
+    reports = select_reports(panel_flows)
+    drops["lower_precedence_report"] = len(panel_flows) - len(reports)
+    pairs = reconcile(reports, cif_fob=cif_fob)
+    panel = keep_interval(square(pairs, reports), interval)
+    panel = add_covariates(panel, geodist, wdi)
+    panel = panel.astype({"exporter": object, "importer": object})
+    return panel[PANEL_COLUMNS], drops
+
+
+def build_panel(paths: Paths | str | Path | None = None, interval: int | None = None,
+                extra_files: Sequence[str | Path] = (), progress: bool = True, *,
+                bad_rows: bundled.BadRows = "raise") -> BuildSummary:
+    """Build flows, investment and the pair-year panel under ``paths.processed``.
+
+    ``interval``: keep every N-th year from the first (e.g. 4). ``extra_files``: BACI or CEPII
+    Gravity files to add. ``bad_rows="drop"`` removes (and counts in the manifest) rows with
+    bad values, duplicate keys or unknown codes instead of stopping with a ``DataError``.
+    """
+    from tradeflows.policy import add_policy_variables
+
+    start = time.perf_counter()
+    p = paths if isinstance(paths, Paths) else project_paths(paths)
+    raw = p.raw
+    manifest = Manifest(root=p.root, settings={
+        "interval": interval, "cif_fob": CIF_FOB, "bad_rows": bad_rows,
+        "extra_files": [str(f) for f in extra_files]})
+    trade_readers: list[tuple[Path, Callable[[], pd.DataFrame]]] = [
+        (raw / bundled.IMF_DOTS, lambda: bundled.read_imf_dots(raw / bundled.IMF_DOTS,
+                                                               bad_rows=bad_rows)),
+        (raw / bundled.NATIONAL, lambda: bundled.read_national(raw / bundled.NATIONAL,
+                                                               bad_rows=bad_rows)),
+        (raw / bundled.EUROSTAT, lambda: bundled.read_eurostat(
+            raw / bundled.EUROSTAT, raw / bundled.ECB_RATES, bad_rows=bad_rows)),
+        (raw / bundled.PENPPML, lambda: bundled.read_penppml_trade(raw / bundled.PENPPML,
+                                                                   bad_rows=bad_rows)),
+        *((Path(f), lambda f=f: read_extra(f, progress=progress)) for f in extra_files),
+    ]
+    n_steps = len(trade_readers) + 7
+    with tqdm(total=n_steps, desc="build", unit="step", disable=not progress) as bar:
+        tables = []
+        for path, reader in trade_readers:
+            bar.set_postfix_str(Path(path).name)
+            table = reader()
+            manifest.add_input(path, table, role="trade")
+            tables.append(table)
+            bar.update()
+        manifest.add_input(raw / bundled.ECB_RATES, role="EUR/USD rates for eurostat")
+        flows = validate_trade(pd.concat(tables, ignore_index=True), file="flows (all sources)")
+        write_parquet(flows, p.flows)
+        manifest.add_output(p.flows, len(flows))
+        bar.update()
+
+        bar.set_postfix_str("covariates")
+        geodist = bundled.read_cepii_geodist(raw / bundled.GEODIST, bad_rows=bad_rows)
+        manifest.add_input(raw / bundled.GEODIST, geodist, role="covariates")
+        wdi = bundled.read_wdi(raw / bundled.WDI, bad_rows=bad_rows)
+        manifest.add_input(raw / bundled.WDI, wdi, role="covariates")
+        bar.update()
+
+        bar.set_postfix_str("investment")
+        investment = bundled.read_unctad_fdi(raw / bundled.UNCTAD_FDI, bad_rows=bad_rows)
+        manifest.add_input(raw / bundled.UNCTAD_FDI, investment, role="investment")
+        write_parquet(investment, p.investment)
+        manifest.add_output(p.investment, len(investment))
+        bar.update()
+
+        bar.set_postfix_str("mirror + square")
+        panel, drops = build_panel_frame(flows, geodist, wdi, interval=interval)
+        manifest.add_step("panel", rows_in=len(flows), rows_out=len(panel), drops=drops)
+        bar.update()
+
+        bar.set_postfix_str("policy variables")
+        n_rows = len(panel)
+        panel = add_policy_variables(panel)
+        if len(panel) != n_rows:
+            raise DataError(f"add_policy_variables changed the panel from {n_rows} to "
+                            f"{len(panel)} rows; expected the same rows", file="panel")
+        bar.update()
+
+        bar.set_postfix_str("write")
+        write_parquet(panel, p.panel)
+        manifest.add_output(p.panel, len(panel))
+        bar.update()
+        manifest.write(p.manifest)
+        bar.update()
+
+    all_drops: dict[str, int] = {}
+    for entry in manifest.inputs.values():
+        for k, v in entry.get("drops", {}).items():
+            all_drops[k] = all_drops.get(k, 0) + v
+    for k, v in drops.items():
+        all_drops[k] = all_drops.get(k, 0) + v
+    years = (int(panel["year"].min()), int(panel["year"].max())) if len(panel) else (0, 0)
+    return BuildSummary(
+        panel=p.panel, flows=p.flows, investment=p.investment, manifest=p.manifest,
+        panel_rows=len(panel), flows_rows=len(flows), investment_rows=len(investment),
+        years=years, countries=int(pd.concat([panel["exporter"], panel["importer"]]).nunique()),
+        interval=interval,
+        basis_counts={str(k): int(v) for k, v in panel["trade_basis"].value_counts().items()},
+        drops={k: v for k, v in all_drops.items() if v},
+        seconds=time.perf_counter() - start)

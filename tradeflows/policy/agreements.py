@@ -1,0 +1,97 @@
+"""Trade agreements in force between pairs: free-trade areas / customs unions (``fta``) and
+partial-scope preferential agreements (``pta``).
+
+``fta`` is 1 for a pair-year if both countries are members of the EU, the Customs
+Union/EAEU or the CIS FTA, or if one of the agreements in :data:`AGREEMENTS` is in force
+between them (on 1 July of the year). Each agreement is dated by one event row: the entry
+into force (or provisional application) where the events give it, else the signature (the
+Azerbaijani bilateral FTAs and Georgia-EFTA; see ``events_README.md``). The GUAM FTA is left
+out (its application is disputed in the sources) and so are EU GSP+ and the EU-Armenia CEPA
+(unilateral preferences / no trade liberalisation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from tradeflows.policy.events import years_in_force
+from tradeflows.policy.memberships import EFTA_MEMBERS, members_by_year
+
+#: Institutions whose members all trade freely with each other.
+PLURILATERAL = ("eu", "eaeu", "cis_fta")
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """An agreement dated by ``event_id`` between ``side_a`` and ``side_b``.
+
+    A side is an ISO3 code, ``EU``/``EFTA`` (members in that year) or ``@<institution>``
+    (members of an institution of :mod:`tradeflows.policy.memberships` in that year).
+    """
+
+    event_id: str
+    side_a: str
+    side_b: str
+    kind: str = "fta"  # "fta" or "pta"
+
+
+AGREEMENTS: tuple[Agreement, ...] = (
+    Agreement("FTA-AZE-UZB", "AZE", "UZB"),
+    Agreement("FTA-AZE-RUS", "AZE", "RUS"),
+    Agreement("FTA-AZE-GEO", "AZE", "GEO"),
+    Agreement("FTA-AZE-TKM", "AZE", "TKM"),
+    Agreement("FTA-AZE-KAZ", "AZE", "KAZ"),
+    Agreement("FTA-AZE-KGZ", "AZE", "KGZ"),
+    Agreement("FTA-AZE-TJK", "AZE", "TJK"),
+    Agreement("FTA-GEO-TUR", "GEO", "TUR"),
+    Agreement("FTA-GEO-CHN-EIF", "GEO", "CHN"),
+    Agreement("FTA-GEO-EFTA", "GEO", "EFTA"),
+    Agreement("EU-GEO-AA-PROV", "GEO", "EU"),
+    Agreement("EU-TUR-CU", "TUR", "EU"),
+    Agreement("EAEU-IRN-FTA", "IRN", "@eaeu"),
+    Agreement("PTA-AZE-TUR-EIF", "AZE", "TUR", kind="pta"),
+    Agreement("EAEU-IRN-INT", "IRN", "@eaeu", kind="pta"),
+)
+
+
+def _side(code: str, year: int, groups: dict[str, dict[int, frozenset[str]]]) -> frozenset[str]:
+    if code.startswith("@"):
+        return groups[code[1:]][year]
+    if code == "EU":
+        return groups["eu"][year]
+    if code == "EFTA":
+        return EFTA_MEMBERS
+    return frozenset({code})
+
+
+def agreement_pairs(years: list[int], events: pd.DataFrame) -> pd.DataFrame:
+    """Ordered pairs with an agreement in force: ``year, exporter, importer, fta, pta`` (0/1).
+
+    Both directions are listed; a pair never includes a country with itself.
+    """
+    years = sorted(set(int(y) for y in years))
+    groups = {name: members_by_year(name, years, events) for name in PLURILATERAL}
+    rows: list[tuple[int, str, str, str]] = []
+    for name in PLURILATERAL:
+        for year, mem in groups[name].items():
+            rows += [(year, a, b, "fta") for a in mem for b in mem if a != b]
+    ev = events.set_index("event_id")
+    for agr in AGREEMENTS:
+        if agr.event_id not in ev.index:
+            continue
+        row = ev.loc[[agr.event_id]]
+        in_force = years_in_force(row["start"], row["end"], np.asarray(years))[0]
+        for year in np.asarray(years)[in_force]:
+            side_a = _side(agr.side_a, int(year), groups)
+            side_b = _side(agr.side_b, int(year), groups)
+            for a in side_a:
+                for b in side_b:
+                    if a != b:
+                        rows += [(int(year), a, b, agr.kind), (int(year), b, a, agr.kind)]
+    df = pd.DataFrame(rows, columns=["year", "exporter", "importer", "kind"])
+    out = (pd.crosstab([df["year"], df["exporter"], df["importer"]], df["kind"]) > 0)
+    out = out.reindex(columns=["fta", "pta"], fill_value=False).astype("int8")
+    return out.reset_index()

@@ -1,0 +1,202 @@
+"""Pair-year policy variables for the gravity panel, and the catalog of every variable.
+
+All variables follow one part-year rule: something is in force for year t if it is in force
+on 1 July of t (partial dates: ``YYYY`` = 1 July, ``YYYY-MM`` = the 1st of the month).
+Dummies are ``int8`` 0/1 and are 0 on domestic rows (exporter == importer), so that
+country-level shocks are identified against exporter-year / importer-year fixed effects
+(international flows only). Route variables are floats, NaN outside the network.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tradeflows.errors import DataError
+from tradeflows.policy.agreements import agreement_pairs
+from tradeflows.policy.corridors import ROUTE_COLUMNS, RouteScenario, route_arrays
+from tradeflows.policy.events import load_events
+from tradeflows.policy.memberships import member_years, members_by_year
+from tradeflows.policy.sanctions import covid_spells, sanction_spells, spell_years
+
+#: Institutions turned into ``both_<key>`` (and ``one_<key>``) pair dummies.
+BOTH = ("ots", "eaeu", "cis_fta", "wto", "sco", "eco", "guam", "eu")
+ONE = ("ots", "wto")
+_EVENTS = "events.csv (tradeflows/data; sources per row, see events_README.md)"
+_RULE = " In force for year t if in force on 1 July of t."
+
+_CATALOG: list[tuple[str, str, str]] = [
+    ("both_ots", "1 if both countries are members of the Organization of Turkic States "
+     "(Turkic Council) in the year.", _EVENTS),
+    ("one_ots", "1 if exactly one of the two countries is an OTS member.", _EVENTS),
+    ("ots_observer_pair", "1 if one country is an OTS observer (HUN from 2019, TKM from 2022) "
+     "and the other an OTS member.", _EVENTS),
+    ("both_eaeu", "1 if both are members of the Customs Union of BLR-KAZ-RUS (2010-2014) or "
+     "of its successor the Eurasian Economic Union (2015-).", _EVENTS),
+    ("both_cis_fta", "1 if the 2011 CIS Free Trade Area treaty is in force for both "
+     "(per-country entry into force).", _EVENTS),
+    ("both_wto", "1 if both are WTO members (members since 1995; GATT not counted).",
+     "wto_members.csv from the WTO member list "
+     "https://www.wto.org/english/thewto_e/whatis_e/tif_e/org6_e.htm; events.csv"),
+    ("one_wto", "1 if exactly one of the two countries is a WTO member.",
+     "wto_members.csv; events.csv"),
+    ("both_sco", "1 if both are full members of the Shanghai Cooperation Organisation.",
+     _EVENTS),
+    ("both_eco", "1 if both are members of the Economic Cooperation Organization.", _EVENTS),
+    ("both_guam", "1 if both are members of GUAM (UZB 1999-2005).", _EVENTS),
+    ("both_eu", "1 if both are EU (EC) members (GBR to 2020-01-31).",
+     "eu_members.csv from the EU accession treaties "
+     "(https://european-union.europa.eu/principles-countries-history/eu-enlargement_en)"),
+    ("fta", "1 if a free-trade area or customs union is in force between the two: both in the "
+     "EU, Customs Union/EAEU or CIS FTA, or a bilateral/plurilateral FTA of the events "
+     "(AZE bilateral FTAs dated by signature, GEO-TUR, GEO-CHN, GEO-EFTA (signature), EU-GEO "
+     "DCFTA (provisional application 2014-09-01), EU-TUR customs union, EAEU-IRN full FTA "
+     "2025); OR the panel's own `rta` column (guide data) where present.",
+     _EVENTS + "; eu_members.csv; agtpa rta where present"),
+    ("pta", "1 if a partial-scope preferential agreement is in force: AZE-TUR PTA (2021-03-01), "
+     "EAEU-IRN interim agreement (2019-10-27).", _EVENTS),
+    ("sanction_rus_exporter", "1 if the exporter is Russia and sanctions on Russia are in "
+     "force (EU, from 2014-03-17); international rows only.", _EVENTS),
+    ("sanction_rus_importer", "1 if the importer is Russia and sanctions on Russia are in "
+     "force; international rows only.", _EVENTS),
+    ("sanctioned_pair_rus", "1 if one side is Russia and the other belongs to a sanctioning "
+     "side in force (EU members, from 2014).", _EVENTS),
+    ("sanctioned_pair_rus_2022", "1 if one side is Russia and the other an EU member, from the "
+     "2022 sanctions wave (2022-02-24).", _EVENTS),
+    ("sanction_irn_exporter", "1 if the exporter is Iran and sanctions on Iran are in force "
+     "(EU 2012-01-23 to the JCPOA relief 2016-01-16; US re-imposition from 2018-08-07, "
+     "so 2012-2015 and 2019-).", _EVENTS),
+    ("sanction_irn_importer", "1 if the importer is Iran and sanctions on Iran are in force.",
+     _EVENTS),
+    ("sanctioned_pair_irn", "1 if one side is Iran and the other belongs to a sanctioning side "
+     "in force (EU members 2012-2015, USA 2019-).", _EVENTS),
+    ("covid_closure_exporter", "1 if the exporter closed its borders for COVID-19 in the year "
+     "(KAZ, UZB, AZE in 2020; end dates not collected, so the start year only).", _EVENTS),
+    ("covid_closure_importer", "1 if the importer closed its borders for COVID-19 in the "
+     "year.", _EVENTS),
+    ("route_km", "Length (km) of the cheapest route between the two countries' network nodes "
+     "(rail/road/Caspian and Black Sea ferries; EU members share one node; NaN outside the "
+     "network or for two EU members).", "corridor_nodes.csv, corridor_links.csv, events.csv"),
+    ("route_cost", "Generalised cost of that route in rail-km equivalents: km x (rail 1.0, road "
+     "1.6, sea 0.4) + 300 per border crossing + 500 per sea leg + port penalties.",
+     "corridor_links.csv; tradeflows.policy.corridors.CostModel"),
+    ("uses_btk", "1 if the cheapest route uses the Baku-Tbilisi-Kars railway (open from "
+     "2017-10-30).", "corridor_links.csv; events.csv BTK-OPEN-*"),
+    ("uses_middle_corridor", "1 if the route crosses the Caspian by ferry (Trans-Caspian "
+     "International Transport Route: Aktau/Kuryk/Turkmenbashi-Baku).", "corridor_links.csv"),
+    ("uses_instc", "1 if the route uses a North-South corridor link (Russia-Azerbaijan-Iran "
+     "rail/road, Caspian Astrakhan-Anzali, Astara, Qazvin-Rasht, KTI, Iran-India).",
+     "corridor_links.csv; events.csv INSTC-*"),
+    ("uses_lapis_lazuli", "1 if the route uses the Lapis Lazuli corridor (Afghanistan-"
+     "Turkmenistan, opened 2018, and a Caspian crossing).", "corridor_links.csv; LL-OPEN"),
+    ("uses_kti", "1 if the route uses the Kazakhstan-Turkmenistan-Iran railway (from "
+     "2014-12-03).", "corridor_links.csv; events.csv KTI-OPEN-*"),
+    ("uses_zangezur", "1 if the route uses the Zangezur corridor through Meghri (closed in the "
+     "data; open only in a scenario such as zangezur_open).", "corridor_links.csv"),
+    ("uses_northern", "1 if the route transits Russia (neither end is Russia).",
+     "corridor_links.csv"),
+]
+
+
+def variable_catalog() -> pd.DataFrame:
+    """Every policy variable: ``name, definition, source`` (definitions state the year rule)."""
+    rows = [(n, d + _RULE if not n.startswith(("route_", "uses_")) else d, s)
+            for n, d, s in _CATALOG]
+    return pd.DataFrame(rows, columns=["name", "definition", "source"])
+
+
+def _events(events: pd.DataFrame | str | Path | None) -> pd.DataFrame:
+    if events is None or isinstance(events, str | Path):
+        return load_events(events)
+    if not {"start", "end", "event_id"} <= set(events.columns):
+        raise DataError("events must come from tradeflows.policy.load_events "
+                        "(columns 'start' and 'end' missing)")
+    return events
+
+
+def add_policy_variables(panel: pd.DataFrame, events: pd.DataFrame | str | Path | None = None,
+                         scenario: str | Path | RouteScenario | None = None) -> pd.DataFrame:
+    """Return ``panel`` with the policy variables of :func:`variable_catalog` added.
+
+    ``panel`` needs ``year, exporter, importer`` (ISO3); rows and their order are kept and
+    existing columns of the same names are replaced. ``events``: a table from
+    :func:`load_events`, a path to an event CSV, or None for the bundled events.
+    ``scenario`` (a route scenario name, file or object) changes only the route variables.
+    """
+    missing = [c for c in ("year", "exporter", "importer") if c not in panel.columns]
+    if missing:
+        raise DataError(f"panel lacks column(s) {missing}", column=missing[0])
+    ev = _events(events)
+    out = panel.copy()
+    years = np.sort(pd.unique(out["year"].astype("int64")))
+    countries = pd.Index(pd.unique(np.concatenate([pd.unique(out["exporter"]),
+                                                   pd.unique(out["importer"])])))
+    nc, ny = len(countries), len(years)
+    ex = countries.get_indexer(out["exporter"])
+    im = countries.get_indexer(out["importer"])
+    yi = np.searchsorted(years, out["year"].astype("int64").to_numpy())
+    intl = (ex != im).astype("int8")
+
+    def country_flags(table: pd.DataFrame) -> np.ndarray:
+        flag = np.zeros((nc, ny), dtype=bool)
+        c = countries.get_indexer(table["country"])
+        y = np.searchsorted(years, table["year"].to_numpy())
+        ok = c >= 0
+        flag[c[ok], y[ok]] = True
+        return flag
+
+    def pair_flag(table: pd.DataFrame) -> np.ndarray:
+        e = countries.get_indexer(table["exporter"])
+        i = countries.get_indexer(table["importer"])
+        y = np.searchsorted(years, table["year"].to_numpy())
+        ok = (e >= 0) & (i >= 0)
+        keys = (y[ok].astype("int64") * nc + e[ok]) * nc + i[ok]
+        panel_keys = (yi.astype("int64") * nc + ex) * nc + im
+        return np.isin(panel_keys, keys)
+
+    new: dict[str, np.ndarray] = {}
+    flags = {k: country_flags(member_years(k, years, ev)) for k in (*BOTH, "ots_observer")}
+    for key in BOTH:
+        new[f"both_{key}"] = flags[key][ex, yi] & flags[key][im, yi]
+    for key in ONE:
+        new[f"one_{key}"] = flags[key][ex, yi] ^ flags[key][im, yi]
+    obs, ots = flags["ots_observer"], flags["ots"]
+    new["ots_observer_pair"] = (obs[ex, yi] & ots[im, yi]) | (ots[ex, yi] & obs[im, yi])
+
+    agr = agreement_pairs(list(years), ev)
+    new["fta"] = pair_flag(agr[agr["fta"] == 1])
+    if "rta" in out.columns:
+        new["fta"] = new["fta"] | (pd.to_numeric(out["rta"]).fillna(0).to_numpy() > 0)
+    new["pta"] = pair_flag(agr[agr["pta"] == 1])
+
+    eu = members_by_year("eu", years, ev)
+    for target in ("RUS", "IRN"):
+        t = target.lower()
+        spells = spell_years(sanction_spells(target, ev), list(years))
+        on = country_flags(pd.DataFrame({"country": target, "year": spells["year"].unique()}))
+        new[f"sanction_{t}_exporter"] = on[ex, yi]
+        new[f"sanction_{t}_importer"] = on[im, yi]
+        waves = {f"sanctioned_pair_{t}": spells}
+        if target == "RUS":
+            waves["sanctioned_pair_rus_2022"] = spells[spells["start"] >= "2022-01-01"]
+        for name, sp in waves.items():
+            rows = [(y, target, s) for y, side in zip(sp["year"], sp["sanctioner"], strict=True)
+                    for s in (eu[int(y)] if side == "EU" else {side})]
+            pairs = pd.DataFrame(rows, columns=["year", "exporter", "importer"])
+            both_ways = pd.concat([pairs, pairs.rename(columns={"exporter": "importer",
+                                                                "importer": "exporter"})])
+            new[name] = pair_flag(both_ways)
+    covid = country_flags(spell_years(covid_spells(ev), list(years)))
+    new["covid_closure_exporter"] = covid[ex, yi]
+    new["covid_closure_importer"] = covid[im, yi]
+
+    for name, values in new.items():
+        out[name] = values.astype("int8") * intl
+
+    values = route_arrays(out["exporter"].to_numpy(), out["importer"].to_numpy(),
+                          out["year"].to_numpy(), scenario=scenario, events=ev)
+    for j, name in enumerate(ROUTE_COLUMNS):
+        out[name] = values[:, j]
+    return out

@@ -1,0 +1,158 @@
+"""Build the claims report: verdict table, claim tables and figures, HTML + Markdown, manifest.
+
+Everything is written under ``reports/`` through atomic writers, without timestamps, so a
+second run on the same inputs gives identical bytes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from tradeflows.claims.corridor import cargo_series
+from tradeflows.claims.evaluate import Assessment, assess_claims, verdict_table
+from tradeflows.claims.rules import VERDICTS
+from tradeflows.config import Paths
+from tradeflows.io import write_json, write_text
+from tradeflows.report import figures as fg
+from tradeflows.report.manifest import build_manifest
+from tradeflows.report.tables import write_table
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def _fmt(x: object, digits: int = 3) -> str:
+    if x is None or x is pd.NA or (isinstance(x, float) and np.isnan(x)):
+        return ""
+    if isinstance(x, float):
+        return f"{x:,.{digits}g}" if abs(x) >= 1e4 else f"{x:.{digits}f}"
+    return str(x)
+
+
+def _link(reports: Path, rel: str, prefer: tuple[str, ...]) -> str:
+    """``rel`` (relative to reports/, with or without extension) if the file exists, else ""."""
+    if not rel:
+        return ""
+    base = reports / rel
+    if base.suffix and base.is_file():
+        return rel
+    for ext in prefer:
+        if base.with_suffix(ext).is_file():
+            return Path(rel).with_suffix(ext).as_posix()
+    return ""
+
+
+def _claim_outputs(a: Assessment, reports: Path) -> list[Path]:
+    """Tables and figures of one claim's evidence (claims computed in this package)."""
+    ev, c = a.evidence, a.claim
+    if ev is None or ev.series is None:
+        return []
+    s = ev.series
+    out: list[Path] = []
+    if c.method == "concentration":
+        t = s.assign(total_usd=s["total_usd"] / 1e6).rename(
+            columns={"hhi": "HHI (0-10000)", "total_usd": "total trade (USD mn)"})
+        out += write_table(t, reports / ev.table, f"{c.id}: concentration of "
+                           f"{c.inputs['country']}'s trade across partners", digits=1)
+        out += fg.save_figure(fg.concentration_figure(s, c.inputs["country"],
+                                                      int(c.inputs["kink"])),
+                              reports / ev.figure)
+    elif c.method == "investment":
+        ca = s[s["group"] == "Central Asia"].dropna(subset=["value_usd"])
+        t = (ca.pivot_table(index="year", columns="investor", values="value_usd",
+                            aggfunc="sum") / 1e6).reset_index()
+        t.columns = [str(col) for col in t.columns]
+        out += write_table(t, reports / ev.table, f"{c.id}: FDI flows into "
+                           f"{c.inputs['host']} from Central Asia (USD million)", digits=2)
+        out += fg.save_figure(fg.fdi_figure(s, c.inputs["host"]), reports / ev.figure)
+    elif c.method == "corridor_shift":
+        t = s.pivot_table(index="year", columns="group", values="trade").reset_index()
+        t.columns = [str(col) for col in t.columns]
+        for col in ("middle", "northern", "other"):
+            if col in t.columns:
+                t[col] = t[col] / 1e6
+        out += write_table(t, reports / ev.table, f"{c.id}: trade of Central Asia/China-"
+                           "Europe pairs by route group (USD mn) and Middle Corridor cargo (Mt)",
+                           digits=2)
+    elif c.method == "counterfactual":
+        out += write_table(s, reports / ev.table, f"{c.id}: GE changes by country (%)")
+    return out
+
+
+def _listing(folder: Path, reports: Path, prefer: tuple[str, ...]) -> list[dict[str, str]]:
+    """One entry per table/figure base name in ``folder`` with its files (sorted)."""
+    if not folder.is_dir():
+        return []
+    bases: dict[str, list[str]] = {}
+    for f in sorted(folder.iterdir()):
+        if f.is_file() and not f.name.startswith("."):
+            bases.setdefault(f.stem, []).append(f.relative_to(reports).as_posix())
+    items = []
+    for stem, files in sorted(bases.items()):
+        main = next((x for ext in prefer for x in files if x.endswith(ext)), files[0])
+        items.append({"name": stem, "main": main, "files": files})
+    return items
+
+
+def _context(assessments: list[Assessment], table: pd.DataFrame, paths: Paths,
+             manifest: dict[str, object]) -> dict[str, object]:
+    reports = paths.reports
+    rows = []
+    for a, r in zip(assessments, table.to_dict("records"), strict=True):
+        rows.append({
+            **{k: _fmt(v) for k, v in r.items()},
+            "verdict_class": r["verdict"].split(" ")[0] if r["verdict"] != VERDICTS[3]
+            else "untestable",
+            "title": a.claim.title, "hypothesis": a.claim.hypothesis,
+            "window": f"{a.claim.window[0]}-{a.claim.window[1]}",
+            "specification": a.claim.specification, "rule": a.claim.rule.describe(),
+            "data_needed": a.claim.data_needed_if_untestable,
+            "table_link": _link(reports, r["table"], (".html", ".md", ".tex")),
+            "figure_link": _link(reports, r["figure"], (".svg", ".png")),
+        })
+    counts = {v: int((table["verdict"] == v).sum()) for v in VERDICTS}
+    return {"claims": rows, "counts": counts, "manifest": manifest,
+            "tables": _listing(reports / "tables", reports, (".html", ".md", ".tex")),
+            "figures": _listing(reports / "figures", reports, (".svg", ".png")),
+            "n_inputs": len(manifest["inputs"])}
+
+
+def build_report(paths: Paths, progress: bool = True) -> Path:
+    """Evaluate the claims and write the report under ``paths.reports``; returns the path of
+    ``reports/index.html``."""
+    reports = paths.reports
+    steps = tqdm(total=5, desc="report", unit="step", disable=not progress)
+    assessments = assess_claims(paths, progress=progress)
+    table = verdict_table(assessments)
+    steps.update()
+    summary = table[["id", "verdict", "estimate", "conf_low", "conf_high", "nobs", "years"]]
+    write_table(summary, reports / "tables" / "claims", "Claims: verdicts by pre-stated rules")
+    for a in assessments:
+        _claim_outputs(a, reports)
+    steps.update()
+    fg.save_figure(fg.verdict_figure(table), reports / "figures" / "verdicts")
+    cargo = cargo_series()
+    if not cargo.empty:
+        c4 = next((a.evidence for a in assessments if a.claim.method == "corridor_shift"
+                   and a.evidence is not None), None)
+        groups = c4.series if c4 is not None else None
+        fg.save_figure(fg.corridor_figure(cargo, groups), reports / "figures" / "corridor_cargo")
+    steps.update()
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
+                             autoescape=jinja2.select_autoescape(["html"]),
+                             keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+    manifest_file = reports / "manifest.json"
+    manifest = build_manifest(paths, manifest_file)  # before the pages, for their summary
+    context = _context(assessments, table, paths, manifest)
+    index = write_text(env.get_template("index.html.j2").render(**context),
+                       reports / "index.html")
+    write_text(env.get_template("report.md.j2").render(**context), reports / "report.md")
+    steps.update()
+    write_json(build_manifest(paths, manifest_file), manifest_file)
+    steps.update()
+    steps.close()
+    return index

@@ -1,0 +1,199 @@
+"""UN Comtrade: API v1 JSON, the Comtrade Plus CSV download, and the legacy CSV.
+
+* API v1 (``comtradeapi.un.org/data/v1/get/C/A/HS``): ``{"elapsedTime", "count", "data":
+  [{"typeCode", "freqCode", "refPeriodId", "refYear", ..., "reporterCode", "reporterISO",
+  "flowCode", "partnerCode", "partnerISO", "partner2Code", ..., "cmdCode", "customsCode",
+  "motCode", ..., "cifvalue", "fobvalue", "primaryValue", "legacyEstimationFlag",
+  "isReported", "isAggregate"}], "error"}``.
+* Comtrade Plus CSV download: the same fields as columns (``refYear`` or ``RefYear``, ...),
+  comma- or tab-separated; data rows may end with one extra empty field.
+* Legacy CSV (comtrade.un.org, before 2023): ``Classification, Year, ..., Trade Flow Code,
+  Trade Flow, Reporter Code, Reporter, Reporter ISO, Partner Code, Partner, Partner ISO,
+  ..., Commodity Code, ..., Trade Value (US$), ...``; flow codes 1 import, 2 export.
+
+Values are US dollars. Reporter and partner are UN Comtrade numeric codes (842 = USA, 490 =
+"Other Asia, nes" = Taiwan, 0 = World). ``flowCode`` X (export, FOB) gives
+``reporter_side="exporter"``; M (import, CIF) gives ``reporter_side="importer"``. Re-exports,
+re-imports and other flow codes are dropped and counted, as are breakdowns by second
+partner, customs procedure or mode of transport (they would double count the totals).
+Comtrade's estimation flags concern quantities and weights, not values: ``estimated`` is
+False.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tradeflows.errors import DataError
+from tradeflows.sources._common import (
+    check_integer,
+    check_nonnegative,
+    check_unique,
+    finish_trade,
+    header_of,
+    map_country,
+    read_csv_text,
+    require_present,
+)
+from tradeflows.sources.base import require_columns, to_number
+
+SOURCE = "comtrade"
+# canonical internal name -> (API/Plus field, legacy CSV column)
+FIELDS: dict[str, tuple[str, str | None]] = {
+    "year": ("refYear", "Year"),
+    "freq": ("freqCode", None),
+    "reporter": ("reporterCode", "Reporter Code"),
+    "partner": ("partnerCode", "Partner Code"),
+    "flow": ("flowCode", "Trade Flow Code"),
+    "product": ("cmdCode", "Commodity Code"),
+    "value": ("primaryValue", "Trade Value (US$)"),
+    "partner2": ("partner2Code", "2nd Partner Code"),
+    "customs": ("customsCode", "Customs Proc. Code"),
+    "mot": ("motCode", "Mode of Transport Code"),
+}
+REQUIRED = ["year", "reporter", "partner", "flow", "product", "value"]
+# flow code -> (reporter side, canonical flow)
+FLOWS = {"X": ("exporter", "export"), "M": ("importer", "import"),
+         "2": ("exporter", "export"), "1": ("importer", "import")}
+TOTAL_BREAKDOWN = {"partner2": {"0", ""}, "customs": {"C00", ""}, "mot": {"0", ""}}
+
+
+def _numbers(values: pd.Series, column: str, path: Path, offset: int) -> pd.Series:
+    """Numbers of a JSON field or CSV column; errors name the record index or CSV line."""
+    if pd.api.types.is_numeric_dtype(values):
+        return values.astype("float64")
+    text = values.astype(object).where(values.notna(), "").astype(str)
+    return to_number(text.reset_index(drop=True), column=column, file=path,
+                     row_offset=offset).set_axis(values.index)
+
+
+def _from_json(path: Path) -> tuple[pd.DataFrame, int]:
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"malformed JSON ({exc})", file=path) from exc
+    if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
+        raise DataError("not a Comtrade API response: expected an object with a 'data' list",
+                        file=path)
+    if payload.get("error"):
+        raise DataError(f"the API returned an error: {payload['error']!r}", file=path)
+    records = payload["data"]
+    if "count" in payload and payload["count"] != len(records):
+        raise DataError(f"'count' is {payload['count']} but 'data' holds {len(records)} "
+                        "records; the download is incomplete", file=path)
+    raw = pd.DataFrame.from_records(records) if records else pd.DataFrame()
+    frame = pd.DataFrame({"_line": np.arange(len(raw))})
+    missing = [FIELDS[k][0] for k in REQUIRED if FIELDS[k][0] not in raw.columns]
+    if missing:
+        raise DataError(f"records lack field(s) {missing}", file=path)
+    for name, (field, _) in FIELDS.items():
+        if field in raw.columns:
+            frame[name] = raw[field].to_numpy()
+    return frame, 0
+
+
+def _from_csv(path: Path) -> tuple[pd.DataFrame, int]:
+    sep = "\t" if "\t" in header_of(path, sep=",")[0] else ","
+    header = header_of(path, sep=sep)
+    legacy = "Trade Flow Code" in header
+    with warnings.catch_warnings():  # Plus downloads end data rows with an extra empty field
+        warnings.simplefilter("ignore", pd.errors.ParserWarning)
+        table = read_csv_text(path, sep=sep, index_col=False)
+    table.columns = [c.strip() for c in table.columns]
+    if not legacy:  # Plus downloads capitalise the first letter (RefYear, ReporterCode, ...)
+        table.columns = [c[:1].lower() + c[1:] for c in table.columns]
+    pick = 1 if legacy else 0
+    require_columns(table, [FIELDS[k][pick] for k in REQUIRED], path)
+    frame = pd.DataFrame({"_line": np.arange(2, len(table) + 2)})
+    for name, cols in FIELDS.items():
+        col = cols[pick]
+        if col is not None and col in table.columns:
+            frame[name] = table[col].to_numpy()
+    return frame, 2
+
+
+def read_comtrade(path: str | Path, *, keep_product: bool = False) -> pd.DataFrame:
+    """Read a Comtrade API JSON or CSV download into the canonical trade table (USD).
+
+    Annual data only. Total trade: the ``TOTAL`` commodity rows when present, else the sum
+    over products of one HS level (mixed levels raise ``DataError``); ``keep_product=True``
+    keeps the ``product`` column instead. ``attrs["drops"]`` counts ``aggregate_reporter``,
+    ``aggregate_partner``, ``self_partner``, ``other_flow`` (re-exports, ...),
+    ``breakdown`` (by second partner, customs, transport mode), ``product_detail``
+    (product rows beside a TOTAL row). Errors name the CSV line or the JSON record index.
+    """
+    path = Path(path)
+    frame, offset = _from_json(path) if path.suffix.lower() == ".json" else _from_csv(path)
+    drops = {"aggregate_reporter": 0, "aggregate_partner": 0, "self_partner": 0,
+             "other_flow": 0, "breakdown": 0, "product_detail": 0}
+    for col in frame.columns.drop("_line"):
+        if col not in ("year", "reporter", "partner", "value"):
+            frame[col] = frame[col].astype(object).where(frame[col].notna(), "")
+            frame[col] = frame[col].astype(str).str.strip()
+    require_present(frame, REQUIRED, path)
+    if "freq" in frame and (frame["freq"] != "A").any():
+        pos = int(np.flatnonzero((frame["freq"] != "A").to_numpy())[0])
+        raise DataError(f"frequency {frame['freq'].iloc[pos]!r}; expected annual data ('A')",
+                        file=path, row=int(frame["_line"].iloc[pos]), column="freqCode")
+    for col in ("year", "value", "reporter", "partner"):
+        frame[col] = _numbers(frame[col], col, path, offset)
+    for col in ("year", "reporter", "partner"):
+        check_integer(frame, col, path)
+    check_nonnegative(frame, "value", path)
+    known = frame["flow"].isin(list(FLOWS))
+    drops["other_flow"] = int((~known).sum())
+    frame = frame[known]
+    total = np.ones(len(frame), dtype=bool)
+    for col, ok in TOTAL_BREAKDOWN.items():
+        if col in frame:
+            total &= frame[col].isin(ok).to_numpy()
+    drops["breakdown"] = int((~total).sum())
+    frame = frame[total]
+    frame = map_country(frame, "reporter", "m49", path, drops, "aggregate_reporter")
+    frame = map_country(frame, "partner", "m49", path, drops, "aggregate_partner")
+    self_rows = frame["reporter"] == frame["partner"]
+    drops["self_partner"] = int(self_rows.sum())
+    frame = frame[~self_rows]
+    side = frame["flow"].map(lambda f: FLOWS[f][0])
+    exp = side == "exporter"
+    frame = frame.assign(
+        year=frame["year"].astype("int64"),
+        exporter=np.where(exp, frame["reporter"], frame["partner"]),
+        importer=np.where(exp, frame["partner"], frame["reporter"]),
+        reporter_side=side, flow=frame["flow"].map(lambda f: FLOWS[f][1]))
+    key = ["year", "exporter", "importer", "reporter_side"]
+    check_unique(frame, [*key, "product"], path)
+    if not keep_product:
+        frame = _totals(frame, key, path, drops)
+    out = frame.assign(value_usd=frame["value"], source=SOURCE, estimated=False)
+    extra = ("product",) if keep_product else ()
+    return finish_trade(out[["year", "exporter", "importer", "value_usd", "reporter_side",
+                             "flow", "source", "estimated", *extra]], path, drops, extra)
+
+
+def _totals(frame: pd.DataFrame, key: list[str], path: Path,
+            drops: dict[str, int]) -> pd.DataFrame:
+    """One row per flow: the TOTAL row if the flow has one, else the sum of its products."""
+    is_total = frame["product"].str.upper() == "TOTAL"
+    has_total = is_total.groupby([frame[k] for k in key]).transform("any")
+    detail = frame[~has_total]
+    drops["product_detail"] = int((has_total & ~is_total).sum())
+    levels = detail["product"].str.len()
+    if levels.nunique() > 1:
+        pos = int(np.flatnonzero((levels != levels.iloc[0]).to_numpy())[0])
+        raise DataError(f"product codes of different HS levels ({detail['product'].iloc[0]!r} "
+                        f"and {detail['product'].iloc[pos]!r}); summing them would double "
+                        "count: download one level or pass keep_product=True", file=path,
+                        row=int(detail["_line"].iloc[pos]), column="cmdCode")
+    summed = detail.groupby(key, as_index=False).agg(value=("value", "sum"),
+                                                      flow=("flow", "first"),
+                                                      _line=("_line", "first"))
+    totals = frame[is_total][[*key, "value", "flow", "_line"]]
+    both = pd.concat([totals, summed], ignore_index=True)
+    check_unique(both, key, path)
+    return both

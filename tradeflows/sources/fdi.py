@@ -1,0 +1,163 @@
+"""UNCTAD Bilateral FDI Statistics (2014 release): one table per reporting economy.
+
+UNCTAD publishes a workbook per economy (``webdiaeia2014d3_AZE.xls``) whose sheets are
+"Table 1. FDI flows in the host economy, by geographical origin", "Table 2. FDI flows
+abroad, by geographical destination", "Table 3. FDI stock in the host economy, by
+geographical origin", "Table 4. FDI stock abroad, by geographical destination". Saved as
+CSV, a sheet reads: the economy's name, the title line, ``(Millions of US dollars)``, a
+header ``Region / economy, ..., 2001, ..., 2012``, then one line per partner whose name sits
+in a label column indented by its depth (World > Developed economies > Europe > European
+Union > France), and footer lines ``Source: ...`` / ``Notes: ...``. Cells: ``..`` not
+available (no row), ``-`` zero, thousands separated by spaces (``2 012``); flows can be
+negative (disinvestment), stocks cannot.
+
+A line with deeper lines under it is a group (aggregate); ``Unspecified`` is an
+unallocated remainder: both are dropped and counted. Partner names are matched to ISO3 by
+``tradeflows.countries`` (scheme "name"); an unknown name raises ``DataError``. Inward
+tables give ``source="unctad"`` (the host's report: investor = partner, host = reporting
+economy); outward tables ``source="unctad_outward"`` (investor = reporting economy).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tradeflows.countries import is_aggregate, to_iso3
+from tradeflows.errors import DataError
+from tradeflows.sources._common import check_unique, read_csv_text
+from tradeflows.sources.base import validate_investment
+
+UNIT = 1e6  # millions of USD
+UNIT_LINE = "(Millions of US dollars)"
+_TITLE = re.compile(r"Table \d+\.\s*FDI (flows|stocks?) (in the host economy|abroad)",
+                    re.IGNORECASE)
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+_FOOTER = re.compile(r"^(Source|Note)", re.IGNORECASE)
+
+
+def _cell_value(text: str) -> float | None:
+    """UNCTAD cell -> millions USD; None for not available; raises ValueError if not a number."""
+    text = text.replace("\xa0", " ").strip()
+    if text in ("..", ""):
+        return None
+    if text in ("-", "–"):
+        return 0.0
+    compact = re.sub(r"(?<=\d)\s+(?=\d)", "", text).replace(" ", "")
+    if not _NUMBER.fullmatch(compact):
+        raise ValueError(text)
+    return float(compact)
+
+
+def _economy(path: Path, grid: pd.DataFrame, economy: str | None) -> str:
+    if economy is not None:
+        return str(to_iso3(pd.Series([economy]), "iso3", file=path).iloc[0])
+    for token in reversed(re.split(r"[_\W]+", path.stem)):
+        if len(token) == 3 and token.isalpha() and token.isupper():
+            try:
+                return str(to_iso3(pd.Series([token]), "iso3").iloc[0])
+            except DataError:
+                continue
+    first = next((c for c in grid.iloc[0] if c.strip()), "")
+    try:
+        found = to_iso3(pd.Series([first.strip()]), "name").iloc[0]
+    except DataError:
+        found = None
+    if not isinstance(found, str):
+        raise DataError("reporting economy unknown: pass economy='AZE' or name the file "
+                        "after its ISO3 code (e.g. webdiaeia2014d3_AZE.csv)", file=path)
+    return found
+
+
+def read_unctad_fdi(path: str | Path, economy: str | None = None) -> pd.DataFrame:
+    """Read one UNCTAD bilateral FDI table (CSV of a sheet) into the investment table (USD).
+
+    ``economy``: ISO3 of the reporting economy (default: from the file name, else its
+    first line). ``attrs["drops"]``: ``aggregate_partner``, ``unspecified_partner``,
+    ``self_partner`` (counted per value cell, i.e. partner-year).
+    """
+    path = Path(path)
+    grid = read_csv_text(path, header=None)
+    grid = grid.fillna("").astype(str)
+    cells = grid.to_numpy()
+    title = next(((r, m) for r in range(len(grid)) for c in cells[r]
+                  if (m := _TITLE.search(c))), None)
+    if title is None:
+        raise DataError("no title line 'Table N. FDI flows|stock in the host economy|abroad'; "
+                        "expected an UNCTAD bilateral FDI table", file=path)
+    title_row, match = title
+    measure = "flow" if match.group(1).lower() == "flows" else "stock"
+    inward = match.group(2).lower().startswith("in the host")
+    header_row = next((r for r in range(title_row, len(grid))
+                       if any(c.strip() == "Region / economy" for c in cells[r])), None)
+    if header_row is None:
+        raise DataError("no header line with 'Region / economy'", file=path, row=title_row + 1)
+    units = [c.strip() for r in range(title_row + 1, header_row) for c in cells[r] if c.strip()]
+    if UNIT_LINE not in units:
+        raise DataError(f"unit line {units or 'missing'}; expected {UNIT_LINE!r} (mixed or "
+                        "other units are not read)", file=path, row=title_row + 2)
+    header = [c.strip() for c in cells[header_row]]
+    label_start = header.index("Region / economy")
+    year_cols = {i: int(float(h)) for i, h in enumerate(header)
+                 if re.fullmatch(r"\d{4}(\.0)?", h)}
+    if not year_cols:
+        raise DataError("no year columns in the header line", file=path, row=header_row + 1)
+    label_cols = range(label_start, min(year_cols))
+    entries = []  # (line, depth, name, {year: value})
+    for r in range(header_row + 1, len(grid)):
+        labels = [cells[r][c].strip() for c in label_cols]
+        filled = [i for i, t in enumerate(labels) if t]
+        if not filled:
+            continue
+        if _FOOTER.match(labels[filled[0]]):
+            break
+        values = {}
+        for c, year in year_cols.items():
+            try:
+                value = _cell_value(cells[r][c])
+            except ValueError as exc:
+                raise DataError(f"cell {cells[r][c]!r} is not a number, '..' or '-'",
+                                file=path, row=r + 1, column=str(year)) from exc
+            if value is not None:
+                values[year] = value
+        entries.append((r + 1, filled[0], labels[filled[0]], values))
+    reporter = _economy(path, grid, economy)
+    drops = {"aggregate_partner": 0, "unspecified_partner": 0, "self_partner": 0}
+    rows = []
+    names = pd.Series([e[2] for e in entries], dtype=object)
+    named_agg = is_aggregate(names, "name").to_numpy() if len(names) else np.array([])
+    for k, (line, depth, name, values) in enumerate(entries):
+        has_children = k + 1 < len(entries) and entries[k + 1][1] > depth
+        if name.lower() == "unspecified":
+            drops["unspecified_partner"] += len(values)
+            continue
+        if has_children or named_agg[k]:
+            drops["aggregate_partner"] += len(values)
+            continue
+        try:
+            partner = str(to_iso3(pd.Series([name]), "name").iloc[0])
+        except DataError as exc:
+            raise DataError(f"unknown partner {name!r}; expected a country name",
+                            file=path, row=line, column="Region / economy") from exc
+        if partner == reporter:
+            drops["self_partner"] += len(values)
+            continue
+        for year, value in values.items():
+            if measure == "stock" and value < 0:
+                raise DataError(f"negative stock {value}; expected >= 0", file=path, row=line,
+                                column=str(year))
+            rows.append((line, year, partner, value * UNIT))
+    long = pd.DataFrame(rows, columns=["_line", "year", "partner", "value_usd"])
+    check_unique(long, ["partner", "year"], path)
+    investor = long["partner"] if inward else reporter
+    host = reporter if inward else long["partner"]
+    out = pd.DataFrame({"year": long["year"], "investor": investor, "host": host,
+                        "measure": measure, "value_usd": long["value_usd"],
+                        "source": "unctad" if inward else "unctad_outward"})
+    out = validate_investment(out, file=path)
+    out = out.sort_values(["year", "investor", "host"]).reset_index(drop=True)
+    out.attrs["drops"] = drops
+    return out

@@ -1,0 +1,87 @@
+"""USITC International Trade and Production Database for Estimation (ITPD-E).
+
+Published file ``ITPD_E_R02.csv`` (release 1-3): ``exporter_iso3, exporter_name,
+importer_iso3, importer_name, year, industry_id, industry_descr, broad_sector, trade,
+flag_mirror, flag_zero`` (R02/R03 add ``*_dynamic_code``/``*_iso3_dynamic`` columns, not
+used). ``trade`` is in **millions of current USD**; exporter = importer rows are domestic
+trade (kept). ``flag_mirror`` = 1 when USITC used the mirror (exporter-reported) figure
+instead of the importer's; ``flag_zero``: ``p`` positive, ``r`` zero in the raw data, ``u``
+unknown (missing, filled with zero by USITC).
+
+Convention here: an industry row is filed ``reporter_side="importer"``, ``flow="import"``,
+or, when ``flag_mirror`` = 1, ``"exporter"``/``"export"``. Summed over industries (the
+default) a pair-year is one ``importer``/``import`` row with ``estimated=True`` when any
+industry used a mirror figure. ``u`` rows are missing data, not zeros: they are dropped
+(``unknown_zero``) unless ``keep_unknown_zeros=True``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from tradeflows.errors import DataError
+from tradeflows.sources._common import (
+    check_integer,
+    check_nonnegative,
+    check_unique,
+    finish_trade,
+    iter_csv,
+    map_country,
+    require_present,
+)
+
+UNIT = 1e6  # millions of USD
+SOURCE = "itpd"
+COLUMNS = {"exporter_iso3": "text", "importer_iso3": "text", "year": "number",
+           "industry_id": "number", "trade": "number", "flag_mirror": "number",
+           "flag_zero": "text"}
+
+
+def read_itpd(path: str | Path, *, keep_industry: bool = False,
+              keep_unknown_zeros: bool = False, progress: bool = False) -> pd.DataFrame:
+    """Read an ITPD-E CSV into the canonical trade table (USD).
+
+    ``keep_industry=True`` keeps one row per industry (column ``industry_id``).
+    ``attrs["drops"]``: ``unknown_zero``, ``aggregate_exporter``, ``aggregate_importer``.
+    """
+    path = Path(path)
+    drops = {"unknown_zero": 0, "aggregate_exporter": 0, "aggregate_importer": 0}
+    parts = []
+    for chunk in iter_csv(path, COLUMNS, progress=progress):
+        require_present(chunk, ["exporter_iso3", "importer_iso3", "year", "industry_id",
+                                "trade", "flag_mirror", "flag_zero"], path)
+        for col in ("year", "industry_id"):
+            check_integer(chunk, col, path)
+        check_nonnegative(chunk, "trade", path)
+        for col, allowed in (("flag_mirror", {0.0, 1.0}), ("flag_zero", {"p", "r", "u"})):
+            bad = ~chunk[col].isin(allowed)
+            if bad.any():
+                first = chunk[bad].iloc[0]
+                raise DataError(f"flag {first[col]!r}; expected one of {sorted(allowed)}",
+                                file=path, row=int(first["_line"]), column=col)
+        for col, side in (("exporter_iso3", "exporter"), ("importer_iso3", "importer")):
+            chunk = map_country(chunk, col, "iso3", path, drops, f"aggregate_{side}")
+        zero_u = chunk["flag_zero"] == "u"
+        if not keep_unknown_zeros:
+            drops["unknown_zero"] += int(zero_u.sum())
+            chunk = chunk[~zero_u]
+        parts.append(chunk)
+    rows = pd.concat(parts, ignore_index=True)
+    rows["year"] = rows["year"].astype("int64")
+    rows["industry_id"] = rows["industry_id"].astype("int64")
+    check_unique(rows, ["year", "exporter_iso3", "importer_iso3", "industry_id"], path)
+    mirror = rows["flag_mirror"] == 1
+    rows = rows.assign(exporter=rows["exporter_iso3"], importer=rows["importer_iso3"],
+                       value_usd=rows["trade"] * UNIT, source=SOURCE)
+    if keep_industry:
+        out = rows.assign(reporter_side=mirror.map({True: "exporter", False: "importer"}),
+                          flow=mirror.map({True: "export", False: "import"}),
+                          estimated=False)
+        return finish_trade(out, path, drops, extra=("industry_id",))
+    out = (rows.assign(mirror=mirror)
+           .groupby(["year", "exporter", "importer"], as_index=False)
+           .agg(value_usd=("value_usd", "sum"), estimated=("mirror", "any")))
+    out = out.assign(reporter_side="importer", flow="import", source=SOURCE)
+    return finish_trade(out, path, drops)
