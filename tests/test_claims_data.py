@@ -82,17 +82,20 @@ def synthetic_tree(root: Path) -> Path:
     synthetic_investment().to_parquet(p.investment, index=False)
     p.estimates.mkdir(parents=True, exist_ok=True)
     pd.DataFrame({
-        "term": ["both_ots", "uses_btk", "both_ots"], "spec": ["ots", "btk", "other"],
-        "estimate": [0.20, 0.05, 9.0], "std_error": [0.05, 0.10, 1.0],
-        "conf_low": [0.102, -0.146, 7.04], "conf_high": [0.298, 0.246, 10.96],
-        "p_value": [0.0001, 0.6, 0.0], "nobs": [5000, 4000, 10], "years": ["2000-2020"] * 3,
+        "term": ["both_ots", "uses_btk", "both_ots", "both_ots"],
+        "spec": ["ots", "corridor", "other", "joint"],
+        "estimate": [0.20, 0.05, 9.0, -0.3], "std_error": [0.05, 0.10, 1.0, 0.1],
+        "conf_low": [0.102, -0.146, 7.04, -0.496], "conf_high": [0.298, 0.246, 10.96, -0.104],
+        "p_value": [0.0001, 0.6, 0.0, 0.003], "nobs": [5000, 4000, 10, 5000],
+        "years": ["2000-2020"] * 4,
     }).to_parquet(p.estimates / "application.parquet", index=False)
     p.counterfactuals.mkdir(parents=True, exist_ok=True)
     pd.DataFrame({
         "country": ["AZE", "ARM", "KAZ", "KGZ", "TJK", "TKM", "UZB", "TUR"],
         "real_gdp": [0.5, 0.8, 0.1, 0.05, 0.04, 0.02, 0.06, 0.01],
-        "real_gdp_low": [0.3, 0.5, 0.05, -0.01, 0.01, 0.01, 0.02, -0.01],
-        "real_gdp_high": [0.7, 1.1, 0.15, 0.09, 0.07, 0.04, 0.1, 0.03],
+        "real_gdp_lower": [0.3, 0.5, 0.05, -0.01, 0.01, 0.01, 0.02, -0.01],
+        "real_gdp_upper": [0.7, 1.1, 0.15, 0.09, 0.07, 0.04, 0.1, 0.03],
+        "level": 0.95,
     }).to_parquet(p.counterfactuals / "zangezur.parquet", index=False)
     return root
 

@@ -4,7 +4,10 @@ singleton removal and separation."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.optimize import linprog
 
@@ -195,3 +198,52 @@ def test_bad_input_raises_naming_the_row():
         separation_mask(np.ones(3), X, None)
     with pytest.raises(SpecificationError, match="unknown separation method"):
         separation_mask(np.ones(3), None, None, methods=("mu",))
+
+
+# the known correct estimate: PPML after separation = Poisson GLM on the other rows ------------
+
+REFERENCE_REGRESSORS = {  # regressors left identified once the separated rows are gone
+    "fe_group": ["x"],
+    "dummy": ["x"],  # the dummy is 0 on every remaining row
+    "combination": ["x", "c1"],  # c1 = c2 on every remaining row: c2 is dropped as collinear
+    "fe_and_regressor": ["x"],  # c1 = 1{exporter 2} on the remaining rows: absorbed
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_ppml_after_separation_equals_glm_on_the_other_rows(base, name):
+    import statsmodels.api as sm
+
+    import tradeflows
+
+    make, _ = CASES[name]
+    y, X, truth = make(base)
+    cols = ["x"] + [f"c{j}" for j in range(1, X.shape[1])]
+    df = pd.DataFrame(X, columns=cols).assign(y=y, exp=base["fe"][:, 0], imp=base["fe"][:, 1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # collinear regressors dropped, as expected
+        res = tradeflows.ppml(df, f"y ~ {' + '.join(cols)} | exp + imp", vcov="iid", tol=1e-12)
+    dropped = {k: v for k, v in res.drops.items() if k.startswith("separation")}
+    assert sum(dropped.values()) == len(truth)
+    assert res.nobs == y.size - len(truth)
+    sub = df.drop(index=sorted(truth))
+    exog = pd.concat([sub[REFERENCE_REGRESSORS[name]],
+                      pd.get_dummies(sub["exp"], prefix="e", dtype=float),
+                      pd.get_dummies(sub["imp"], prefix="i", drop_first=True, dtype=float)],
+                     axis=1)
+    glm = sm.GLM(sub["y"], exog, family=sm.families.Poisson()).fit(tol=1e-13, maxiter=200)
+    for term in REFERENCE_REGRESSORS[name]:
+        assert res.coef[term] == pytest.approx(glm.params[term], abs=1e-8)
+    assert set(res.coef.index) == set(REFERENCE_REGRESSORS[name])
+
+
+def test_rectifier_limits_fall_back_or_warn(base):
+    from tradeflows.estimation.separation import relu_separation
+
+    y, X, truth = case_fe_and_regressor(base)
+    fe = base["fe"]
+    # no iteration budget: the exact LP on [X, dummies] settles every row
+    assert set(np.flatnonzero(relu_separation(y, X, fe, maxiter=0))) == truth
+    # design larger than the sparse factorisation allows: warn, nothing silently dropped
+    with pytest.warns(RuntimeWarning, match="relu separation check incomplete"):
+        assert not relu_separation(y, X, fe, max_columns=5).any()

@@ -139,8 +139,20 @@ def test_cepii_gravity_trade_rows():
     # empty cells are missing figures, not rows: KAZ->AZE has no comtrade_d, no imf_o
     assert len(df[(df.exporter == "KAZ") & (df.importer == "AZE")]) == 3
     assert len(df) == 15
-    assert df.attrs["drops"] == {"country_not_existing": 1, "no_value": 1,
-                                 "aggregate_exporter": 0, "aggregate_importer": 0}
+    assert df.attrs["drops"] == {"other_year": 0, "country_not_existing": 1, "no_value": 1,
+                                 "unknown_code": 0, "aggregate_exporter": 0,
+                                 "aggregate_importer": 0}
+
+
+def test_cepii_gravity_years_and_unknown_codes(tmp_path):
+    recent = read_cepii_gravity(GRAVITY, years=range(1995, 2022))
+    assert set(recent["year"]) == {2019} and recent.attrs["drops"]["other_year"] == 1
+    path = edited(tmp_path, GRAVITY, "2019,TKM,AZE,TKM,AZE", "2019,EAZ,AZE,EAZ,AZE")
+    raises(path, read_cepii_gravity, "EAZ", "row 7")
+    kept = read_cepii_gravity(path, unknown_codes="drop")
+    assert kept.attrs["drops"]["unknown_code"] == 1
+    pd.testing.assert_frame_equal(kept, read_cepii_gravity(GRAVITY).query("exporter != 'TKM'")
+                                  .reset_index(drop=True))
 
 
 def test_cepii_gravity_covariates():
@@ -158,6 +170,8 @@ def test_cepii_gravity_covariates():
     ("96012.4,", "-96012.4,", ["row 2", "negative"]),
     ("2019,TKM,AZE,TKM,AZE", "2019,TKM,AZE,XYZ,AZE", ["row 7", "XYZ"]),
     ("tradeflow_baci,", "tradeflow_bac,", ["missing column", "tradeflow_baci"]),
+    ("96012.4,", "96012.4,,", ["malformed", "more fields"]),
+    ("165032.9,", "165032.9,,", ["malformed", "line 3"]),
 ])
 def test_cepii_gravity_bad_input(tmp_path, old, new, fragments):
     raises(edited(tmp_path, GRAVITY, old, new), read_cepii_gravity, *fragments)
@@ -284,6 +298,16 @@ def test_imf_bad_input(tmp_path):
     raises(csv_path, read_imf, "not in US dollars", "row 8")
     csv_path = edited(tmp_path, IMF_CSV, '"150.1"', '"1O5.1"')
     raises(csv_path, read_imf, "non-numeric", "1O5.1")
+    csv_path = edited(tmp_path, IMF_CSV, '"Counterpart Country Name"', '"Partner Name"')
+    raises(csv_path, read_imf, "missing column", "Counterpart Country Name")
+
+
+def test_imf_duplicate_series(tmp_path):
+    doc = json.loads(IMF_JSON.read_text())
+    series = doc["CompactData"]["DataSet"]["Series"]
+    path = tmp_path / IMF_JSON.name
+    path.write_text(json.dumps({"CompactData": {"DataSet": {"Series": [*series, series[2]]}}}))
+    raises(path, read_imf, "duplicate", "lines 2, 7")
 
 
 # --- ITPD-E -----------------------------------------------------------------------------
@@ -356,6 +380,8 @@ def test_wdi_bad_input(tmp_path):
     raises(path, read_wdi, "ATL", "row 9")
     path = edited(tmp_path, WDI, '"Country Name"', '"Economy"')
     raises(path, read_wdi, "Country Name")
+    path = edited(tmp_path, WDI, '"Kosovo","XKX"', '"Azerbaijan","AZE"')
+    raises(path, read_wdi, "duplicate", "lines 6, 9")
 
 
 # --- UNCTAD bilateral FDI ---------------------------------------------------------------
@@ -397,3 +423,71 @@ def test_unctad_fdi_stock():
 ])
 def test_unctad_fdi_bad_input(tmp_path, src, old, new, fragments):
     raises(edited(tmp_path, src, old, new), read_unctad_fdi, *fragments)
+
+
+def test_baci_and_gravity_release_zips(tmp_path):
+    """The downloaded archives (BACI release zip with several years, Gravity csv zip)."""
+    import zipfile
+
+    baci_zip = tmp_path / "BACI_HS92_V202401.zip"
+    with zipfile.ZipFile(baci_zip, "w") as zf:
+        zf.write(BACI, BACI.name)
+        zf.writestr("BACI_HS92_Y2022_V202401.csv", "t,i,j,k,v,q\n2022,31,398,270900,2.5,1\n")
+        zf.write(BACI.parent / "country_codes_V202401.csv", "country_codes_V202401.csv")
+        zf.writestr("product_codes_HS92_V202401.csv", "code,description\n270900,Crude oil\n")
+    both = read_baci(baci_zip)
+    assert value(both, year=2022, exporter="AZE", importer="KAZ") == pytest.approx(2_500.0)
+    assert value(both, year=2021, exporter="AZE", importer="KAZ") == pytest.approx(1_535_468.0)
+    assert both.attrs["drops"] == {"aggregate_exporter": 0, "aggregate_importer": 1}
+    assert set(read_baci(baci_zip, years=[2022])["year"]) == {2022}
+    with pytest.raises(DataError, match="2019"):
+        read_baci(baci_zip, years=[2019])
+    gravity_zip = tmp_path / "Gravity_csv_V202211.zip"
+    with zipfile.ZipFile(gravity_zip, "w") as zf:
+        zf.write(GRAVITY, GRAVITY.name)
+    pd.testing.assert_frame_equal(read_cepii_gravity(gravity_zip), read_cepii_gravity(GRAVITY))
+    bad = tmp_path / "Gravity_broken.zip"
+    bad.write_bytes(b"not a zip")
+    raises(bad, read_cepii_gravity, "zip")
+
+
+def test_comtrade_bulk_tab_gz_and_legacy_json(tmp_path):
+    import gzip
+
+    plus = read_comtrade(COMTRADE_PLUS)
+    text = COMTRADE_PLUS.read_text(encoding="utf-8")
+    bulk = tmp_path / "COMTRADE-FINAL-CA031202100H6.txt.gz"
+    rows = [line.split(",") for line in text.splitlines()]
+    rows = [r[:47] for r in rows]  # bulk files: camelCase header, no trailing field
+    rows[0] = [c[:1].lower() + c[1:] for c in rows[0]]
+    with gzip.open(bulk, "wt", encoding="utf-8") as fh:
+        fh.write("\n".join("\t".join(r) for r in rows) + "\n")
+    pd.testing.assert_frame_equal(read_comtrade(bulk), plus)
+    legacy = {"validation": {"status": {"name": "Ok"}, "count": {"value": 3}},
+              "dataset": [
+                  {"pfCode": "H5", "yr": 2018, "rtCode": 398, "ptCode": 31, "rgCode": 2,
+                   "cmdCode": "TOTAL", "TradeValue": 53231310, "pt2Code": None,
+                   "cstCode": None, "motCode": None},
+                  {"pfCode": "H5", "yr": 2018, "rtCode": 398, "ptCode": 31, "rgCode": 1,
+                   "cmdCode": "TOTAL", "TradeValue": 2219003, "pt2Code": None,
+                   "cstCode": None, "motCode": None},
+                  {"pfCode": "H5", "yr": 2018, "rtCode": 398, "ptCode": 0, "rgCode": 1,
+                   "cmdCode": "TOTAL", "TradeValue": 37221463211, "pt2Code": None,
+                   "cstCode": None, "motCode": None}]}
+    path = tmp_path / "comtrade_legacy_api.json"
+    path.write_text(json.dumps(legacy))
+    df = read_comtrade(path)
+    assert value(df, exporter="KAZ", importer="AZE") == 53_231_310.0
+    assert value(df, exporter="AZE", importer="KAZ", reporter_side="importer") == 2_219_003.0
+    assert df.attrs["drops"]["aggregate_partner"] == 1
+
+
+def test_wdi_bulk_zip(tmp_path):
+    import zipfile
+
+    archive = tmp_path / "API_NY.GDP.MKTP.CD_DS2_en_csv_v2_6298258.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for f in WDI.parent.glob("*_6298258.csv"):
+            zf.write(f, f.name)
+    pd.testing.assert_frame_equal(read_wdi(archive), read_wdi(WDI))
+    assert read_wdi(archive).attrs["drops"] == read_wdi(WDI).attrs["drops"]

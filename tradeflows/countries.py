@@ -197,11 +197,13 @@ def _lookup(value: object, scheme: str) -> tuple[str | None, bool]:
 def _classify(values: pd.Series, scheme: str) -> tuple[pd.Series, pd.Series, pd.Series]:
     if scheme not in SCHEMES:
         raise ValueError(f"unknown country-code scheme {scheme!r}; expected one of {SCHEMES}")
-    values = values.astype(object)
-    looked = {v: _lookup(v, scheme) for v in pd.unique(values.dropna())}
-    code = values.map({v: c for v, (c, _) in looked.items()})
-    agg = values.map({v: a for v, (_, a) in looked.items()}).fillna(False).astype(bool)
-    unknown = values.notna() & code.isna() & ~agg
+    idx, uniq = pd.factorize(values, use_na_sentinel=True)
+    looked = [_lookup(v, scheme) for v in uniq]
+    codes = np.array([c for c, _ in looked] + [None], dtype=object)
+    aggs = np.array([a for _, a in looked] + [False], dtype=bool)
+    code = pd.Series(codes[idx], index=values.index, dtype=object)
+    agg = pd.Series(aggs[idx], index=values.index)
+    unknown = pd.Series(idx >= 0, index=values.index) & code.isna() & ~agg
     return code, agg, unknown
 
 

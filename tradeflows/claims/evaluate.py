@@ -88,7 +88,7 @@ def assess_claim(claim: Claim, inputs: _Inputs) -> Assessment:
         ev = _METHODS[claim.method](claim, inputs)
     except Untestable as exc:
         return Assessment(claim, NOT_TESTABLE, None, str(exc))
-    except (TradeflowsError, ImportError) as exc:
+    except (TradeflowsError, ImportError, ArithmeticError) as exc:
         return Assessment(claim, NOT_TESTABLE, None,
                           f"the evidence could not be computed ({type(exc).__name__}: {exc})")
     return Assessment(claim, decide(claim.rule, ev.estimate, ev.conf_low, ev.conf_high), ev)

@@ -18,8 +18,10 @@ TERM = "treated_post"
 
 
 def gap_sample(panel: pd.DataFrame, claim: Claim) -> pd.DataFrame:
-    """International pairs touching ``focus`` in the window with reported trade, and the
-    ``treated_post`` indicator and fixed-effect identifiers (``exp_year, imp_year, pair``)."""
+    """International pairs touching ``focus`` in the window with reported trade (USD million)
+    and positive total trade, with the ``treated_post`` indicator and the fixed-effect
+    identifiers ``exp_year, imp_year, pair``. Pairs whose trade is zero in every year carry no
+    information on a coefficient once the pair fixed effect is in."""
     require(panel, ["year", "exporter", "importer", "trade"], "the panel")
     first, last = claim.window
     focus = set(claim.inputs["focus"])
@@ -28,6 +30,9 @@ def gap_sample(panel: pd.DataFrame, claim: Claim) -> pd.DataFrame:
                & (panel["exporter"] != panel["importer"])
                & (panel["exporter"].isin(focus) | panel["importer"].isin(focus))]
     df = df[["year", "exporter", "importer", "trade"]].copy()
+    positive = df.groupby(["exporter", "importer"])["trade"].transform("sum") > 0
+    df = df[positive]
+    df["trade"] = df["trade"] / 1e6  # USD million (PPML coefficients are scale-free)
     treated = ((df["exporter"].isin(a) & df["importer"].isin(b))
                | (df["exporter"].isin(b) & df["importer"].isin(a)))
     df[TERM] = (treated & (df["year"] >= int(claim.inputs["start"]))).astype("float64")
@@ -36,6 +41,21 @@ def gap_sample(panel: pd.DataFrame, claim: Claim) -> pd.DataFrame:
     df["imp_year"] = df["importer"] + "_" + year
     df["pair"] = df["exporter"] + "_" + df["importer"]
     return df.reset_index(drop=True)
+
+
+def _check_identified(df: pd.DataFrame, claim: Claim, start: int) -> None:
+    """The indicator is absorbed by side A's exporter-year and importer-year effects when, in
+    some post year, side A's observed trade is only with side B: then raise ``Untestable``."""
+    a = set(claim.inputs["side_a"])
+    post = df[df["year"] >= start]
+    touches_a = post["exporter"].isin(a) | post["importer"].isin(a)
+    for year in sorted(post.loc[post[TERM] == 1, "year"].unique()):
+        controls = post[touches_a & (post["year"] == year) & (post[TERM] == 0)]
+        if controls.empty:
+            raise Untestable(
+                f"in {year} the panel observes {'/'.join(sorted(a))}'s trade only with "
+                f"{'/'.join(claim.inputs['side_b'])}, so its exporter-year and importer-year "
+                "fixed effects absorb the post-period indicator (not identified)")
 
 
 def gravity_gap_evidence(claim: Claim, panel: pd.DataFrame) -> Evidence:
@@ -52,7 +72,10 @@ def gravity_gap_evidence(claim: Claim, panel: pd.DataFrame) -> Evidence:
     pre = df[(df["year"] < start) & df["pair"].isin(treated_pairs)]
     if pre.empty:
         raise Untestable(f"the treated pairs have no reported trade before {start}")
+    _check_identified(df, claim, start)
     res = ppml(df, f"trade ~ {TERM} | exp_year + imp_year + pair", vcov={"CL1": "pair"})
+    if TERM not in res.coef.index:
+        raise Untestable(f"{TERM} is collinear with the fixed effects (not identified)")
     b, se = float(res.coef[TERM]), float(res.se[TERM])
     z = stats.norm.ppf(0.5 + (claim.rule.level or 0.95) / 2)
     note = (f"Gap {100 * np.expm1(b):+.0f}% relative to the gravity prediction "

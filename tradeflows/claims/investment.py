@@ -35,6 +35,23 @@ def fdi_into(investment: pd.DataFrame, host: str, measure: str) -> pd.DataFrame:
             .reset_index(drop=True))
 
 
+def _other_measure(investment: pd.DataFrame, host: str, investors: list[str], measure: str,
+                   first: int, last: int) -> str:
+    """What the other measure (stock vs flow) reports, described but outside the rule."""
+    other = "stock" if measure == "flow" else "flow"
+    rows = fdi_into(investment, host, other)
+    rows = rows[rows["investor"].isin(investors) & rows["value_usd"].notna()
+                & rows["year"].between(first, last)]
+    if rows.empty:
+        return ""
+    year = int(rows["year"].max())
+    last_rows = rows[rows["year"] == year]
+    listed = ", ".join(f"{r.investor} {r.value_usd / 1e6:,.1f}"
+                       for r in last_rows.itertuples())
+    return (f" ({other}s are reported for {year}, USD million: {listed}; the rule stated "
+            f"before estimation uses {measure}s, so they are described here, not decided on)")
+
+
 def investment_evidence(claim: Claim, investment: pd.DataFrame,
                         events_file: Path = EVENTS_FILE) -> Evidence:
     """Total reported FDI from the claim's investors into its host over the window
@@ -47,7 +64,8 @@ def investment_evidence(claim: Claim, investment: pd.DataFrame,
     from_group = fdi[fdi["investor"].isin(investors) & fdi["value_usd"].notna()]
     if from_group.empty:
         raise Untestable(f"no {measure} of FDI from {', '.join(investors)} into {host} is "
-                         f"reported in {first}-{last}")
+                         f"reported in {first}-{last}"
+                         + _other_measure(investment, host, investors, measure, first, last))
     total = float(from_group["value_usd"].sum()) / 1e6
     by_investor = from_group.groupby("investor")["value_usd"].sum()
     listed = ", ".join(f"{k} {v / 1e6:,.1f}" for k, v in by_investor.items())
@@ -58,8 +76,6 @@ def investment_evidence(claim: Claim, investment: pd.DataFrame,
     note = (f"USD million by investor: {listed}; {len(from_group)} reported investor-year "
             f"figures ({host} as reporting host). The data end in {last}: they say nothing "
             f"about investment after {last}.{ev_text}")
-    series = fdi.assign(group=fdi["investor"].where(~fdi["investor"].isin(investors),
-                                                    "Central Asia"))
     return Evidence(estimate=total, conf_low=total, conf_high=total, nobs=len(from_group),
                     years=year_span(from_group["year"]), sources=claim.sources, note=note,
-                    series=series, table="tables/claim_c7_fdi", figure="figures/fdi_aze")
+                    table="tables/claim_c7_fdi", figure="figures/fdi_aze")

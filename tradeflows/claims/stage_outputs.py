@@ -47,21 +47,25 @@ def estimate_evidence(claim: Claim, paths: Paths) -> Evidence:
     note = f"{label} from {file.name}"
     if "std_error" in row.index:
         note += f"; se {float(row['std_error']):.3f}"
-    table = get("table") if isinstance(get("table"), str) else None
-    figure = get("figure") if isinstance(get("figure"), str) else None
+    table, figure = claim.inputs.get("table"), claim.inputs.get("figure")
     return Evidence(estimate=float(row["estimate"]), conf_low=lo, conf_high=hi, nobs=nobs,
                     years=years, sources=claim.sources, note=note, table=table, figure=figure)
 
 
 def counterfactual_evidence(claim: Claim, paths: Paths) -> Evidence:
-    """The minimum over countries of a GE change and of its bounds (all must be > 0)."""
+    """The minimum over countries of a GE change (percent) and of its interval bounds, from
+    ``counterfactuals/<scenario>.parquet`` (columns country, q, q_lower, q_upper, level)."""
     scenario, measure = claim.inputs["scenario"], claim.inputs["measure"]
     countries = list(claim.inputs["countries"])
     file = paths.counterfactuals / f"{scenario}.parquet"
     cf = read_parquet_or_untestable(file, f"the {scenario!r} counterfactual",
                                     f"simulate {scenario}")
-    low, high = f"{measure}_low", f"{measure}_high"
+    low, high = f"{measure}_lower", f"{measure}_upper"
     require(cf, ["country", measure, low, high], file.name)
+    levels = set(cf["level"].dropna().astype(float)) if "level" in cf.columns else set()
+    if claim.rule.level is not None and levels and levels != {claim.rule.level}:
+        raise Untestable(f"{file.name} has intervals at level {sorted(levels)}, the rule "
+                         f"needs {claim.rule.level}")
     rows = cf[cf["country"].isin(countries)].set_index("country")
     missing = [c for c in countries if c not in rows.index]
     if missing:
@@ -74,4 +78,4 @@ def counterfactual_evidence(claim: Claim, paths: Paths) -> Evidence:
     return Evidence(estimate=float(rows[measure].min()), conf_low=float(rows[low].min()),
                     conf_high=float(rows[high].min()), nobs=len(rows), years="",
                     sources=claim.sources, note=note, series=series,
-                    table=f"tables/claim_{claim.id.lower()}_{scenario}")
+                    table=f"tables/ge_{scenario}", figure=f"figures/ge_{scenario}")

@@ -2,8 +2,9 @@
 
 The fixed effects are absorbed by alternating projections (Gauss-Seidel sweeps over the
 fixed-effect dimensions) carried out in the space of the fixed-effect *coefficients*, as in
-fixest, with Irons-Tuck acceleration. All columns are demeaned in the same pass over the rows.
-For one fixed-effect dimension the transformation is exact after one pass.
+fixest, with Irons-Tuck acceleration. Each column has its own fixed point (and stops when it
+has converged); the kernels read the codes of one dimension as a contiguous stream. One
+fixed-effect dimension is exact after one pass. numba, single-threaded.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ __all__ = ["demean", "demean_coef", "FEIndex", "fe_index", "solve_fixef"]
 
 @dataclass(frozen=True)
 class FEIndex:
-    """Fixed-effect codes prepared for the kernels: ``codes`` (n, k) index one flat
+    """Fixed-effect codes prepared for the kernels: ``codes`` (k, n) index one flat
     coefficient vector in which dimension q occupies ``starts[q]:starts[q + 1]``."""
 
     codes: np.ndarray
@@ -26,6 +27,10 @@ class FEIndex:
 
     @property
     def k(self) -> int:
+        return self.codes.shape[0]
+
+    @property
+    def n(self) -> int:
         return self.codes.shape[1]
 
 
@@ -41,142 +46,135 @@ def fe_index(fe: np.ndarray | FEIndex) -> FEIndex:
     sizes = fe.max(axis=0) + 1 if fe.shape[0] else np.zeros(fe.shape[1], dtype=np.int64)
     starts = np.zeros(fe.shape[1] + 1, dtype=np.int64)
     starts[1:] = np.cumsum(sizes)
-    return FEIndex(np.ascontiguousarray(fe + starts[:-1], dtype=np.int64), starts)
+    return FEIndex(np.ascontiguousarray((fe + starts[:-1]).T, dtype=np.int64), starts)
 
 
 @njit(cache=True)
-def _group_weight_sums(codes: np.ndarray, w: np.ndarray, ncoef: int) -> np.ndarray:
-    n, k = codes.shape
-    out = np.zeros(ncoef)
-    for i in range(n):
-        for q in range(k):
-            out[codes[i, q]] += w[i]
-    return out
+def _sweep(wx, w, codes, starts, invw, a_in, a_out):
+    """One Gauss-Seidel sweep over the FE dimensions (the last first) for one column.
 
-
-@njit(cache=True)
-def _sweep(x, w, codes, starts, sumw, a_in, a_out, active):
-    """One Gauss-Seidel sweep. a_in, a_out: (ncoef, m) coefficients; last dimension first."""
-    n, k = codes.shape
-    m = x.shape[1]
-    a_out[:, :] = a_in
-    order = np.empty(k, dtype=np.int64)
-    order[0] = k - 1
-    for q in range(k - 1):
-        order[q + 1] = q
+    a_in, a_out: (ncoef,) coefficients; wx: group sums of w*x; invw: 1 / group sums of w.
+    Group g of dimension q gets (wx_g - sum_{i in g} w_i sum_{p != q} a_p[i]) / sum_g w.
+    """
+    k, n = codes.shape
+    a_out[:] = a_in
     for qq in range(k):
-        q = order[qq]
+        q = k - 1 if qq == 0 else qq - 1
         lo, hi = starts[q], starts[q + 1]
-        for g in range(lo, hi):
-            for j in range(m):
-                a_out[g, j] = 0.0
-        for i in range(n):
-            wi = w[i]
-            gq = codes[i, q]
-            for j in range(m):
-                if not active[j]:
-                    continue
-                r = x[i, j]
+        a_out[lo:hi] = wx[lo:hi]
+        cq = codes[q]
+        if k == 2:
+            cp = codes[1 - q]
+            for i in range(n):
+                a_out[cq[i]] -= w[i] * a_out[cp[i]]
+        elif k == 3:
+            c1 = codes[1 if q == 0 else 0]
+            c2 = codes[1 if q == 2 else 2]
+            for i in range(n):
+                a_out[cq[i]] -= w[i] * (a_out[c1[i]] + a_out[c2[i]])
+        else:
+            for i in range(n):
+                acc = 0.0
                 for p in range(k):
                     if p != q:
-                        r -= a_out[codes[i, p], j]
-                a_out[gq, j] += wi * r
+                        acc += a_out[codes[p, i]]
+                a_out[cq[i]] -= w[i] * acc
         for g in range(lo, hi):
-            s = sumw[g]
-            for j in range(m):
-                if s > 0:
-                    a_out[g, j] /= s
-                else:
-                    a_out[g, j] = 0.0
+            a_out[g] *= invw[g]
 
 
 @njit(cache=True)
-def _converged_cols(a_old, a_new, nstate, scale, tol, active):
-    m = a_old.shape[1]
-    done = np.ones(m, dtype=np.bool_)
-    for j in range(m):
-        if not active[j]:
-            continue
-        for g in range(nstate):
-            if abs(a_new[g, j] - a_old[g, j]) > tol * (abs(a_new[g, j]) + scale[j]):
-                done[j] = False
-                break
-    return done
+def _converged(a_old, a_new, nstate, scale, tol):
+    for g in range(nstate):
+        if abs(a_new[g] - a_old[g]) > tol * (abs(a_new[g]) + scale):
+            return False
+    return True
 
 
 @njit(cache=True)
-def _demean_fixed_point(x, w, codes, starts, tol, maxiter):
-    """Irons-Tuck accelerated fixed point on the FE coefficients. Returns (coef, iters, conv)."""
-    n, k = codes.shape
-    m = x.shape[1]
+def _fixed_point(wx, w, codes, starts, invw, scale, tol, maxiter):
+    """Irons-Tuck accelerated fixed point of one column. Returns (coef, sweeps, converged)."""
+    k = codes.shape[0]
     ncoef = starts[k]
     nstate = starts[k - 1]  # coefficients of dimensions 0..k-2 (the last is implied)
-    sumw = _group_weight_sums(codes, w, ncoef)
-    scale = np.zeros(m)
-    for i in range(n):
-        for j in range(m):
-            v = abs(x[i, j])
-            if v > scale[j]:
-                scale[j] = v
-    for j in range(m):
-        if scale[j] == 0.0:
-            scale[j] = 1.0
-    active = np.ones(m, dtype=np.bool_)
-    X = np.zeros((ncoef, m))
-    GX = np.zeros((ncoef, m))
-    GGX = np.zeros((ncoef, m))
-    _sweep(x, w, codes, starts, sumw, X, GX, active)
+    X = np.zeros(ncoef)
+    GX = np.empty(ncoef)
+    GGX = np.empty(ncoef)
+    _sweep(wx, w, codes, starts, invw, X, GX)
     if k == 1:
         return GX, 1, True
     it = 1
     while it < maxiter:
-        done = _converged_cols(X, GX, nstate, scale, tol, active)
-        for j in range(m):
-            if done[j] and active[j]:
-                active[j] = False
-                for g in range(ncoef):
-                    X[g, j] = GX[g, j]
-        if not active.any():
-            return X, it, True
-        _sweep(x, w, codes, starts, sumw, GX, GGX, active)
+        if _converged(X, GX, nstate, scale, tol):
+            return GX, it, True
+        _sweep(wx, w, codes, starts, invw, GX, GGX)
         it += 1
-        done = _converged_cols(GX, GGX, nstate, scale, tol, active)
-        for j in range(m):
-            if not active[j]:
-                continue
-            if done[j]:
-                active[j] = False
-                for g in range(ncoef):
-                    X[g, j] = GGX[g, j]
-                continue
-            num = 0.0
-            den = 0.0
-            for g in range(nstate):
-                d1 = GGX[g, j] - GX[g, j]
-                d2 = d1 - GX[g, j] + X[g, j]
-                num += d1 * d2
-                den += d2 * d2
-            c = num / den if den > 0 else 0.0
-            for g in range(nstate):
-                X[g, j] = GGX[g, j] - c * (GGX[g, j] - GX[g, j])
-        if not active.any():
-            return X, it, True
-        _sweep(x, w, codes, starts, sumw, X, GX, active)
+        if _converged(GX, GGX, nstate, scale, tol):
+            return GGX, it, True
+        num = 0.0
+        den = 0.0
+        for g in range(nstate):
+            d1 = GGX[g] - GX[g]
+            d2 = d1 - GX[g] + X[g]
+            num += d1 * d2
+            den += d2 * d2
+        c = num / den if den > 0 else 0.0
+        for g in range(nstate):
+            X[g] = GGX[g] - c * (GGX[g] - GX[g])
+        _sweep(wx, w, codes, starts, invw, X, GX)
         it += 1
-    for j in range(m):
-        if active[j]:
-            for g in range(ncoef):
-                X[g, j] = GX[g, j]
-    return X, it, not active.any()
+    return GX, it, False
 
 
 @njit(cache=True)
-def _fitted(codes, a, n, m):
+def _demean_all(x, w, codes, starts, tol, maxiter):
+    """FE coefficients (ncoef, m) of every column of x (n, m); max sweeps; all converged."""
+    k, n = codes.shape
+    m = x.shape[1]
+    ncoef = starts[k]
+    sumw = np.zeros(ncoef)
+    for q in range(k):
+        cq = codes[q]
+        for i in range(n):
+            sumw[cq[i]] += w[i]
+    invw = np.zeros(ncoef)
+    for g in range(ncoef):
+        if sumw[g] > 0:
+            invw[g] = 1.0 / sumw[g]
+    coef = np.zeros((ncoef, m))
+    wx = np.zeros(ncoef)
+    sweeps = 0
+    ok = True
+    for j in range(m):
+        wx[:] = 0.0
+        scale = 0.0
+        for i in range(n):
+            v = x[i, j]
+            if abs(v) > scale:
+                scale = abs(v)
+        if scale == 0.0:
+            continue
+        for q in range(k):
+            cq = codes[q]
+            for i in range(n):
+                wx[cq[i]] += w[i] * x[i, j]
+        a, it, conv = _fixed_point(wx, w, codes, starts, invw, scale, tol, maxiter)
+        coef[:, j] = a
+        sweeps = max(sweeps, it)
+        ok = ok and conv
+    return coef, sweeps, ok
+
+
+@njit(cache=True)
+def _fitted(codes, a, n):
+    """Sum over dimensions of the coefficients of each row: (n, m)."""
+    k = codes.shape[0]
+    m = a.shape[1]
     out = np.zeros((n, m))
-    k = codes.shape[1]
-    for i in range(n):
-        for p in range(k):
-            g = codes[i, p]
+    for q in range(k):
+        cq = codes[q]
+        for i in range(n):
+            g = cq[i]
             for j in range(m):
                 out[i, j] += a[g, j]
     return out
@@ -187,8 +185,8 @@ def _prepare(X, fe, weights):
     one_d = X.ndim == 1
     X2 = np.ascontiguousarray(X.reshape(X.shape[0], -1))
     idx = fe_index(fe)
-    if idx.codes.shape[0] != X2.shape[0]:
-        raise ValueError(f"demean: X has {X2.shape[0]} rows but fe has {idx.codes.shape[0]}")
+    if idx.n != X2.shape[0]:
+        raise ValueError(f"demean: X has {X2.shape[0]} rows but fe has {idx.n}")
     w = (np.ones(X2.shape[0]) if weights is None
          else np.ascontiguousarray(weights, dtype=np.float64))
     if w.shape != (X2.shape[0],):
@@ -197,25 +195,25 @@ def _prepare(X, fe, weights):
 
 
 def demean_coef(X: np.ndarray, fe: np.ndarray | FEIndex, weights: np.ndarray | None = None, *,
-                tol: float = 1e-8, maxiter: int = 10_000,
-                init: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, bool]:
+                tol: float = 1e-8, maxiter: int = 10_000, init: np.ndarray | None = None,
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, bool]:
     """Like :func:`demean` (``fe`` may be a prepared :class:`FEIndex`), also returning the
     FE coefficients.
 
     Returns (X_demeaned (n, m), fe_component (n, m) = X - X_demeaned, coef (ncoef, m) on the
-    flat coding of :class:`FEIndex` (for ``X - init``), sweeps, converged).
+    flat coding of :class:`FEIndex` (for ``X - init``), sweeps (the most of any column),
+    converged).
     """
     X2, idx, w, _ = _prepare(X, fe, weights)
     n, m = X2.shape
     if idx.k == 0:
         return X2.copy(), np.zeros_like(X2), np.zeros((0, m)), 0, True
-    codes, starts = idx.codes, idx.starts
     base = X2 if init is None else np.ascontiguousarray(X2 - np.reshape(init, X2.shape))
-    coef, iters, conv = _demean_fixed_point(base, w, codes, starts, float(tol), int(maxiter))
-    fitted = _fitted(codes, coef, n, m)
+    coef, sweeps, conv = _demean_all(base, w, idx.codes, idx.starts, float(tol), int(maxiter))
+    fitted = _fitted(idx.codes, coef, n)
     if init is not None:
         fitted += np.reshape(init, X2.shape)
-    return X2 - fitted, fitted, coef, int(iters), bool(conv)
+    return X2 - fitted, fitted, coef, int(sweeps), bool(conv)
 
 
 def demean(X: np.ndarray, fe: np.ndarray | FEIndex, weights: np.ndarray | None = None, *,
@@ -225,28 +223,17 @@ def demean(X: np.ndarray, fe: np.ndarray | FEIndex, weights: np.ndarray | None =
 
     X: (n, m) or (n,) float64. fe: (n, k) int64 0-based codes, one column per FE dimension.
     weights: (n,) non-negative, or None. tol: relative convergence tolerance on the FE
-    coefficients (|change| <= tol * (|coef| + max|x|)). init: optional (n, m) guess of the
-    fixed-effect component of X (e.g. from a previous call with other weights); the result is
-    the same projection, reached in fewer sweeps when the guess is good.
+    coefficients (|change| <= tol * (|coef| + max|x|) between sweeps). init: optional (n, m)
+    guess of the fixed-effect component of X (e.g. from a previous call with other weights);
+    the result is the same projection, reached in fewer sweeps when the guess is good.
     Returns (X_demeaned with X's shape, converged).
     """
-    X2, fe_arr, w, one_d = _prepare(X, fe, weights)
-    out, _, _, _, conv = demean_coef(X2, fe_arr, w, tol=tol, maxiter=maxiter, init=init)
+    X2, idx, w, one_d = _prepare(X, fe, weights)
+    out, _, _, _, conv = demean_coef(X2, idx, w, tol=tol, maxiter=maxiter, init=init)
     return (out[:, 0] if one_d else out), conv
 
 
-@njit(cache=True)
-def _solve_exact(d, codes, starts, tol, maxiter):
-    n = d.shape[0]
-    x = np.empty((n, 1))
-    for i in range(n):
-        x[i, 0] = d[i]
-    w = np.ones(n)
-    coef, it, conv = _demean_fixed_point(x, w, codes, starts, tol, maxiter)
-    return coef[:, 0], conv
-
-
-def solve_fixef(d: np.ndarray, fe: np.ndarray, *, tol: float = 1e-13,
+def solve_fixef(d: np.ndarray, fe: np.ndarray | FEIndex, *, tol: float = 1e-13,
                 maxiter: int = 100_000) -> tuple[list[np.ndarray], bool]:
     """FE coefficients alpha_q (one array per dimension, length = levels) with
     sum_q alpha_q[fe[i, q]] = d[i], the fixed-effect part of a fitted linear predictor (n,).
@@ -256,10 +243,11 @@ def solve_fixef(d: np.ndarray, fe: np.ndarray, *, tol: float = 1e-13,
     more dimensions the values are one solution among several, predictions are unique).
     """
     idx = fe_index(fe)
+    x = np.ascontiguousarray(np.reshape(d, (-1, 1)), dtype=np.float64)
+    coef, _, conv = _demean_all(x, np.ones(idx.n), idx.codes, idx.starts, float(tol),
+                                int(maxiter))
     starts = idx.starts
-    coef, conv = _solve_exact(np.ascontiguousarray(d, dtype=np.float64), idx.codes, starts,
-                              float(tol), int(maxiter))
-    alphas = [coef[starts[q]:starts[q + 1]].copy() for q in range(idx.k)]
+    alphas = [coef[starts[q]:starts[q + 1], 0].copy() for q in range(idx.k)]
     for q in range(1, len(alphas)):
         if alphas[q].size:
             shift = alphas[q][0]

@@ -9,6 +9,7 @@ create singletons in another (a chain), so removal is iterated to a fixed point.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from tradeflows.errors import SpecificationError
 
@@ -35,40 +36,51 @@ def _check_codes(fe: np.ndarray) -> np.ndarray:
     return fe
 
 
+@njit(cache=True)
+def _drop_singletons(flat: np.ndarray, alive: np.ndarray, ncodes: int) -> None:
+    """In place: clear ``alive`` for singletons until none is left. flat: (n, k) codes offset
+    so that every fixed effect has its own range in 0..ncodes-1."""
+    n, k = flat.shape
+    counts = np.zeros(ncodes, dtype=np.int64)
+    for i in range(n):
+        if alive[i]:
+            for j in range(k):
+                counts[flat[i, j]] += 1
+    changed = True
+    while changed:
+        changed = False
+        for i in range(n):
+            if not alive[i]:
+                continue
+            for j in range(k):
+                if counts[flat[i, j]] == 1:
+                    alive[i] = False
+                    for q in range(k):
+                        counts[flat[i, q]] -= 1
+                    changed = True
+                    break
+
+
 def singleton_mask(fe: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
     """Observations to drop as singletons, found recursively across all fixed effects.
 
     fe: (n, k) int64 0-based group codes, one column per fixed effect ((n,) is read as k=1).
     keep: optional (n,) bool, the observations still in the sample (default all); rows already
     out are neither counted in the group sizes nor flagged.
-    Returns an (n,) bool mask, True = singleton to drop. Iterates until no group of any fixed
-    effect has exactly one remaining member. Cost: one ``np.bincount`` and one gather per fixed
-    effect per pass, then only the rows of groups that just lost a member are re-examined.
+    Returns an (n,) bool mask, True = singleton to drop. Sweeps over the rows (compiled with
+    numba), dropping a row as soon as one of its groups has exactly one remaining member and
+    updating the group sizes at once, until a sweep drops nothing: the result is the fixed
+    point, whatever the order (a singleton stays a singleton as other rows leave).
     """
     fe = _check_codes(fe)
     n, k = fe.shape
     alive = np.ones(n, dtype=bool) if keep is None else np.asarray(keep, dtype=bool).copy()
     if alive.shape != (n,):
         raise SpecificationError(f"keep must have shape ({n},), got {alive.shape}")
-    start = alive.copy()
     if n == 0 or k == 0:
         return np.zeros(n, dtype=bool)
-    counts = [np.bincount(fe[alive, j], minlength=int(fe[:, j].max()) + 1) for j in range(k)]
-    candidates = np.flatnonzero(alive)
-    while candidates.size:
-        codes = fe[candidates]
-        single = np.zeros(candidates.size, dtype=bool)
-        for j in range(k):
-            single |= counts[j][codes[:, j]] == 1
-        dropped = candidates[single]
-        if dropped.size == 0:
-            break
-        alive[dropped] = False
-        touched = np.zeros(n, dtype=bool)
-        for j in range(k):
-            lost = np.bincount(fe[dropped, j], minlength=counts[j].size)
-            counts[j] -= lost
-            # rows of groups that just shrank to exactly one member are the next candidates
-            touched |= (lost[fe[:, j]] > 0) & (counts[j][fe[:, j]] == 1)
-        candidates = np.flatnonzero(touched & alive)
+    start = alive.copy()
+    sizes = fe.max(axis=0) + 1
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    _drop_singletons(np.ascontiguousarray(fe + offsets), alive, int(sizes.sum()))
     return start & ~alive

@@ -168,9 +168,8 @@ def _latex_escape(text: str) -> str:
 
 
 def _latex_cell(cell: str) -> str:
-    stripped = cell.rstrip("*")
-    n = len(cell) - len(stripped)
-    return _latex_escape(stripped) + (f"$^{{{'*' * n}}}$" if n else "")
+    """Escaped cell with significance stars as a superscript (also before an inline SE)."""
+    return re.sub(r"\*+", lambda m: f"$^{{{m.group(0)}}}$", _latex_escape(cell))
 
 
 def _to_latex(rows: list[_Row], columns: list[str], title: str | None,

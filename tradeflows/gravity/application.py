@@ -12,7 +12,9 @@ counted; 0 = reported zero: kept) and of pairs with positive total trade. Models
   ``uses_middle_corridor``);
 - ``eaeu``, ``wto``, ``sanctions``: ``both_eaeu``; ``both_wto``; every ``sanction*`` column;
 - ``joint``: all policy terms together with ``fta`` and ``both_cis_fta``;
-- ``event_uzb_ots``: event study of Uzbekistan's 2019 OTS accession (pairs UZB-other members).
+- ``event_uzb_ots``: event study of Uzbekistan's 2019 OTS accession (pairs UZB-other members;
+  leads to -4 and lags to +3, endpoints binned, reference -1), controlling for the other
+  policy terms.
 
 A term is left out (and said so in the table notes) when the panel lacks its column or the
 column never changes within a pair over the sample (the pair fixed effects absorb it).
@@ -32,7 +34,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from tradeflows.config import Paths
+from tradeflows.config import AZERBAIJAN, CENTRAL_ASIA, SOUTH_CAUCASUS, Paths
 from tradeflows.errors import DataError, SpecificationError
 from tradeflows.gravity import specs
 from tradeflows.gravity.event_study import EventStudy, event_study, event_years, new_axes
@@ -42,6 +44,13 @@ from tradeflows.io import write_parquet, write_text
 from tradeflows.report.figures import save_figure
 
 PANEL_COLUMNS = ("year", "exporter", "importer", "trade")
+#: The study's countries; the sample adds their largest partners (see sample_countries).
+FOCUS = tuple(dict.fromkeys((AZERBAIJAN, *CENTRAL_ASIA, *SOUTH_CAUCASUS,
+                             "TUR", "RUS", "IRN", "CHN")))
+N_PARTNERS = 30
+#: Route indicators are NaN for pairs outside the corridor network: such pairs do not use
+#: the corridor, so they are set to 0 (constant within pair: absorbed by the pair FE).
+ROUTE_PREFIX = "uses_"
 OTS_MEMBERS_2019 = ("AZE", "KAZ", "KGZ", "TUR", "UZB")
 ESTIMATE_COLUMNS = ["spec", "term", "estimate", "std_error", "conf_low", "conf_high", "p_value",
                     "nobs", "years", "drops", "formula", "sample"]
@@ -69,7 +78,7 @@ MODELS: tuple[PolicyModel, ...] = (
     PolicyModel("corridor", "BTK / Middle Corridor access", ("uses_btk", "uses_middle_corridor")),
     PolicyModel("eaeu", "EAEU", ("both_eaeu",)),
     PolicyModel("wto", "WTO", ("both_wto",)),
-    PolicyModel("sanctions", "Sanctions", (), ("sanction",)),
+    PolicyModel("sanctions", "Sanctions", (), ("sanctioned_pair",)),
 )
 JOINT_EXTRA = ("fta", "both_cis_fta")
 
@@ -81,6 +90,8 @@ class ApplicationResults:
     fits: dict[str, FittedSpec] = field(default_factory=dict)
     event: EventStudy | None = None
     notes: list[str] = field(default_factory=list)
+    countries: list[str] = field(default_factory=list)
+    sample_drops: dict[str, int] = field(default_factory=dict)
 
 
 def read_panel(path: Path) -> pd.DataFrame:
@@ -98,9 +109,35 @@ def read_panel(path: Path) -> pd.DataFrame:
     return df
 
 
-def estimation_sample(panel: pd.DataFrame) -> pd.DataFrame:
-    """International rows with the fixed-effect identifiers (directional pairs)."""
-    df = panel[panel["exporter"] != panel["importer"]].reset_index(drop=True)
+def sample_countries(panel: pd.DataFrame, focus: tuple[str, ...] = FOCUS,
+                     n_partners: int = N_PARTNERS) -> list[str]:
+    """The focus countries present plus their ``n_partners`` largest partners by total
+    observed trade with them (both directions, all years); ties broken by ISO3 code."""
+    present = set(panel["exporter"]) | set(panel["importer"])
+    chosen = [c for c in focus if c in present]
+    intl = panel[(panel["exporter"] != panel["importer"]) & panel["trade"].notna()]
+    ex = intl[intl["exporter"].isin(chosen)].groupby("importer")["trade"].sum()
+    im = intl[intl["importer"].isin(chosen)].groupby("exporter")["trade"].sum()
+    total = ex.add(im, fill_value=0.0).drop(labels=chosen, errors="ignore")
+    ranked = total.reset_index().set_axis(["iso3", "trade"], axis=1)
+    ranked = ranked.sort_values(["trade", "iso3"], ascending=[False, True])
+    return chosen + ranked["iso3"].head(n_partners).tolist()
+
+
+def estimation_sample(panel: pd.DataFrame, countries: list[str] | None = None) -> pd.DataFrame:
+    """International rows among ``countries`` (default: all) with the fixed-effect
+    identifiers (directional pairs); booleans as 0/1, trade in millions (PPML estimates do
+    not depend on the unit)."""
+    keep = panel["exporter"] != panel["importer"]
+    if countries is not None:
+        keep &= panel["exporter"].isin(countries) & panel["importer"].isin(countries)
+    df = panel[keep].reset_index(drop=True)
+    for col in df.columns:
+        if pd.api.types.is_bool_dtype(df[col]) or str(df[col].dtype) == "boolean":
+            df[col] = df[col].astype(float)
+    df["trade"] = df["trade"] / 1e6
+    routes = [c for c in df.columns if c.startswith(ROUTE_PREFIX)]
+    df[routes] = df[routes].fillna(0.0)
     return specs.add_fixed_effect_ids(df)
 
 
@@ -144,13 +181,20 @@ def add_country_interactions(df: pd.DataFrame, var: str, countries: tuple[str, .
     return out, names
 
 
-def estimate_application(panel: pd.DataFrame, *, progress: bool = False) -> ApplicationResults:
-    """Fit every model of the module docstring on ``panel`` (columns of the panel contract)."""
-    df = estimation_sample(panel)
-    for col in df.columns:
-        if pd.api.types.is_bool_dtype(df[col]):
-            df[col] = df[col].astype(float)
-    res = ApplicationResults()
+def estimate_application(panel: pd.DataFrame, *, countries: list[str] | None = None,
+                         progress: bool = False) -> ApplicationResults:
+    """Fit every model of the module docstring on the international flows of ``panel``
+    among ``countries`` (default: :func:`sample_countries`)."""
+    chosen = sample_countries(panel) if countries is None else countries
+    df = estimation_sample(panel, chosen)
+    res = ApplicationResults(countries=list(chosen))
+    observed = df[df["trade"].notna()]
+    pair_total = observed.groupby("pair")["trade"].sum()
+    res.sample_drops = {
+        "trade_not_reported": int(df["trade"].isna().sum()),
+        "pair_without_positive_trade": int(observed["pair"].isin(
+            pair_total.index[pair_total <= 0]).sum()),
+    }
     jobs: list[tuple[str, str, list[str]]] = []
     joint: list[str] = []
     for m in MODELS:
@@ -175,16 +219,22 @@ def estimate_application(panel: pd.DataFrame, *, progress: bool = False) -> Appl
         if not terms:
             continue
         try:
-            res.fits[name] = _pair_fe_spec(name, terms, title).fit(df)
+            fit = _pair_fe_spec(name, terms, title).fit(df)
         except SpecificationError as err:
             res.notes.append(f"{name}: not estimated ({err})")
+            continue
+        res.fits[name] = fit
+        for term in fit.result.collinear:
+            res.notes.append(f"{name}: {term} dropped (collinear with the other terms and "
+                             "the fixed effects)")
     df["uzb_ots_event"] = event_years(
         df, [("UZB", c) for c in OTS_MEMBERS_2019 if c != "UZB"], 2019)
     treated = df["uzb_ots_event"].notna() & df["trade"].notna()
     if treated.any():
         try:
+            controls = [t for t in dict.fromkeys(joint + extra) if t != "both_ots"]
             res.event = event_study(df, "uzb_ots_event", leads=4, lags=3,
-                                    name="event_uzb_ots")
+                                    controls=controls, name="event_uzb_ots")
         except SpecificationError as err:
             res.notes.append(f"event_uzb_ots: not estimated ({err})")
     else:
@@ -203,7 +253,8 @@ def tidy_estimates(res: ApplicationResults) -> pd.DataFrame:
         t.insert(0, "spec", name)
         t["nobs"] = int(fit.result.nobs)
         t["years"] = f"{fit.years[0]}-{fit.years[1]}" if fit.years else ""
-        t["drops"] = json.dumps({k: int(v) for k, v in sorted(fit.result.drops.items())})
+        drops = res.sample_drops | {k: int(v) for k, v in fit.result.drops.items()}
+        t["drops"] = json.dumps(dict(sorted(drops.items())))
         t["formula"] = fit.spec.formula
         t["sample"] = fit.spec.sample
         frames.append(t[ESTIMATE_COLUMNS])
@@ -222,9 +273,9 @@ def coefficient_figure(est: pd.DataFrame) -> object:
                                            rows["conf_high"] - rows["estimate"]],
                 fmt="o", color="C0", capsize=3)
     ax.set_yticks(y, [f"{s}: {t}" for s, t in zip(rows["spec"], rows["term"], strict=True)])
-    ax.set_xlabel("PPML coefficient (log points), 95% interval; pair, exporter-year and "
-                  "importer-year FE")
-    ax.set_title("Policy effects on bilateral trade")
+    ax.set_xlabel("PPML coefficient (log points), 95% interval")
+    ax.set_title("Policy effects on bilateral trade (pair, exporter-year, importer-year FE)",
+                 fontsize=9)
     return fig
 
 
@@ -265,7 +316,10 @@ def run_application(paths: Paths, progress: bool = True) -> list[Path]:
     est = tidy_estimates(res)
     tables, figures = paths.reports / "tables", paths.reports / "figures"
     written = [write_parquet(est, paths.estimates / "application.parquet")]
-    written += _write_tables(res, tables / "gravity_application", res.notes)
+    notes = [f"Sample: international flows among {len(res.countries)} countries "
+             f"({', '.join(res.countries)}); trade in millions of USD; standard errors "
+             "clustered by pair.", *res.notes]
+    written += _write_tables(res, tables / "gravity_application", notes)
     if len(est):
         written += save_figure(coefficient_figure(est), figures / "gravity_coefficients")
     if res.event is not None:

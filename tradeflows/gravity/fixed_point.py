@@ -40,15 +40,18 @@ class Equilibrium:
 
 
 def solve_resistances(t: np.ndarray, output: np.ndarray, expenditure: np.ndarray, ref: int,
-                      tol: float = 1e-12, maxiter: int = 100_000) -> tuple[np.ndarray, np.ndarray, int]:
+                      tol: float = 1e-12, maxiter: int = 100_000,
+                      imr_init: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, int]:
     """Solve ``omr_i = sum_j t_ij E_j / imr_j`` and ``imr_j = sum_i t_ij Y_i / omr_i``, ``imr[ref]=1``.
 
-    Requires ``sum(output) == sum(expenditure)`` (relative 1e-9). Returns ``(omr, imr, iterations)``;
-    raises ``ConvergenceError`` when the relative change of ``imr`` stays above ``tol``.
+    Requires ``sum(output) == sum(expenditure)`` (relative 1e-9). Starts from ``imr_init``
+    (default ``E / E[ref]``, exact when ``t`` are the flows themselves). Returns
+    ``(omr, imr, iterations)``; raises ``ConvergenceError`` when the relative change of ``imr``
+    stays above ``tol``.
     """
     if not np.isclose(output.sum(), expenditure.sum(), rtol=1e-9, atol=0.0):
         raise ValueError("world output and world expenditure differ; the system has no solution")
-    imr = np.ones(len(output))
+    imr = expenditure / expenditure[ref] if imr_init is None else imr_init / imr_init[ref]
     for it in range(1, maxiter + 1):
         omr = t @ (expenditure / imr)
         new = t.T @ (output / omr)
@@ -74,22 +77,23 @@ def balanced_expenditure(output: np.ndarray, phi: np.ndarray) -> np.ndarray:
 
 
 def baseline(t0: np.ndarray, output: np.ndarray, expenditure: np.ndarray, ref: int,
-             tol: float = 1e-12) -> Equilibrium:
+             tol: float = 1e-12, imr_init: np.ndarray | None = None) -> Equilibrium:
     """Baseline equilibrium: flows with margins ``output``/``expenditure`` and cost terms ``t0``.
 
     These are exactly the fitted values of PPML with exporter and importer fixed effects and
     ``log t0`` as offset (PPML's score equations are the row and column sums).
     """
-    omr, imr, it = solve_resistances(t0, output, expenditure, ref, tol=tol)
+    omr, imr, it = solve_resistances(t0, output, expenditure, ref, tol=tol, imr_init=imr_init)
     return Equilibrium(trade=gravity_flows(t0, output, expenditure, omr, imr), output=output,
                        expenditure=expenditure, omr=omr, imr=imr, price=np.ones(len(output)),
                        iterations=it, converged=True)
 
 
 def conditional(t1: np.ndarray, output: np.ndarray, expenditure: np.ndarray, ref: int,
-                tol: float = 1e-12) -> Equilibrium:
-    """Conditional GE: new costs ``t1``, output and expenditure held at their baseline values."""
-    return baseline(t1, output, expenditure, ref, tol=tol)
+                tol: float = 1e-12, imr_init: np.ndarray | None = None) -> Equilibrium:
+    """Conditional GE: new costs ``t1``, output and expenditure held at their baseline values
+    (start from the baseline ``imr`` for speed)."""
+    return baseline(t1, output, expenditure, ref, tol=tol, imr_init=imr_init)
 
 
 def solve_full_endowment(t0: np.ndarray, t1: np.ndarray, output: np.ndarray,
@@ -103,7 +107,8 @@ def solve_full_endowment(t0: np.ndarray, t1: np.ndarray, output: np.ndarray,
     then ``w_i = (sum_j X'_ij / (w_i^(1-sigma) Y_i))^(1/sigma)`` rescaled so ``P_hat[ref] = 1``
     (``damping`` < 1 mixes in the previous ``w`` geometrically). Stops when
     ``max |w_new - w| < tol``. Never raises on non-convergence: ``converged`` is set instead, so
-    callers can count failures. MR levels are re-solved from the final output/expenditure.
+    callers can count failures. Levels: ``imr' = imr P_hat^(1-sigma)``, ``omr'_i = sum_j t1_ij
+    E'_j / imr'_j``, flows ``Y'_i E'_j t1_ij / (omr'_i imr'_j)``.
     """
     base = baseline(t0, output, expenditure, ref)
     x0 = base.trade
@@ -136,6 +141,7 @@ def solve_full_endowment(t0: np.ndarray, t1: np.ndarray, output: np.ndarray,
         return Equilibrium(trade=np.full_like(x0, np.nan), output=y1, expenditure=e1,
                            omr=np.full_like(w, np.nan), imr=np.full_like(w, np.nan), price=w,
                            iterations=it, converged=False)
-    omr1, imr1, _ = solve_resistances(t1, y1, e1, ref)
+    imr1 = base.imr * (lam * (w ** a)[:, None] * t_hat).sum(axis=0)
+    omr1 = t1 @ (e1 / imr1)
     return Equilibrium(trade=gravity_flows(t1, y1, e1, omr1, imr1), output=y1, expenditure=e1,
                        omr=omr1, imr=imr1, price=w, iterations=it, converged=True)

@@ -101,8 +101,8 @@ class GEModel:
         self.cost_terms = list(cost_terms)
         self.sigma = float(sigma)
         self.file = file
-        self.countries, self._frame = _square(data, exporter, importer, trade, self.cost_terms,
-                                              file)
+        self.countries, self._frame, self._order = _square(data, exporter, importer, trade,
+                                                           self.cost_terms, file)
         self.reference = reference if reference is not None else self.countries[-1]
         if self.reference not in self.countries:
             raise DataError(f"reference country {self.reference!r} is not in the data",
@@ -165,7 +165,9 @@ class GEModel:
         for k, v in new_costs.items():
             if k not in self.cost_terms:
                 raise SpecificationError(f"{k!r} is not a cost term of the model {self.cost_terms}")
-            arr = np.broadcast_to(np.asarray(v, dtype=float), terms[k].shape).copy()
+            arr = np.asarray(v, dtype=float)
+            arr = (np.full(terms[k].shape, float(arr)) if arr.ndim == 0
+                   else _in_data_order(arr, self._order, k))
             if np.isnan(arr).any():
                 raise DataError("counterfactual value is missing", column=k,
                                 row=int(np.flatnonzero(np.isnan(arr))[0]))
@@ -283,7 +285,7 @@ def _country_table(countries: list[str], base: fp.Equilibrium, cdl: fp.Equilibri
 
 def _solve_fixed_point(t0, t1, output, expenditure, sigma, ref, conditional, tol, maxiter):
     base = fp.baseline(t0, output, expenditure, ref)
-    cdl = fp.conditional(t1, output, expenditure, ref)
+    cdl = fp.conditional(t1, output, expenditure, ref, imr_init=base.imr)
     if conditional:
         return base, cdl, cdl
     full = fp.solve_full_endowment(t0, t1, output, expenditure, sigma, ref, tol=tol,
@@ -411,9 +413,18 @@ class _GEPPML:
         return base, cdl, full
 
 
+def _in_data_order(values: np.ndarray, order: np.ndarray, name: str) -> np.ndarray:
+    """Reorder an array given in the data's row order to the model's [exporter, importer] order."""
+    if values.shape != order.shape:
+        raise SpecificationError(f"new values of {name!r} have shape {values.shape}; expected "
+                                 f"one per data row {order.shape}")
+    return values[order]
+
+
 def _square(data: pd.DataFrame, exporter: str, importer: str, trade: str,
-            cost_terms: list[str], file: object) -> tuple[list[str], pd.DataFrame]:
-    """Validate a square cross-section; return sorted countries and rows in [exp, imp] order."""
+            cost_terms: list[str], file: object) -> tuple[list[str], pd.DataFrame, np.ndarray]:
+    """Validate a square cross-section. Returns sorted countries, rows in [exporter, importer]
+    order, and for each of those rows its position in ``data``."""
     need = [exporter, importer, trade, *cost_terms]
     absent = [c for c in need if c not in data.columns]
     if absent:
@@ -445,6 +456,7 @@ def _square(data: pd.DataFrame, exporter: str, importer: str, trade: str,
         shown = ", ".join(f"{a}->{b}" for a, b in missing[:20])
         raise DataError(f"data not square: {len(missing)} exporter-importer pairs missing "
                         f"(e.g. {shown})", file=file, column=importer)
-    order = pd.MultiIndex.from_product([countries, countries], names=[exporter, importer])
-    df = df.set_index([exporter, importer]).reindex(order).reset_index()
-    return countries, df
+    index = pd.MultiIndex.from_product([countries, countries], names=[exporter, importer])
+    df = df.assign(_row=np.arange(len(df))).set_index([exporter, importer]).reindex(index)
+    df = df.reset_index()
+    return countries, df.drop(columns="_row"), df["_row"].to_numpy()

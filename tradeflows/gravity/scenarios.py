@@ -12,6 +12,8 @@ LaTeX / HTML tables and a PNG / SVG figure. Schema: docs/ge.md.
 
 from __future__ import annotations
 
+import html
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,10 +33,10 @@ SCENARIO_DIR = PACKAGE_DATA / "scenarios"
 SCENARIOS: dict[str, Path] = {p.stem: p for p in sorted(SCENARIO_DIR.glob("*.toml"))}
 
 FOCUS = (AZERBAIJAN, *CENTRAL_ASIA, "GEO", "ARM", "TUR", "RUS", "IRN", "CHN")
-_CHANGE_KEYS = {"variable", "value", "multiply", "add", "route_scenario", "exporters",
-                "importers", "symmetric", "where"}
+_CHANGE_KEYS = {"variable", "value", "multiply", "add", "route_scenario", "route_year",
+                "exporters", "importers", "symmetric", "where"}
 _TOP_KEYS = {"title", "description", "formula", "vcov", "sigma", "reference", "year",
-             "estimation_from", "draws", "level", "change"}
+             "estimation_years", "draws", "level", "change"}
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class Change:
     multiply: float | None = None
     add: float | None = None
     route_scenario: str | None = None
+    route_year: int | None = None
     exporters: tuple[str, ...] = ()
     importers: tuple[str, ...] = ()
     symmetric: bool = True
@@ -65,7 +68,7 @@ class Scenario:
     sigma: float
     reference: str
     year: int | None
-    estimation_from: int | None
+    estimation_years: tuple[int, ...] | None
     draws: int
     level: float
     changes: tuple[Change, ...] = field(default_factory=tuple)
@@ -107,6 +110,7 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
         changes.append(Change(variable=ch["variable"], value=ch.get("value"),
                               multiply=ch.get("multiply"), add=ch.get("add"),
                               route_scenario=ch.get("route_scenario"),
+                              route_year=ch.get("route_year"),
                               exporters=tuple(ch.get("exporters", ())),
                               importers=tuple(ch.get("importers", ())),
                               symmetric=bool(ch.get("symmetric", True)), where=ch.get("where")))
@@ -116,7 +120,9 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
                     vcov=raw.get("vcov"), sigma=float(raw.get("sigma", 7.0)),
                     reference=raw.get("reference", "USA"),
                     year=None if year == "latest" else int(year),
-                    estimation_from=raw.get("estimation_from"), draws=int(raw.get("draws", 200)),
+                    estimation_years=(tuple(int(y) for y in raw["estimation_years"])
+                                      if "estimation_years" in raw else None),
+                    draws=int(raw.get("draws", 200)),
                     level=float(raw.get("level", 0.95)), changes=tuple(changes))
 
 
@@ -200,19 +206,28 @@ def _group(codes: tuple[str, ...], year: int) -> set[str] | None:
     return out
 
 
-def _route_values(change: Change, pairs: pd.DataFrame, year: int) -> np.ndarray:
-    """Counterfactual route variable from area 3's corridor model."""
-    try:
-        from tradeflows.policy.corridors import route_variables
-    except ImportError as exc:
-        raise SpecificationError("route scenarios need tradeflows.policy.corridors."
-                                 "route_variables") from exc
-    routes = route_variables(pairs[["exporter", "importer"]], [year],
-                             scenario=change.route_scenario)
-    merged = pairs[["exporter", "importer"]].merge(
-        routes[["exporter", "importer", change.variable]], on=["exporter", "importer"],
-        how="left")
-    return merged[change.variable].to_numpy(float)
+def _route_delta(change: Change, pairs: pd.DataFrame, year: int) -> np.ndarray:
+    """Change of a route variable under a route scenario of :mod:`tradeflows.policy.corridors`.
+
+    Both routes are computed for ``route_year`` (default: the baseline year; a scenario link
+    may open only from a later year): ``scenario - baseline`` for a route column, the log
+    difference for ``ln_<route column>``. NaN where the pair is outside the network.
+    """
+    from tradeflows.policy.corridors import ROUTE_COLUMNS, route_variables
+
+    var = change.variable
+    col = var[3:] if var.startswith("ln_") else var
+    if col not in ROUTE_COLUMNS:
+        raise SpecificationError(f"route_scenario changes a route variable {ROUTE_COLUMNS} or "
+                                 f"its ln_ form, not {var!r}")
+    ry = change.route_year or year
+    keys = pairs[["exporter", "importer"]]
+    base = keys.merge(route_variables(keys, [ry]), on=["exporter", "importer"], how="left")
+    alt = keys.merge(route_variables(keys, [ry], scenario=change.route_scenario),
+                     on=["exporter", "importer"], how="left")
+    a, b = alt[col].to_numpy(float), base[col].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(a / b) if var.startswith("ln_") else a - b
 
 
 def scenario_costs(scn: Scenario, xs: pd.DataFrame, year: int) -> pd.DataFrame:
@@ -249,20 +264,34 @@ def scenario_costs(scn: Scenario, xs: pd.DataFrame, year: int) -> pd.DataFrame:
         elif ch.add is not None:
             new = cur + float(ch.add)
         else:
-            new = _route_values(ch, out, year)
-            hit &= np.isfinite(new)
+            delta = _route_delta(ch, out, year)
+            hit &= np.isfinite(delta) & (delta != 0)
+            new = cur + np.where(np.isfinite(delta), delta, 0.0)
         out[ch.variable] = np.where(hit, new, cur)
     return out
 
 
 # --- estimation ------------------------------------------------------------------------------
+def with_logs(panel: pd.DataFrame, scn: Scenario) -> pd.DataFrame:
+    """Add ``ln_X = log(X)`` (NaN where X <= 0) for every ``ln_X`` the scenario uses that the
+    panel lacks but whose ``X`` it has (e.g. ``ln_route_cost``)."""
+    used = set(re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", scn.formula)) | set(scn.shock_terms)
+    add = {v: v[3:] for v in used
+           if v.startswith("ln_") and v not in panel.columns and v[3:] in panel.columns}
+    if not add:
+        return panel
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = {v: np.log(panel[x].where(panel[x] > 0)) for v, x in add.items()}
+    return panel.assign(**logs)
+
+
 def estimate_effects(panel: pd.DataFrame, scn: Scenario):
     """PPML of the scenario's formula on the international flows of the panel."""
     from tradeflows.estimation import ppml
 
     df = panel[panel["exporter"] != panel["importer"]]
-    if scn.estimation_from is not None:
-        df = df[df["year"] >= int(scn.estimation_from)]
+    if scn.estimation_years is not None:
+        df = df[df["year"].isin(scn.estimation_years)]
     df = df.assign(pair=df["exporter"] + "_" + df["importer"])
     res = ppml(df, scn.formula, vcov=scn.vcov)
     missing = [t for t in scn.shock_terms if t not in res.coef.index]
@@ -352,7 +381,7 @@ def write_outputs(scn: Scenario, result: GEIntervals, year: int, notes: list[str
                               tables / f"ge_{scn.name}.md"))
     written.append(write_text(shown.to_latex(index=False, caption=caption, escape=True),
                               tables / f"ge_{scn.name}.tex"))
-    written.append(write_text(shown.to_html(index=False, caption=caption) + "\n",
+    written.append(write_text(f"<p>{html.escape(caption)}</p>\n{shown.to_html(index=False)}\n",
                               tables / f"ge_{scn.name}.html"))
     figs = paths.reports / "figures"
     png, svg = figs / f"ge_{scn.name}.png", figs / f"ge_{scn.name}.svg"
@@ -366,7 +395,7 @@ def run_scenario(name_or_path: str | Path, paths: Paths, draws: int | None = Non
     scn = load_scenario(name_or_path)
     if not paths.panel.is_file():
         raise DataError("panel not found; run `tradeflows build` first", file=paths.panel)
-    panel = pd.read_parquet(paths.panel)
+    panel = with_logs(pd.read_parquet(paths.panel), scn)
     res = estimate_effects(panel, scn)
     terms = scn.shock_terms
     coefs = pd.DataFrame({"estimate": res.coef[terms], "std_error": res.se[terms]})

@@ -22,9 +22,9 @@ class Manifest:
     steps: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def _name(self, path: str | Path) -> str:
-        path = Path(path).resolve()
+        path = Path(path).absolute()  # not resolve(): data/raw may be a symbolic link
         try:
-            return path.relative_to(self.root.resolve()).as_posix()
+            return path.relative_to(self.root.absolute()).as_posix()
         except ValueError:
             return str(path)
 

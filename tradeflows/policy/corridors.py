@@ -1,9 +1,9 @@
 """A small dated transport network of the Caspian region and the cheapest route of each pair.
 
 Nodes (``data/corridor_nodes.csv``) are countries (a representative city) and a few ports or
-border crossings, each belonging to one country; all EU members share the node ``EU``
-(central Europe) and its Black Sea gateway ``EU_CST``. Links (``data/corridor_links.csv``) are
-rail, road or sea legs; a ``dated`` link is open from the ``start`` of its ``opens_event`` and
+border crossings, each belonging to one country; all EU members (and EFTA members and the UK,
+:data:`VIA_EU`) share the node ``EU`` (central Europe), whose Black Sea gateway is ``EU_CST``.
+Links (``data/corridor_links.csv``) are rail, road or sea legs; a ``dated`` link is open from the ``start`` of its ``opens_event`` and
 until the day before its ``closes_event`` (blank = open before / after the data); a
 ``scenario`` link is closed unless a scenario opens it. A link is open in year t if it is
 open on 1 July of t. Deep-sea shipping is not modelled: routes are continental (rail, road,
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import networkx as nx
@@ -29,6 +29,7 @@ import pandas as pd
 from tradeflows.config import PACKAGE_DATA
 from tradeflows.errors import DataError
 from tradeflows.policy.events import load_events, reference_date
+from tradeflows.sources.base import to_number
 
 NODES_FILE = PACKAGE_DATA / "corridor_nodes.csv"
 LINKS_FILE = PACKAGE_DATA / "corridor_links.csv"
@@ -45,6 +46,9 @@ CORRIDORS: dict[str, list[set[str]]] = {
     "zangezur": [{"zangezur"}],
 }
 NORTHERN_TRANSIT = "RUS"
+#: European countries outside the EU whose overland trade with Asia passes through the EU:
+#: they share the node ``EU`` (EFTA members and the United Kingdom).
+VIA_EU = frozenset({"CHE", "GBR", "ISL", "LIE", "NOR"})
 ROUTE_COLUMNS = ["route_km", "route_cost"] + [f"uses_{c}" for c in [*CORRIDORS, "northern"]]
 
 
@@ -94,7 +98,7 @@ class RouteScenario:
     description: str = ""
     opens: tuple[tuple[str, int], ...] = ()
     closes: tuple[tuple[str, int], ...] = ()
-    avoid_transit: tuple[tuple[frozenset[str], frozenset[str], int], ...] = field(default=())
+    avoid_transit: tuple[tuple[frozenset[str], frozenset[str], int], ...] = ()
 
 
 def load_route_scenario(name_or_path: str | Path | RouteScenario) -> RouteScenario:
@@ -181,8 +185,14 @@ class TransportNetwork:
                 dates.append(ev.at[eid, "start"] if eid else pd.NaT)
             opens.append(dates[0])
             closes.append(dates[1] - pd.Timedelta(days=1) if pd.notna(dates[1]) else pd.NaT)
-        links = links.assign(km=pd.to_numeric(links["km"]),
-                             extra_cost=pd.to_numeric(links["extra_cost"].replace("", "0")),
+        km = to_number(links["km"], column="km", file=links_file, row_offset=2)
+        if (km.isna() | (km <= 0)).any():
+            line = int(np.flatnonzero((km.isna() | (km <= 0)).to_numpy())[0]) + 2
+            raise DataError("km must be a positive number", file=links_file, row=line,
+                            column="km")
+        extra = to_number(links["extra_cost"], column="extra_cost", file=links_file,
+                          row_offset=2).fillna(0.0)
+        links = links.assign(km=km, extra_cost=extra,
                              open_from=pd.to_datetime(pd.Series(opens, dtype=object)),
                              open_until=pd.to_datetime(pd.Series(closes, dtype=object)))
         return cls(nodes, links, cost)
@@ -203,11 +213,13 @@ class TransportNetwork:
             is_open = (is_open | lk["link_id"].isin(opened)) & ~lk["link_id"].isin(closed)
         return lk[is_open]
 
-    def at(self, year: int, scenario: RouteScenario | None = None) -> nx.Graph:
+    def at(self, year: int, scenario: str | Path | RouteScenario | None = None) -> nx.Graph:
         """Graph of the open links in ``year``; parallel links keep the cheapest.
 
         Edge attributes: ``link_id, mode, km, cost, tags`` (set); node attribute ``country``.
         """
+        if scenario is not None:
+            scenario = load_route_scenario(scenario)
         g = nx.Graph()
         for node, row in self.nodes.iterrows():
             g.add_node(node, country=row["country"])
@@ -252,19 +264,31 @@ class TransportNetwork:
 
     def cheapest_route(self, origin: str, dest: str, year: int,
                        scenario: str | Path | RouteScenario | None = None) -> Route | None:
-        """Cheapest route between two nodes in ``year`` (None if they are not connected)."""
-        for node in (origin, dest):
-            if node not in self.nodes.index:
-                raise DataError(f"unknown network node {node!r}; known: {list(self.nodes.index)}")
+        """Cheapest route between two nodes in ``year`` (None if they are not connected).
+
+        ``origin``/``dest``: network nodes, or ISO3 codes of EU members (mapped to ``EU``).
+        """
+        from tradeflows.policy.memberships import members
+
+        eu = members("eu", reference_date(year))
+        ends = []
+        for code in (origin, dest):
+            node = code if code in self.nodes.index else self.node_of(code, eu)
+            if node is None:
+                raise DataError(f"{code!r} is not in the transport network in {year}; nodes: "
+                                f"{list(self.nodes.index)}")
+            ends.append(node)
+        origin, dest = ends
         sc = load_route_scenario(scenario) if scenario is not None else None
         g = self.at(year, sc)
         return self._route(self._graph_for(g, origin, dest, year, sc), origin, dest)
 
     def node_of(self, country: str, eu_members: frozenset[str] = frozenset()) -> str | None:
-        """Network node of a country: its own node, ``EU`` for EU members, else None."""
+        """Network node of a country: its own node, ``EU`` for EU members and :data:`VIA_EU`,
+        else None."""
         if country in self.nodes.index and self.country(country) == country:
             return country
-        if country in eu_members:
+        if country in eu_members or country in VIA_EU:
             return "EU"
         return None
 
@@ -297,19 +321,20 @@ class TransportNetwork:
         return pd.DataFrame(rows, columns=["year", "origin", "dest", *ROUTE_COLUMNS])
 
 
-def route_arrays(exporter: np.ndarray, importer: np.ndarray, year: np.ndarray,
-                 scenario: str | Path | RouteScenario | None = None,
-                 network: TransportNetwork | None = None,
-                 events: pd.DataFrame | None = None) -> np.ndarray:
-    """Route variables (columns :data:`ROUTE_COLUMNS`) for aligned arrays of ISO3 codes and
-    years: an array (n, len(ROUTE_COLUMNS)), NaN outside the network or on a shared node."""
+def route_index(countries: pd.Index, years: np.ndarray,
+                scenario: str | Path | RouteScenario | None = None,
+                network: TransportNetwork | None = None,
+                events: pd.DataFrame | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Lookup arrays for route variables of many pairs.
+
+    Returns ``node`` (len(countries), len(years)): index of each country's network end node in
+    each year (-1 outside the network), and ``dense`` (len(years), n_nodes, n_nodes,
+    len(ROUTE_COLUMNS)): the route variables between end nodes (NaN on the diagonal).
+    """
     from tradeflows.policy.memberships import members_by_year
 
     ev = load_events() if events is None else events
     net = network or TransportNetwork.from_events(ev)
-    year = np.asarray(year, dtype="int64")
-    years = np.unique(year)
-    countries = pd.Index(pd.unique(np.concatenate([pd.unique(exporter), pd.unique(importer)])))
     table = net.route_table(years, scenario)
     ends = pd.Index(sorted(set(table["origin"]) | set(table["dest"])))
     eu = members_by_year("eu", years, ev)
@@ -321,12 +346,16 @@ def route_arrays(exporter: np.ndarray, importer: np.ndarray, year: np.ndarray,
     dense = np.full((len(years), len(ends), len(ends), len(ROUTE_COLUMNS)), np.nan)
     dense[np.searchsorted(years, table["year"].to_numpy()), ends.get_indexer(table["origin"]),
           ends.get_indexer(table["dest"])] = table[ROUTE_COLUMNS].to_numpy()
-    yi = np.searchsorted(years, year)
-    o = node[countries.get_indexer(exporter), yi]
-    d = node[countries.get_indexer(importer), yi]
-    out = np.full((len(year), len(ROUTE_COLUMNS)), np.nan)
-    ok = (o >= 0) & (d >= 0)
-    out[ok] = dense[yi[ok], o[ok], d[ok]]
+    return node, dense
+
+
+def lookup_routes(node: np.ndarray, dense: np.ndarray, exporter: np.ndarray,
+                  importer: np.ndarray, year: np.ndarray) -> np.ndarray:
+    """Route variables (n, len(ROUTE_COLUMNS)) for integer codes from :func:`route_index`."""
+    o, d = node[exporter, year], node[importer, year]
+    out = np.full((len(year), dense.shape[-1]), np.nan)
+    ok = (o >= 0) & (d >= 0) & (exporter >= 0) & (importer >= 0)
+    out[ok] = dense[year[ok], o[ok], d[ok]]
     return out
 
 
@@ -348,6 +377,9 @@ def route_variables(pairs: pd.DataFrame | Iterable[tuple[str, str]], years: Iter
     pairs_df = pairs_df.drop_duplicates()
     years = sorted(set(int(y) for y in years))
     res = pd.concat([pairs_df.assign(year=y) for y in years], ignore_index=True)
-    res[ROUTE_COLUMNS] = route_arrays(res["exporter"].to_numpy(), res["importer"].to_numpy(),
-                                      res["year"].to_numpy(), scenario, network, events)
+    countries = pd.Index(pd.unique(pd.concat([res["exporter"], res["importer"]])))
+    node, dense = route_index(countries, np.asarray(years), scenario, network, events)
+    res[ROUTE_COLUMNS] = lookup_routes(node, dense, countries.get_indexer(res["exporter"]),
+                                       countries.get_indexer(res["importer"]),
+                                       np.searchsorted(years, res["year"].to_numpy()))
     return res[["year", "exporter", "importer", *ROUTE_COLUMNS]]

@@ -25,6 +25,9 @@ from tradeflows.policy.events import load_events, years_in_force
 
 EU_FILE = PACKAGE_DATA / "eu_members.csv"
 WTO_FILE = PACKAGE_DATA / "wto_members.csv"
+#: Reporting aggregates that share a member's dates: the Belgium-Luxembourg Economic Union
+#: (``BLX``, reported jointly in older trade data) has the dates of BEL (= those of LUX).
+CODE_ALIASES = {"BLX": "BEL"}
 #: Members of the European Free Trade Association (unchanged since 1995), for code ``EFTA``.
 EFTA_MEMBERS = frozenset({"CHE", "ISL", "LIE", "NOR"})
 
@@ -64,7 +67,7 @@ INSTITUTIONS: dict[str, Institution] = {i.key: i for i in (
                 table="eu"),
 )}
 _ALIASES = {"organization of turkic states": "ots", "turkic council": "ots",
-            "customs union": "eaeu", "customs union/eaeu": "eaeu", "cis": "cis_fta",
+            "customs union": "eaeu", "customs union/eaeu": "eaeu", "cis fta": "cis_fta",
             "european union": "eu"}
 
 
@@ -109,6 +112,9 @@ def membership_spells(name: str, events: pd.DataFrame | None = None) -> pd.DataF
         last_day = row.start - pd.Timedelta(days=1)
         spells.loc[hit, "end"] = spells.loc[hit, "end"].where(
             spells.loc[hit, "end"] < last_day, last_day)
+    for alias, code in CODE_ALIASES.items():
+        if alias not in set(spells["country"]):
+            spells = pd.concat([spells, spells[spells["country"] == code].assign(country=alias)])
     return spells.reset_index(drop=True)
 
 

@@ -16,7 +16,12 @@ import pandas as pd
 
 from tradeflows.errors import DataError
 from tradeflows.policy.agreements import agreement_pairs
-from tradeflows.policy.corridors import ROUTE_COLUMNS, RouteScenario, route_arrays
+from tradeflows.policy.corridors import (
+    ROUTE_COLUMNS,
+    RouteScenario,
+    lookup_routes,
+    route_index,
+)
 from tradeflows.policy.events import load_events
 from tradeflows.policy.memberships import member_years, members_by_year
 from tradeflows.policy.sanctions import covid_spells, sanction_spells, spell_years
@@ -26,6 +31,42 @@ BOTH = ("ots", "eaeu", "cis_fta", "wto", "sco", "eco", "guam", "eu")
 ONE = ("ots", "wto")
 _EVENTS = "events.csv (tradeflows/data; sources per row, see events_README.md)"
 _RULE = " In force for year t if in force on 1 July of t."
+_ROUTE_RULE = (" Network of 1 July of t; NaN outside the network (countries other than CHN, KAZ,"
+               " KGZ, UZB, TJK, TKM, AFG, IRN, IND, AZE, ARM, GEO, TUR, RUS, BLR, and the EU node shared"
+               " by EU members, EFTA members and the UK).")
+
+_DOTS = ("IMF DOTS (data/raw/imf_dots_2020), national statistics "
+         "(data/raw/national_trade_by_partner), added BACI/CEPII files; tradeflows.panel")
+_GEO = "CEPII GeoDist (data/raw/cepii_geodist); tradeflows.panel.covariates"
+#: Columns of the panel built by ``tradeflows.panel`` before the policy variables are added
+#: (definitions from its module docstrings; see tradeflows.panel.mirror and .square).
+_PANEL: list[tuple[str, str, str]] = [
+    ("year", "Calendar year.", _DOTS),
+    ("exporter", "ISO3 code of the exporting country (after harmonization).", _DOTS),
+    ("importer", "ISO3 code of the importing country.", _DOTS),
+    ("trade", "Exports of exporter to importer, FOB US dollars: the importer's report / 1.06 "
+     "(CIF/FOB) if not estimated, else the exporter's report, else estimates; 0 = a reported "
+     "zero or a partner the reporter left out; NaN = nobody reported.", _DOTS),
+    ("trade_basis", "Which report gave `trade` (importer_cif, exporter_fob, *_estimated, "
+     "zero_not_listed, none).", _DOTS),
+    ("trade_source", "Source of the report used for `trade`.", _DOTS),
+    ("exports_reported", "Exporter's report, FOB USD (NaN = not reported).", _DOTS),
+    ("imports_reported", "Importer's report, CIF USD (NaN = not reported).", _DOTS),
+    ("exports_estimated", "The exporter's report is a publisher's estimate.", _DOTS),
+    ("imports_estimated", "The importer's report is a publisher's estimate.", _DOTS),
+    ("exports_source", "Source of the exporter's report.", _DOTS),
+    ("imports_source", "Source of the importer's report.", _DOTS),
+    ("domestic", "True for exporter == importer (intra-national flow).", _DOTS),
+    ("dist", "Distance in km between the two countries' most populated cities.", _GEO),
+    ("ln_dist", "Natural log of `dist`.", _GEO),
+    ("contig", "1 if the two countries share a land border.", _GEO),
+    ("comlang_off", "1 if the two countries share an official language.", _GEO),
+    ("colony", "1 if the pair was ever in a colonial relationship.", _GEO),
+    ("gdp_exporter", "GDP of the exporter, current USD (NaN outside the WDI years).",
+     "World Bank WDI (data/raw/wdi_gdp_pop); tradeflows.panel.covariates"),
+    ("gdp_importer", "GDP of the importer, current USD.",
+     "World Bank WDI (data/raw/wdi_gdp_pop); tradeflows.panel.covariates"),
+]
 
 _CATALOG: list[tuple[str, str, str]] = [
     ("both_ots", "1 if both countries are members of the Organization of Turkic States "
@@ -77,8 +118,9 @@ _CATALOG: list[tuple[str, str, str]] = [
     ("covid_closure_importer", "1 if the importer closed its borders for COVID-19 in the "
      "year.", _EVENTS),
     ("route_km", "Length (km) of the cheapest route between the two countries' network nodes "
-     "(rail/road/Caspian and Black Sea ferries; EU members share one node; NaN outside the "
-     "network or for two EU members).", "corridor_nodes.csv, corridor_links.csv, events.csv"),
+     "(rail/road/Caspian and Black Sea ferries; EU, EFTA and UK share one node; NaN outside "
+     "the network or for two countries on the same node).",
+     "corridor_nodes.csv, corridor_links.csv, events.csv"),
     ("route_cost", "Generalised cost of that route in rail-km equivalents: km x (rail 1.0, road "
      "1.6, sea 0.4) + 300 per border crossing + 500 per sea leg + port penalties.",
      "corridor_links.csv; tradeflows.policy.corridors.CostModel"),
@@ -100,10 +142,19 @@ _CATALOG: list[tuple[str, str, str]] = [
 ]
 
 
+def policy_variable_names() -> list[str]:
+    """Names of the columns :func:`add_policy_variables` adds, in order."""
+    return [name for name, _, _ in _CATALOG]
+
+
 def variable_catalog() -> pd.DataFrame:
-    """Every policy variable: ``name, definition, source`` (definitions state the year rule)."""
-    rows = [(n, d + _RULE if not n.startswith(("route_", "uses_")) else d, s)
-            for n, d, s in _CATALOG]
+    """Every panel variable: ``name, definition, source``.
+
+    The panel's own columns first (built by :mod:`tradeflows.panel`), then the policy
+    variables of :func:`add_policy_variables` (their definitions state the year rule).
+    """
+    rows = _PANEL + [(n, d + (_ROUTE_RULE if n.startswith(("route_", "uses_")) else _RULE), s)
+                     for n, d, s in _CATALOG]
     return pd.DataFrame(rows, columns=["name", "definition", "source"])
 
 
@@ -128,6 +179,10 @@ def add_policy_variables(panel: pd.DataFrame, events: pd.DataFrame | str | Path 
     missing = [c for c in ("year", "exporter", "importer") if c not in panel.columns]
     if missing:
         raise DataError(f"panel lacks column(s) {missing}", column=missing[0])
+    for column in ("year", "exporter", "importer"):
+        if panel[column].isna().any():
+            row = int(np.flatnonzero(panel[column].isna().to_numpy())[0])
+            raise DataError("missing value", row=row, column=column)
     ev = _events(events)
     out = panel.copy()
     years = np.sort(pd.unique(out["year"].astype("int64")))
@@ -138,6 +193,7 @@ def add_policy_variables(panel: pd.DataFrame, events: pd.DataFrame | str | Path 
     im = countries.get_indexer(out["importer"])
     yi = np.searchsorted(years, out["year"].astype("int64").to_numpy())
     intl = (ex != im).astype("int8")
+    panel_keys = (yi.astype("int64") * nc + ex) * nc + im
 
     def country_flags(table: pd.DataFrame) -> np.ndarray:
         flag = np.zeros((nc, ny), dtype=bool)
@@ -153,7 +209,6 @@ def add_policy_variables(panel: pd.DataFrame, events: pd.DataFrame | str | Path 
         y = np.searchsorted(years, table["year"].to_numpy())
         ok = (e >= 0) & (i >= 0)
         keys = (y[ok].astype("int64") * nc + e[ok]) * nc + i[ok]
-        panel_keys = (yi.astype("int64") * nc + ex) * nc + im
         return np.isin(panel_keys, keys)
 
     new: dict[str, np.ndarray] = {}
@@ -192,11 +247,10 @@ def add_policy_variables(panel: pd.DataFrame, events: pd.DataFrame | str | Path 
     new["covid_closure_exporter"] = covid[ex, yi]
     new["covid_closure_importer"] = covid[im, yi]
 
-    for name, values in new.items():
-        out[name] = values.astype("int8") * intl
-
-    values = route_arrays(out["exporter"].to_numpy(), out["importer"].to_numpy(),
-                          out["year"].to_numpy(), scenario=scenario, events=ev)
-    for j, name in enumerate(ROUTE_COLUMNS):
-        out[name] = values[:, j]
+    columns = {name: values.astype("int8") * intl for name, values in new.items()}
+    node, dense = route_index(countries, years, scenario=scenario, events=ev)
+    routes = lookup_routes(node, dense, ex, im, yi)
+    columns |= {name: routes[:, j] for j, name in enumerate(ROUTE_COLUMNS)}
+    for name in policy_variable_names():
+        out[name] = columns[name]
     return out

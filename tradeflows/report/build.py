@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 
 from tradeflows.claims.corridor import cargo_series
 from tradeflows.claims.evaluate import Assessment, assess_claims, verdict_table
+from tradeflows.claims.investment import fdi_into
 from tradeflows.claims.rules import VERDICTS
 from tradeflows.config import Paths
 from tradeflows.io import write_json, write_text
@@ -61,14 +62,6 @@ def _claim_outputs(a: Assessment, reports: Path) -> list[Path]:
         out += fg.save_figure(fg.concentration_figure(s, c.inputs["country"],
                                                       int(c.inputs["kink"])),
                               reports / ev.figure)
-    elif c.method == "investment":
-        ca = s[s["group"] == "Central Asia"].dropna(subset=["value_usd"])
-        t = (ca.pivot_table(index="year", columns="investor", values="value_usd",
-                            aggfunc="sum") / 1e6).reset_index()
-        t.columns = [str(col) for col in t.columns]
-        out += write_table(t, reports / ev.table, f"{c.id}: FDI flows into "
-                           f"{c.inputs['host']} from Central Asia (USD million)", digits=2)
-        out += fg.save_figure(fg.fdi_figure(s, c.inputs["host"]), reports / ev.figure)
     elif c.method == "corridor_shift":
         t = s.pivot_table(index="year", columns="group", values="trade").reset_index()
         t.columns = [str(col) for col in t.columns]
@@ -78,8 +71,31 @@ def _claim_outputs(a: Assessment, reports: Path) -> list[Path]:
         out += write_table(t, reports / ev.table, f"{c.id}: trade of Central Asia/China-"
                            "Europe pairs by route group (USD mn) and Middle Corridor cargo (Mt)",
                            digits=2)
-    elif c.method == "counterfactual":
-        out += write_table(s, reports / ev.table, f"{c.id}: GE changes by country (%)")
+    return out
+
+
+def _fdi_outputs(assessments: list[Assessment], paths: Paths) -> list[Path]:
+    """FDI into the host of the investment claim from its investors (flows and stocks),
+    drawn from the investment table whatever the verdict."""
+    claim = next((a.claim for a in assessments if a.claim.method == "investment"), None)
+    if claim is None or not paths.investment.is_file():
+        return []
+    host, investors = claim.inputs["host"], list(claim.inputs["investors"])
+    inv = pd.read_parquet(paths.investment)
+    frames = [fdi_into(inv, host, m).assign(measure=m) for m in ("flow", "stock")]
+    fdi = pd.concat(frames, ignore_index=True)
+    if fdi.empty:
+        return []
+    fdi["group"] = fdi["investor"].where(~fdi["investor"].isin(investors), "Central Asia")
+    ca = fdi[fdi["investor"].isin(investors)].dropna(subset=["value_usd"])
+    t = (ca.pivot_table(index="year", columns=["measure", "investor"], values="value_usd",
+                        aggfunc="sum") / 1e6)
+    t.columns = [f"{m} {i}" for m, i in t.columns]
+    t = t.reset_index()
+    reports = paths.reports
+    out = write_table(t, reports / "tables" / "claim_c7_fdi", f"{claim.id}: FDI into {host} "
+                      "from Central Asia reported by the host (UNCTAD), USD million", digits=1)
+    out += fg.save_figure(fg.fdi_figure(fdi, host), reports / "figures" / "fdi_aze")
     return out
 
 
@@ -133,6 +149,7 @@ def build_report(paths: Paths, progress: bool = True) -> Path:
     write_table(summary, reports / "tables" / "claims", "Claims: verdicts by pre-stated rules")
     for a in assessments:
         _claim_outputs(a, reports)
+    _fdi_outputs(assessments, paths)
     steps.update()
     fg.save_figure(fg.verdict_figure(table), reports / "figures" / "verdicts")
     cargo = cargo_series()

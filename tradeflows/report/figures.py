@@ -91,20 +91,24 @@ def corridor_figure(cargo: pd.DataFrame, groups: pd.DataFrame | None) -> Figure:
 
 
 def fdi_figure(series: pd.DataFrame, host: str) -> Figure:
-    """Annual FDI into ``host`` (USD million) from Central Asia and the largest investors
-    (``series``: year, group, value_usd)."""
-    fig, ax = _figure(6.4, 3.2)
-    by = series.dropna(subset=["value_usd"]).groupby(["group", "year"])["value_usd"].sum()
-    totals = by.groupby("group").sum().drop("Central Asia", errors="ignore")
-    top = totals.sort_values(ascending=False, kind="stable").index[:3].tolist()
-    for group in ["Central Asia", *top]:
-        if group in by.index.get_level_values(0):
-            s = by.loc[group]
-            ax.plot(s.index, s.to_numpy() / 1e6, marker="o", label=group,
-                    linewidth=2.2 if group == "Central Asia" else 1.2)
-    ax.axhline(0, color="#888888", linewidth=0.8)
-    ax.set_xlabel("year")
-    ax.set_ylabel("USD million")
-    ax.set_title(f"FDI flows into {host} by investor (UNCTAD)", loc="left")
-    ax.legend(frameon=False, fontsize=8)
+    """FDI into ``host`` (USD million), flows and stocks side by side: Central Asia and the
+    three largest other investors (``series``: year, group, measure, value_usd)."""
+    with plt.rc_context(_STYLE):
+        fig, axes = plt.subplots(1, 2, figsize=(8.0, 3.2), layout="constrained")
+    for ax, measure in zip(axes, ("flow", "stock"), strict=True):
+        rows = series[(series["measure"] == measure)].dropna(subset=["value_usd"])
+        by = rows.groupby(["group", "year"])["value_usd"].sum()
+        totals = by.groupby("group").sum().drop("Central Asia", errors="ignore")
+        top = totals.sort_values(ascending=False, kind="stable").index[:3].tolist()
+        for group in ["Central Asia", *top]:
+            if group in by.index.get_level_values(0):
+                s = by.loc[group]
+                ax.plot(s.index, s.to_numpy() / 1e6, marker="o", label=group,
+                        linewidth=2.2 if group == "Central Asia" else 1.2)
+        ax.axhline(0, color="#888888", linewidth=0.8)
+        ax.set_xlabel("year")
+        ax.set_ylabel("USD million")
+        ax.set_title(f"FDI {measure}s into {host} (UNCTAD)", loc="left")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(frameon=False, fontsize=7)
     return fig

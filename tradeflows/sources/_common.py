@@ -5,9 +5,10 @@ Conventions every reader follows (see docs/sources.md):
 
 * Errors name the file, the *line* of the file (1 = first line, so the first data line of a
   CSV with one header line is line 2) or, for JSON, the record index, and what was expected.
-* Rows removed on purpose are counted in ``df.attrs["drops"]``: a dict ``reason -> rows of
-  the input file`` (e.g. ``{"aggregate_partner": 3}``); every reason a reader can produce is
-  present, with 0 when nothing was dropped for it.
+* Rows removed on purpose are counted in ``df.attrs["drops"]``: a dict ``reason -> input
+  observations`` (a line of a long file, a cell of a wide one; e.g.
+  ``{"aggregate_partner": 3}``); every reason a reader can produce is present, with 0 when
+  nothing was dropped for it.
 * Values are converted to US dollars before validation by ``validate_trade`` /
   ``validate_investment``.
 """
@@ -15,7 +16,12 @@ Conventions every reader follows (see docs/sources.md):
 from __future__ import annotations
 
 import csv
+import gzip
 import io
+import re
+import shutil
+import warnings
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +31,7 @@ from tqdm.auto import tqdm
 
 from tradeflows.countries import is_aggregate, to_iso3
 from tradeflows.errors import DataError
+from tradeflows.io import atomic_path
 from tradeflows.sources.base import TRADE_COLUMNS, require_columns, to_number, validate_trade
 
 CELLS_PER_CHUNK = 20_000_000
@@ -42,11 +49,35 @@ def read_csv_text(path: str | Path, *, skiprows: int = 0, sep: str = ",",
         raise DataError(f"malformed CSV file ({type(exc).__name__}: {exc})", file=path) from exc
 
 
-def header_of(path: str | Path, *, skiprows: int = 0, sep: str = ",",
-              encoding: str = "utf-8-sig") -> list[str]:
-    """Column names of a CSV (the line after ``skiprows`` lines), stripped."""
+def zip_members(archive: str | Path, pattern: str) -> list[str]:
+    """Names of the members of a zip archive matching the regular expression ``pattern``."""
     try:
-        with open(path, encoding=encoding, newline="") as fh:
+        with zipfile.ZipFile(archive) as zf:
+            return sorted(n for n in zf.namelist() if re.search(pattern, Path(n).name))
+    except zipfile.BadZipFile as exc:
+        raise DataError(f"not a readable zip archive ({exc})", file=archive) from exc
+
+
+def extract_member(archive: str | Path, member: str) -> Path:
+    """Extract ``member`` of a zip into a folder named after the archive, beside it; an
+    earlier extraction of the same size is reused. Returns the extracted file's path."""
+    archive = Path(archive)
+    target = archive.with_suffix("") / Path(member).name
+    with zipfile.ZipFile(archive) as zf:
+        info = zf.getinfo(member)
+        if target.exists() and target.stat().st_size == info.file_size:
+            return target
+        with atomic_path(target) as tmp, zf.open(info) as src, open(tmp, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+    return target
+
+
+def header_of(path: str | Path, *, skiprows: int = 0, sep: str = ",",
+              encoding: str = "utf-8-sig", strip: bool = True) -> list[str]:
+    """Column names of a CSV (the line after ``skiprows`` lines), stripped by default."""
+    opener = gzip.open if str(path).lower().endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding=encoding, newline="") as fh:
             for _ in range(skiprows):
                 fh.readline()
             first = fh.readline()
@@ -54,7 +85,8 @@ def header_of(path: str | Path, *, skiprows: int = 0, sep: str = ",",
         raise DataError(f"not a text file in {encoding} ({exc})", file=path) from exc
     if not first.strip():
         raise DataError("empty file or missing header line", file=path, row=skiprows + 1)
-    return [c.strip() for c in next(csv.reader(io.StringIO(first), delimiter=sep))]
+    names = next(csv.reader(io.StringIO(first.rstrip("\r\n")), delimiter=sep))
+    return [c.strip() for c in names] if strip else names
 
 
 def iter_csv(path: str | Path, columns: dict[str, str], *, skiprows: int = 0, sep: str = ",",
@@ -65,29 +97,57 @@ def iter_csv(path: str | Path, columns: dict[str, str], *, skiprows: int = 0, se
     Numbers are parsed as float64 (empty -> NaN). Each chunk gets a ``_line`` column: the
     line number in the file. A non-numeric cell raises ``DataError`` naming its line.
     """
-    names = header_of(path, skiprows=skiprows, sep=sep, encoding=encoding)
-    require_columns(pd.DataFrame(columns=names), list(columns), path)
-    first_line = skiprows + 2
+    names = header_of(path, skiprows=skiprows, sep=sep, encoding=encoding, strip=False)
+    raw = {n.strip(): n for n in names}
+    require_columns(pd.DataFrame(columns=list(raw)), list(columns), path)
     # All columns are read (pandas checks the field count of every line only then); the
-    # chunk length keeps about CELLS_PER_CHUNK cells in memory.
+    # chunk length keeps about CELLS_PER_CHUNK cells in memory. Numbers are parsed by
+    # pandas' C parser; if one does not parse, the file is scanned as text to name it.
     rows = chunksize or max(50_000, CELLS_PER_CHUNK // max(len(names), 1))
+    numeric = {raw[c]: "float64" for c, kind in columns.items() if kind == "number"}
+    options = dict(keep_default_na=False, na_values=[""], skiprows=skiprows, sep=sep,
+                   encoding=encoding, chunksize=rows, skip_blank_lines=False)
+    first_line = skiprows + 2
     try:
-        reader = pd.read_csv(path, dtype=str, keep_default_na=False, skiprows=skiprows,
-                             sep=sep, encoding=encoding, chunksize=rows,
-                             skip_blank_lines=False)
-        for chunk in tqdm(reader, desc=Path(path).name, unit="chunk", disable=not progress):
-            chunk.columns = [c.strip() for c in chunk.columns]
+        reader = pd.read_csv(path, dtype={**dict.fromkeys(names, str), **numeric},
+                             index_col=False, **options)
+        chunks = iter(tqdm(reader, desc=Path(path).name, unit="chunk", disable=not progress))
+        while True:
+            with warnings.catch_warnings():  # a first line with extra fields only warns
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                chunk = next(chunks, None)
+            if chunk is None:
+                break
             out = pd.DataFrame({"_line": np.arange(first_line, first_line + len(chunk))})
             for col, kind in columns.items():
-                if kind == "number":
-                    out[col] = to_number(chunk[col].reset_index(drop=True), column=col,
-                                         file=path, row_offset=first_line).to_numpy()
-                else:
-                    out[col] = chunk[col].str.strip().to_numpy()
+                values = chunk[raw[col]].to_numpy()
+                out[col] = values if kind == "number" else pd.Series(values).str.strip()
             first_line += len(chunk)
             yield out
-    except (pd.errors.ParserError, UnicodeDecodeError, csv.Error) as exc:
+    except pd.errors.ParserWarning as exc:
+        raise DataError(f"malformed CSV file: a line has more fields than the header ({exc})",
+                        file=path) from exc
+    except ValueError as exc:
+        if isinstance(exc, pd.errors.ParserError):
+            raise DataError(f"malformed CSV file ({type(exc).__name__}: {exc})",
+                            file=path) from exc
+        _locate_bad_number(path, columns, raw, options)
+        raise DataError(f"unreadable number ({exc})", file=path) from exc
+    except (UnicodeDecodeError, csv.Error) as exc:
         raise DataError(f"malformed CSV file ({type(exc).__name__}: {exc})", file=path) from exc
+
+
+def _locate_bad_number(path: str | Path, columns: dict[str, str], raw: dict[str, str],
+                       options: dict) -> None:
+    """Scan the numeric columns as text; raise ``DataError`` at the first non-number."""
+    first_line = options["skiprows"] + 2
+    wanted = [raw[c] for c, kind in columns.items() if kind == "number"]
+    for chunk in pd.read_csv(path, dtype=str, usecols=wanted,
+                             **{**options, "na_values": None}):
+        for col in wanted:
+            to_number(chunk[col].reset_index(drop=True), column=col.strip(), file=path,
+                      row_offset=first_line)
+        first_line += len(chunk)
 
 
 def require_present(df: pd.DataFrame, columns: list[str], file: object,
@@ -95,7 +155,9 @@ def require_present(df: pd.DataFrame, columns: list[str], file: object,
     """Raise ``DataError`` at the first empty cell of ``columns``."""
     for col in columns:
         values = df[col]
-        empty = values.isna() | (values.astype(str).str.strip() == "")
+        empty = values.isna()
+        if not pd.api.types.is_numeric_dtype(values):
+            empty |= values.astype(str).str.strip() == ""
         if empty.any():
             pos = int(np.flatnonzero(empty.to_numpy())[0])
             raise DataError("empty cell; expected a value", file=file,
@@ -133,25 +195,73 @@ def check_integer(df: pd.DataFrame, column: str, file: object, lines: str = "_li
                         row=int(df[lines].iloc[pos]), column=column)
 
 
+class KeyTracker:
+    """Finds duplicate keys across the chunks of a large file without keeping the rows:
+    each text key column is kept as integer codes (a running dictionary per column),
+    numeric ones (whole numbers, checked before) as they are."""
+
+    def __init__(self, columns: list[str]) -> None:
+        self.columns = columns
+        self.codes: list[dict[object, int]] = [{} for _ in columns]
+        self.ids: list[pd.DataFrame] = []
+
+    def add(self, chunk: pd.DataFrame, lines: str = "_line") -> None:
+        ids = {}
+        for col, table in zip(self.columns, self.codes, strict=True):
+            if pd.api.types.is_numeric_dtype(chunk[col]):  # whole numbers: kept as they are
+                ids[col] = chunk[col].to_numpy(dtype=np.int64)
+                continue
+            local, uniques = pd.factorize(chunk[col])
+            glob = np.array([table.setdefault(u, len(table)) for u in uniques], dtype=np.uint32)
+            ids[col] = glob[local]
+        ids["_line"] = chunk[lines].to_numpy(dtype=np.int64)
+        self.ids.append(pd.DataFrame(ids))
+
+    def check(self, file: object) -> None:
+        """Raise ``DataError`` naming the lines of the first duplicated key."""
+        if not self.ids:
+            return
+        ids = pd.concat(self.ids, ignore_index=True)
+        check_unique(ids, self.columns, file)
+
+
 def map_country(df: pd.DataFrame, column: str, scheme: str, file: object,
-                drops: dict[str, int], reason: str, lines: str = "_line") -> pd.DataFrame:
+                drops: dict[str, int], reason: str, lines: str = "_line",
+                unknown: str = "raise") -> pd.DataFrame:
     """Replace ``column`` by ISO3 codes; drop aggregates, counting them under ``reason``.
 
-    An unknown code raises ``DataError`` naming the file's line and the code.
+    An unknown code raises ``DataError`` naming the file's line and the code; with
+    ``unknown="drop"`` its rows are dropped and counted under ``unknown_code`` instead.
     """
-    values = df[column].reset_index(drop=True)
-    agg = is_aggregate(values, scheme).to_numpy()
+    codes, uniques = pd.factorize(df[column])
+    if (codes < 0).any():
+        require_present(df, [column], file, lines)
+    uniq = pd.Series(uniques, dtype=object)
+    if unknown == "drop":
+        bad = (~is_aggregate(uniq, scheme) & uniq.map(
+            lambda v: _is_unknown(v, scheme))).to_numpy()[codes]
+        drops["unknown_code"] = drops.get("unknown_code", 0) + int(bad.sum())
+        return map_country(df[~bad], column, scheme, file, drops, reason, lines)
     try:
-        iso = to_iso3(values, scheme)
+        iso = to_iso3(uniq, scheme).to_numpy()
     except DataError as exc:
-        pos = int(exc.row)
-        raise DataError(f"unknown country code {values.iloc[pos]!r} ({scheme}); expected a "
-                        "country or a known aggregate", file=file,
+        pos = int(np.flatnonzero(codes == int(exc.row))[0])
+        raise DataError(f"unknown country code {uniq.iloc[int(exc.row)]!r} ({scheme}); "
+                        "expected a country or a known aggregate", file=file,
                         row=int(df[lines].iloc[pos]), column=column) from exc
+    agg = is_aggregate(uniq, scheme).to_numpy()[codes]
     drops[reason] = drops.get(reason, 0) + int(agg.sum())
     out = df[~agg].copy()
-    out[column] = iso[~agg].to_numpy()
+    out[column] = iso[codes][~agg]
     return out
+
+
+def _is_unknown(value: object, scheme: str) -> bool:
+    try:
+        to_iso3(pd.Series([value], dtype=object), scheme)
+    except DataError:
+        return True
+    return False
 
 
 def finish_trade(df: pd.DataFrame, file: object, drops: dict[str, int],

@@ -23,13 +23,15 @@ import pandas as pd
 from tradeflows.countries import is_aggregate, to_iso3
 from tradeflows.errors import DataError
 from tradeflows.sources._common import (
+    KeyTracker,
     check_integer,
     check_nonnegative,
-    check_unique,
+    extract_member,
     finish_trade,
     iter_csv,
     read_csv_text,
     require_present,
+    zip_members,
 )
 
 UNIT = 1_000.0  # BACI values are thousands of USD
@@ -93,43 +95,83 @@ def read_country_codes(path: str | Path) -> dict[int, str | None]:
 
 
 def read_baci(path: str | Path, country_codes: str | Path | None = None, *,
-              keep_product: bool = False, progress: bool = False) -> pd.DataFrame:
-    """Read one BACI yearly CSV into the canonical trade table (USD, summed over products).
+              keep_product: bool = False, years: list[int] | None = None,
+              progress: bool = False) -> pd.DataFrame:
+    """Read a BACI yearly CSV, or the release zip, into the canonical trade table (USD,
+    summed over products).
 
-    ``country_codes``: the release's ``country_codes_V*.csv`` (default: found beside
-    ``path``). ``keep_product=True`` keeps one row per HS6 product (column ``product``).
-    ``attrs["drops"]``: ``aggregate_exporter``, ``aggregate_importer`` (input rows).
+    ``path``: ``BACI_HS92_Y2021_V202401.csv`` or the downloaded ``BACI_HS92_V202401.zip``
+    (``years``: which yearly files of the zip to read, default all; the zip's own country
+    codes are used). ``country_codes``: the release's ``country_codes_V*.csv`` (default:
+    found beside ``path``). ``keep_product=True`` keeps one row per HS6 product.
+    The file is read in chunks (summed as it goes), so a full yearly file (~11 million
+    lines) fits in memory. ``attrs["drops"]``: ``aggregate_exporter``,
+    ``aggregate_importer`` (input lines).
     """
     path = Path(path)
+    if path.suffix.lower() == ".zip":
+        return _read_zip(path, country_codes, keep_product, years, progress)
     codes = read_country_codes(country_codes or find_country_codes(path))
-    drops = {"aggregate_exporter": 0, "aggregate_importer": 0}
+    keys = KeyTracker(["t", "i", "j", "k"])
     parts = []
     for chunk in iter_csv(path, {"t": "number", "i": "number", "j": "number", "k": "text",
                                  "v": "number"}, progress=progress):
         require_present(chunk, ["t", "i", "j", "k", "v"], path)
         for col in ("t", "i", "j"):
             check_integer(chunk, col, path)
+            chunk[col] = chunk[col].astype("int64")
         check_nonnegative(chunk, "v", path)
-        for col, side in (("i", "exporter"), ("j", "importer")):
-            known = chunk[col].astype("int64").isin(list(codes))
+        for col in ("i", "j"):
+            known = chunk[col].isin(list(codes))
             if not known.all():
                 pos = int(np.flatnonzero(~known.to_numpy())[0])
                 raise DataError(f"unknown BACI country code {int(chunk[col].iloc[pos])}; "
                                 "expected a code listed in the country-code file",
                                 file=path, row=int(chunk["_line"].iloc[pos]), column=col)
-            chunk[side] = chunk[col].astype("int64").map(codes)
-        agg_i = chunk["exporter"].isna()
-        agg_j = chunk["importer"].isna() & ~agg_i
-        drops["aggregate_exporter"] += int(agg_i.sum())
-        drops["aggregate_importer"] += int(agg_j.sum())
-        chunk = chunk[~(agg_i | agg_j)]
-        parts.append(pd.DataFrame({
-            "_line": chunk["_line"], "year": chunk["t"].astype("int64"),
-            "exporter": chunk["exporter"], "importer": chunk["importer"],
-            "product": chunk["k"].str.zfill(6), "value_usd": chunk["v"] * UNIT}))
-    flows = pd.concat(parts, ignore_index=True)
-    check_unique(flows, ["year", "exporter", "importer", "product"], path)
-    by = ["year", "exporter", "importer", *(["product"] if keep_product else [])]
-    out = flows.groupby(by, as_index=False, sort=True)["value_usd"].sum()
-    out = out.assign(reporter_side="exporter", flow="export", source=SOURCE, estimated=False)
-    return finish_trade(out, path, drops, extra=("product",) if keep_product else ())
+        keys.add(chunk)
+        by = ["t", "i", "j", *(["k"] if keep_product else [])]
+        parts.append(chunk.groupby(by, as_index=False).agg(v=("v", "sum"), n=("v", "size")))
+    keys.check(path)
+    by = ["t", "i", "j", *(["k"] if keep_product else [])]
+    flows = pd.concat(parts, ignore_index=True).groupby(by, as_index=False)[["v", "n"]].sum()
+    flows["exporter"] = flows["i"].map(codes)
+    flows["importer"] = flows["j"].map(codes)
+    agg_i = flows["exporter"].isna()
+    agg_j = flows["importer"].isna() & ~agg_i
+    drops = {"aggregate_exporter": int(flows.loc[agg_i, "n"].sum()),
+             "aggregate_importer": int(flows.loc[agg_j, "n"].sum())}
+    flows = flows[~(agg_i | agg_j)]
+    out = pd.DataFrame({"year": flows["t"], "exporter": flows["exporter"],
+                        "importer": flows["importer"], "value_usd": flows["v"] * UNIT,
+                        "reporter_side": "exporter", "flow": "export", "source": SOURCE,
+                        "estimated": False})
+    if keep_product:
+        out["product"] = flows["k"].str.zfill(6)
+        return finish_trade(out, path, drops, extra=("product",))
+    # Two BACI codes for one country (e.g. a renumbering) are summed into the ISO3 pair.
+    out = out.groupby(["year", "exporter", "importer", "reporter_side", "flow", "source",
+                       "estimated"], as_index=False)["value_usd"].sum()
+    return finish_trade(out, path, drops)
+
+
+def _read_zip(path: Path, country_codes: str | Path | None, keep_product: bool,
+              years: list[int] | None, progress: bool) -> pd.DataFrame:
+    """Read the yearly files of a BACI release zip (extracted beside it) and stack them."""
+    members = {int(m.group(1)): name for name in zip_members(path, r"^BACI_.*_Y\d{4}_.*\.csv$")
+               if (m := re.search(r"_Y(\d{4})_", name))}
+    wanted = sorted(members) if years is None else list(years)
+    missing = [y for y in wanted if y not in members]
+    if not members or missing:
+        raise DataError(f"no BACI yearly file for {missing or 'any year'} in the archive "
+                        f"(found {sorted(members)})", file=path)
+    if country_codes is None:
+        found = zip_members(path, r"^country_codes_V\d+\.csv$")
+        if not found:
+            raise DataError("no country_codes_V*.csv in the archive", file=path)
+        country_codes = extract_member(path, found[-1])
+    tables = [read_baci(extract_member(path, members[y]), country_codes,
+                        keep_product=keep_product, progress=progress) for y in wanted]
+    drops = {k: sum(t.attrs["drops"][k] for t in tables) for k in tables[0].attrs["drops"]}
+    out = pd.concat(tables, ignore_index=True)
+    out.attrs["drops"] = drops
+    return out

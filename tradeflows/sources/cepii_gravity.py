@@ -15,6 +15,7 @@ square over every country_id of every year 1948-2021, so most rows carry no trad
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -24,11 +25,13 @@ from tradeflows.sources._common import (
     check_integer,
     check_nonnegative,
     check_unique,
+    extract_member,
     finish_trade,
     header_of,
     iter_csv,
     map_country,
     require_present,
+    zip_members,
 )
 
 UNIT = 1_000.0  # trade flows and GDP are thousands of USD
@@ -49,12 +52,24 @@ COVARIATES: dict[str, tuple[str, float]] = {
     "gdp_o": ("gdp_exporter", UNIT),
     "gdp_d": ("gdp_importer", UNIT),
 }
+DROPS = ("other_year", "country_not_existing", "no_value", "unknown_code",
+         "aggregate_exporter", "aggregate_importer")
 _KEYS = {"year": "number", "iso3_o": "text", "iso3_d": "text"}
 _EXISTS = ("country_exists_o", "country_exists_d")
 
 
-def _read(path: Path, values: list[str], progress: bool,
-          drops: dict[str, int]) -> pd.DataFrame:
+def _csv_of(path: Path) -> Path:
+    """The CSV itself, or the ``Gravity_V*.csv`` extracted from the downloaded zip."""
+    if path.suffix.lower() != ".zip":
+        return path
+    found = zip_members(path, r"^Gravity_V\d+\.csv$")
+    if not found:
+        raise DataError("no Gravity_V*.csv in the archive", file=path)
+    return extract_member(path, found[-1])
+
+
+def _read(path: Path, values: list[str], progress: bool, drops: dict[str, int],
+          years: Iterable[int] | None, unknown_codes: str) -> pd.DataFrame:
     header = header_of(path)
     exists = [c for c in _EXISTS if c in header]
     columns = {**_KEYS, **{c: "number" for c in (*exists, *values)}}
@@ -62,6 +77,10 @@ def _read(path: Path, values: list[str], progress: bool,
     for chunk in iter_csv(path, columns, progress=progress):
         require_present(chunk, ["year", "iso3_o", "iso3_d"], path)
         check_integer(chunk, "year", path)
+        if years is not None:
+            other = ~chunk["year"].isin(list(years))
+            drops["other_year"] += int(other.sum())
+            chunk = chunk[~other]
         if exists:
             gone = (chunk[exists] == 0).any(axis=1)
             drops["country_not_existing"] += int(gone.sum())
@@ -71,30 +90,35 @@ def _read(path: Path, values: list[str], progress: bool,
         parts.append(chunk[has_value])
     table = pd.concat(parts, ignore_index=True)
     for col, side in (("iso3_o", "exporter"), ("iso3_d", "importer")):
-        table = map_country(table, col, "iso3", path, drops, f"aggregate_{side}")
+        table = map_country(table, col, "iso3", path, drops, f"aggregate_{side}",
+                            unknown=unknown_codes)
     table["year"] = table["year"].astype("int64")
     check_unique(table, ["year", "iso3_o", "iso3_d"], path)
     return table
 
 
 def read_cepii_gravity(path: str | Path, flows: tuple[str, ...] = tuple(TRADE_FLOWS), *,
+                       years: Iterable[int] | None = None, unknown_codes: str = "raise",
                        progress: bool = False) -> pd.DataFrame:
-    """Trade figures of a CEPII Gravity file as the canonical trade table (USD).
+    """Trade figures of a CEPII Gravity file (the CSV or the downloaded
+    ``Gravity_csv_V202211.zip``) as the canonical trade table (USD).
 
     ``flows``: which ``tradeflow_*`` columns to read (default all five); each becomes rows
     with its own ``source``/``reporter_side``/``flow`` (see ``TRADE_FLOWS``). Empty cells
-    are missing figures (no row); 0 is a reported zero. ``attrs["drops"]``:
-    ``country_not_existing``, ``no_value`` (rows without any figure),
-    ``aggregate_exporter``, ``aggregate_importer``.
+    are missing figures (no row); 0 is a reported zero. ``years``: keep only these years
+    (e.g. ``range(1995, 2022)``). ``unknown_codes="drop"`` drops (and counts) codes that
+    ``tradeflows.countries`` does not know, e.g. historical entities, instead of raising.
+    ``attrs["drops"]``: ``other_year``, ``country_not_existing``, ``no_value`` (rows without
+    any figure), ``unknown_code``, ``aggregate_exporter``, ``aggregate_importer``.
     """
     path = Path(path)
     unknown = [f for f in flows if f not in TRADE_FLOWS]
     if unknown:
         raise DataError(f"unknown trade-flow column(s) {unknown}; expected some of "
                         f"{list(TRADE_FLOWS)}", file=path)
-    drops = {"country_not_existing": 0, "no_value": 0, "aggregate_exporter": 0,
-             "aggregate_importer": 0}
-    table = _read(path, list(flows), progress, drops)
+    path = _csv_of(path)
+    drops = dict.fromkeys(DROPS, 0)
+    table = _read(path, list(flows), progress, drops, years, unknown_codes)
     rows = []
     for col in flows:
         check_nonnegative(table, col, path)
@@ -109,13 +133,15 @@ def read_cepii_gravity(path: str | Path, flows: tuple[str, ...] = tuple(TRADE_FL
     return finish_trade(pd.concat(rows, ignore_index=True), path, drops)
 
 
-def read_cepii_gravity_covariates(path: str | Path, *, progress: bool = False) -> pd.DataFrame:
+def read_cepii_gravity_covariates(path: str | Path, *, years: Iterable[int] | None = None,
+                                  unknown_codes: str = "raise",
+                                  progress: bool = False) -> pd.DataFrame:
     """Pair-year covariates: ``year, exporter, importer, dist (km), contig, comlang_off,
-    colony (col_dep_ever), gdp_exporter, gdp_importer (USD)``; ``attrs["drops"]`` as above."""
-    path = Path(path)
-    drops = {"country_not_existing": 0, "no_value": 0, "aggregate_exporter": 0,
-             "aggregate_importer": 0}
-    table = _read(path, list(COVARIATES), progress, drops)
+    colony (col_dep_ever), gdp_exporter, gdp_importer (USD)``; options and
+    ``attrs["drops"]`` as in ``read_cepii_gravity``."""
+    path = _csv_of(Path(path))
+    drops = dict.fromkeys(DROPS, 0)
+    table = _read(path, list(COVARIATES), progress, drops, years, unknown_codes)
     out = pd.DataFrame({"year": table["year"], "exporter": table["iso3_o"],
                         "importer": table["iso3_d"]})
     for col, (name, factor) in COVARIATES.items():

@@ -1,4 +1,4 @@
-"""UN Comtrade: API v1 JSON, the Comtrade Plus CSV download, and the legacy CSV.
+"""UN Comtrade: API v1 JSON, the Comtrade Plus CSV / bulk download, and the legacy formats.
 
 * API v1 (``comtradeapi.un.org/data/v1/get/C/A/HS``): ``{"elapsedTime", "count", "data":
   [{"typeCode", "freqCode", "refPeriodId", "refYear", ..., "reporterCode", "reporterISO",
@@ -6,10 +6,13 @@
   "motCode", ..., "cifvalue", "fobvalue", "primaryValue", "legacyEstimationFlag",
   "isReported", "isAggregate"}], "error"}``.
 * Comtrade Plus CSV download: the same fields as columns (``refYear`` or ``RefYear``, ...),
-  comma- or tab-separated; data rows may end with one extra empty field.
+  comma- or tab-separated (bulk files, possibly ``.gz``); data rows may end with one extra
+  empty field.
 * Legacy CSV (comtrade.un.org, before 2023): ``Classification, Year, ..., Trade Flow Code,
   Trade Flow, Reporter Code, Reporter, Reporter ISO, Partner Code, Partner, Partner ISO,
   ..., Commodity Code, ..., Trade Value (US$), ...``; flow codes 1 import, 2 export.
+* Legacy API JSON (``comtrade.un.org/api/get``): ``{"validation": {"count": {"value": n}},
+  "dataset": [{"yr", "rtCode", "ptCode", "rgCode", "cmdCode", "TradeValue", ...}]}``.
 
 Values are US dollars. Reporter and partner are UN Comtrade numeric codes (842 = USA, 490 =
 "Other Asia, nes" = Taiwan, 0 = World). ``flowCode`` X (export, FOB) gives
@@ -43,18 +46,18 @@ from tradeflows.sources._common import (
 from tradeflows.sources.base import require_columns, to_number
 
 SOURCE = "comtrade"
-# canonical internal name -> (API/Plus field, legacy CSV column)
-FIELDS: dict[str, tuple[str, str | None]] = {
-    "year": ("refYear", "Year"),
-    "freq": ("freqCode", None),
-    "reporter": ("reporterCode", "Reporter Code"),
-    "partner": ("partnerCode", "Partner Code"),
-    "flow": ("flowCode", "Trade Flow Code"),
-    "product": ("cmdCode", "Commodity Code"),
-    "value": ("primaryValue", "Trade Value (US$)"),
-    "partner2": ("partner2Code", "2nd Partner Code"),
-    "customs": ("customsCode", "Customs Proc. Code"),
-    "mot": ("motCode", "Mode of Transport Code"),
+# canonical internal name -> (API v1 / Plus field, legacy CSV column, legacy API JSON field)
+FIELDS: dict[str, tuple[str, str | None, str | None]] = {
+    "year": ("refYear", "Year", "yr"),
+    "freq": ("freqCode", None, None),
+    "reporter": ("reporterCode", "Reporter Code", "rtCode"),
+    "partner": ("partnerCode", "Partner Code", "ptCode"),
+    "flow": ("flowCode", "Trade Flow Code", "rgCode"),
+    "product": ("cmdCode", "Commodity Code", "cmdCode"),
+    "value": ("primaryValue", "Trade Value (US$)", "TradeValue"),
+    "partner2": ("partner2Code", "2nd Partner Code", "pt2Code"),
+    "customs": ("customsCode", "Customs Proc. Code", "cstCode"),
+    "mot": ("motCode", "Mode of Transport Code", "motCode"),
 }
 REQUIRED = ["year", "reporter", "partner", "flow", "product", "value"]
 # flow code -> (reporter side, canonical flow)
@@ -77,23 +80,27 @@ def _from_json(path: Path) -> tuple[pd.DataFrame, int]:
         payload = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DataError(f"malformed JSON ({exc})", file=path) from exc
-    if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
-        raise DataError("not a Comtrade API response: expected an object with a 'data' list",
-                        file=path)
+    legacy = isinstance(payload, dict) and isinstance(payload.get("dataset"), list)
+    if not isinstance(payload, dict) or not (legacy or isinstance(payload.get("data"), list)):
+        raise DataError("not a Comtrade API response: expected an object with a 'data' list "
+                        "(API v1) or a 'dataset' list (legacy API)", file=path)
     if payload.get("error"):
         raise DataError(f"the API returned an error: {payload['error']!r}", file=path)
-    records = payload["data"]
-    if "count" in payload and payload["count"] != len(records):
-        raise DataError(f"'count' is {payload['count']} but 'data' holds {len(records)} "
-                        "records; the download is incomplete", file=path)
+    records = payload["dataset" if legacy else "data"]
+    count = payload.get("validation", {}).get("count", {}).get("value") if legacy \
+        else payload.get("count")
+    if count is not None and count != len(records):
+        raise DataError(f"the response announces {count} records but holds {len(records)}; "
+                        "the download is incomplete", file=path)
     raw = pd.DataFrame.from_records(records) if records else pd.DataFrame()
+    pick = 2 if legacy else 0
     frame = pd.DataFrame({"_line": np.arange(len(raw))})
-    missing = [FIELDS[k][0] for k in REQUIRED if FIELDS[k][0] not in raw.columns]
+    missing = [FIELDS[k][pick] for k in REQUIRED if FIELDS[k][pick] not in raw.columns]
     if missing:
         raise DataError(f"records lack field(s) {missing}", file=path)
-    for name, (field, _) in FIELDS.items():
-        if field in raw.columns:
-            frame[name] = raw[field].to_numpy()
+    for name, fields in FIELDS.items():
+        if fields[pick] is not None and fields[pick] in raw.columns:
+            frame[name] = raw[fields[pick]].to_numpy()
     return frame, 0
 
 
@@ -110,8 +117,8 @@ def _from_csv(path: Path) -> tuple[pd.DataFrame, int]:
     pick = 1 if legacy else 0
     require_columns(table, [FIELDS[k][pick] for k in REQUIRED], path)
     frame = pd.DataFrame({"_line": np.arange(2, len(table) + 2)})
-    for name, cols in FIELDS.items():
-        col = cols[pick]
+    for name, fields in FIELDS.items():
+        col = fields[pick]
         if col is not None and col in table.columns:
             frame[name] = table[col].to_numpy()
     return frame, 2

@@ -23,9 +23,9 @@ import pandas as pd
 
 from tradeflows.errors import DataError
 from tradeflows.sources._common import (
+    KeyTracker,
     check_integer,
     check_nonnegative,
-    check_unique,
     finish_trade,
     iter_csv,
     map_country,
@@ -48,10 +48,10 @@ def read_itpd(path: str | Path, *, keep_industry: bool = False,
     """
     path = Path(path)
     drops = {"unknown_zero": 0, "aggregate_exporter": 0, "aggregate_importer": 0}
+    keys = KeyTracker(["year", "exporter_iso3", "importer_iso3", "industry_id"])
     parts = []
     for chunk in iter_csv(path, COLUMNS, progress=progress):
-        require_present(chunk, ["exporter_iso3", "importer_iso3", "year", "industry_id",
-                                "trade", "flag_mirror", "flag_zero"], path)
+        require_present(chunk, list(COLUMNS), path)
         for col in ("year", "industry_id"):
             check_integer(chunk, col, path)
         check_nonnegative(chunk, "trade", path)
@@ -61,27 +61,29 @@ def read_itpd(path: str | Path, *, keep_industry: bool = False,
                 first = chunk[bad].iloc[0]
                 raise DataError(f"flag {first[col]!r}; expected one of {sorted(allowed)}",
                                 file=path, row=int(first["_line"]), column=col)
+        keys.add(chunk)
         for col, side in (("exporter_iso3", "exporter"), ("importer_iso3", "importer")):
             chunk = map_country(chunk, col, "iso3", path, drops, f"aggregate_{side}")
         zero_u = chunk["flag_zero"] == "u"
         if not keep_unknown_zeros:
             drops["unknown_zero"] += int(zero_u.sum())
             chunk = chunk[~zero_u]
-        parts.append(chunk)
+        chunk = chunk.assign(year=chunk["year"].astype("int64"), exporter=chunk["exporter_iso3"],
+                             importer=chunk["importer_iso3"], mirror=chunk["flag_mirror"] == 1,
+                             value_usd=chunk["trade"] * UNIT)
+        if keep_industry:
+            parts.append(chunk.assign(industry_id=chunk["industry_id"].astype("int64")))
+        else:
+            parts.append(chunk.groupby(["year", "exporter", "importer"], as_index=False)
+                         .agg(value_usd=("value_usd", "sum"), mirror=("mirror", "any")))
+    keys.check(path)
     rows = pd.concat(parts, ignore_index=True)
-    rows["year"] = rows["year"].astype("int64")
-    rows["industry_id"] = rows["industry_id"].astype("int64")
-    check_unique(rows, ["year", "exporter_iso3", "importer_iso3", "industry_id"], path)
-    mirror = rows["flag_mirror"] == 1
-    rows = rows.assign(exporter=rows["exporter_iso3"], importer=rows["importer_iso3"],
-                       value_usd=rows["trade"] * UNIT, source=SOURCE)
     if keep_industry:
-        out = rows.assign(reporter_side=mirror.map({True: "exporter", False: "importer"}),
-                          flow=mirror.map({True: "export", False: "import"}),
-                          estimated=False)
+        out = rows.assign(reporter_side=rows["mirror"].map({True: "exporter", False: "importer"}),
+                          flow=rows["mirror"].map({True: "export", False: "import"}),
+                          source=SOURCE, estimated=False)
         return finish_trade(out, path, drops, extra=("industry_id",))
-    out = (rows.assign(mirror=mirror)
-           .groupby(["year", "exporter", "importer"], as_index=False)
+    out = (rows.groupby(["year", "exporter", "importer"], as_index=False)
            .agg(value_usd=("value_usd", "sum"), estimated=("mirror", "any")))
     out = out.assign(reporter_side="importer", flow="import", source=SOURCE)
     return finish_trade(out, path, drops)

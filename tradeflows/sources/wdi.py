@@ -27,8 +27,10 @@ from tradeflows.errors import DataError
 from tradeflows.sources._common import (
     check_nonnegative,
     check_unique,
+    extract_member,
     map_country,
     read_csv_text,
+    zip_members,
 )
 from tradeflows.sources.base import require_columns, to_number
 
@@ -68,11 +70,19 @@ def read_wdi(path: str | Path, indicator: str = "NY.GDP.MKTP.CD", *,
              nonnegative: bool = True) -> pd.DataFrame:
     """One WDI indicator as a long table ``year, country (ISO3), indicator, value``.
 
+    ``path``: the CSV or the bulk-download zip (``tradeflows fetch wdi``).
     Missing cells give no row. ``nonnegative`` (default, right for levels such as GDP or
     population) rejects negative values; pass False for rates and balances. ``attrs["drops"]``: ``aggregate_country``,
     ``non_iso_economy``. A file without ``indicator`` raises ``DataError``.
     """
     path = Path(path)
+    if path.suffix.lower() == ".zip":  # the bulk download: data + Metadata_Country file
+        found = zip_members(path, r"^API_.*\.csv$")
+        if not found:
+            raise DataError("no API_*.csv data file in the archive", file=path)
+        for meta in zip_members(path, r"^Metadata_Country_.*\.csv$"):
+            extract_member(path, meta)
+        path = extract_member(path, found[0])
     skip = _bulk_skiprows(path)
     table = read_csv_text(path, skiprows=skip)
     table.columns = [c.strip() for c in table.columns]

@@ -1,0 +1,117 @@
+"""The report on a synthetic project: files written, links resolve offline, manifest
+checksums are right, and a second run gives identical bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_claims_data import synthetic_tree
+
+from tradeflows.claims.evaluate import evaluate_claims
+from tradeflows.config import paths as project_paths
+from tradeflows.report.build import build_report
+from tradeflows.report.tables import to_html, to_latex, to_markdown
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    p = project_paths(synthetic_tree(tmp_path_factory.mktemp("report")))
+    index = build_report(p, progress=False)
+    first = snapshot(p.reports)
+    build_report(p, progress=False)
+    return p, index, first, snapshot(p.reports)
+
+
+def test_files_written(built):
+    p, index, first, _ = built
+    assert index == p.reports / "index.html"
+    expected = ["index.html", "report.md", "manifest.json"]
+    expected += [f"tables/{t}.{ext}" for t in ("claims", "claim_c6_concentration",
+                                              "claim_c7_fdi", "claim_c4_corridor")
+                 for ext in ("tex", "html", "md")]
+    expected += [f"figures/{f}.{ext}" for f in ("verdicts", "concentration", "fdi_aze",
+                                               "corridor_cargo") for ext in ("png", "svg")]
+    assert set(expected) <= set(first)
+    assert first["figures/verdicts.png"][:8] == b"\x89PNG\r\n\x1a\n"
+    assert b"<svg" in first["figures/verdicts.svg"][:400]
+
+
+def test_second_run_is_byte_identical(built):
+    _, _, first, second = built
+    assert first.keys() == second.keys()
+    changed = [k for k in first if first[k] != second[k]]
+    assert changed == []
+
+
+def test_manifest_checksums_and_versions(built):
+    p, _, first, _ = built
+    man = json.loads(first["manifest.json"])
+    raw = p.raw / "demo" / "PROVENANCE.md"
+    assert man["inputs"] == {"data/raw/demo/PROVENANCE.md":
+                             hashlib.sha256(raw.read_bytes()).hexdigest()}
+    assert man["outputs"]["reports/index.html"] == hashlib.sha256(
+        first["index.html"]).hexdigest()
+    assert "reports/manifest.json" not in man["outputs"]
+    assert "data/processed/panel.parquet" in man["processed"]
+    assert man["packages"]["numpy"] == np.__version__
+    assert man["packages"]["pandas"] == pd.__version__
+    assert man["git_commit"] == "unknown"  # tmp dir is not a git checkout
+    assert set(man) == {"inputs", "processed", "outputs", "packages", "python", "git_commit"}
+
+
+def test_html_is_self_contained_and_links_resolve(built):
+    p, _, first, _ = built
+    html = first["index.html"].decode()
+    assert "<script" not in html and "http://" not in html and "https://" not in html
+    links = re.findall(r'(?:href|src)="([^"#]+)"', html)
+    assert len(links) > 20
+    missing = [x for x in links if not (p.reports / x).is_file()]
+    assert missing == []
+    md = first["report.md"].decode()
+    for link in re.findall(r"\]\(([^)#]+)\)", md):
+        assert (p.reports / link).is_file(), link
+
+
+def test_report_shows_each_verdict(built):
+    p, _, first, _ = built
+    verdicts = evaluate_claims(p, progress=False)
+    md = first["report.md"].decode()
+    html = first["index.html"].decode()
+    for row in verdicts.itertuples():
+        assert f"| {row.id} | {row.claim} | **{row.verdict}** |" in md
+        assert f'id="{row.id}"' in html
+    assert "supported if the 95% interval" in md
+
+
+def test_report_without_processed_data_degrades(tmp_path):
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    p = project_paths(tmp_path)
+    index = build_report(p, progress=False)
+    md = (p.reports / "report.md").read_text()
+    assert md.count("**not testable with the bundled data**") == 8
+    assert "missing input: the gravity panel" in md
+    assert index.is_file() and (p.reports / "figures" / "verdicts.svg").is_file()
+
+
+def test_table_formats_agree():
+    df = pd.DataFrame({"term": ["both_ots", "a&b"], "estimate": [0.123456, np.nan],
+                       "n": [10, 20]})
+    tex = to_latex(df, "Cap_1 100%")
+    assert r"\caption{Cap\_1 100\%}" in tex
+    assert r"both\_ots & 0.123 & 10 \\" in tex and r"a\&b &  & 20 \\" in tex
+    html = to_html(df, "Cap <1>")
+    assert "<caption>Cap &lt;1&gt;</caption>" in html
+    assert "<td>a&amp;b</td><td></td><td>20</td>" in html
+    md = to_markdown(df, "Cap")
+    assert "| both_ots | 0.123 | 10 |" in md and "| a&b |  | 20 |" in md
