@@ -192,3 +192,12 @@ def test_cargo_series_preferred_rows(tmp_path):
     s = cargo_series(f)
     assert s["year"].tolist() == [2019, 2022]
     assert s["cargo_mt"].tolist() == [0.759, 1.485]
+
+
+def test_investment_stocks_only_are_described_not_decided(claims):
+    stocks = synthetic_investment().assign(measure="stock")
+    with pytest.raises(Untestable) as err:
+        investment_evidence(claims["C7"], stocks)
+    msg = str(err.value)
+    assert "stocks are reported for 2012" in msg and "KAZ 12.0" in msg
+    assert "uses flows" in msg

@@ -187,3 +187,8 @@ def test_real_models_numbers_and_rows(fitted):
             assert frame.loc[f"Dropped: {reason}", "PPML"] == f"{count:,}"
     md = tradeflows.etable(fitted)
     assert md.count("\n| ") == len(frame)  # one line per row after the header
+
+
+def test_latex_inline_se_keeps_stars_as_superscript(two_models):
+    out = etable(two_models[0], format="latex", se_below=False)
+    assert r"ln\_dist & -0.812$^{***}$ (0.050) \\" in out.splitlines()

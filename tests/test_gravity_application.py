@@ -88,6 +88,16 @@ def test_joint_model_recovers_true_effects(estimated: app.ApplicationResults) ->
         estimated.fits)
 
 
+def test_dynamic_ots_effects(estimated: app.ApplicationResults) -> None:
+    dyn = estimated.fits["ots_dynamic"]
+    assert dyn.spec.formula.startswith("trade ~ both_ots + both_ots_lead2 + both_ots_lag2 + "
+                                       "both_ots_lag4 + ")
+    assert dyn.coef["both_ots"] == pytest.approx(TRUTH["both_ots"], abs=1e-6)
+    for term in ("both_ots_lead2", "both_ots_lag2", "both_ots_lag4"):
+        assert dyn.coef[term] == pytest.approx(0.0, abs=1e-6)
+    assert dyn.coef["sanctioned_pair"] == pytest.approx(TRUTH["sanctioned_pair"], abs=1e-6)
+
+
 def test_event_study_of_uzbek_accession(estimated: app.ApplicationResults) -> None:
     t = estimated.event.table.set_index("k")
     assert list(t.index) == [-4, -3, -2, -1, 0, 1, 2, 3]
@@ -119,6 +129,8 @@ def test_run_application_writes_outputs_deterministically(tmp_path, panel) -> No
         "data/processed/estimates/application.parquet",
         "reports/tables/gravity_application.md", "reports/tables/gravity_application.tex",
         "reports/tables/gravity_application.html",
+        "reports/tables/gravity_sample.tex", "reports/tables/gravity_sample.html",
+        "reports/tables/gravity_sample.md",
         "reports/figures/gravity_coefficients.png", "reports/figures/gravity_coefficients.svg",
         "reports/figures/event_study_uzb_ots.png", "reports/figures/event_study_uzb_ots.svg",
     ])
@@ -133,6 +145,8 @@ def test_run_application_writes_outputs_deterministically(tmp_path, panel) -> No
     md = (tmp_path / "reports/tables/gravity_application.md").read_text()
     assert "sanctioned\\_pair" in md and "All policies" in md and "| Sanctions |" in md
     assert "both\\_ots\\_UZB dropped (collinear" in md
+    sample = (tmp_path / "reports/tables/gravity_sample.md").read_text()
+    assert "| 2013 | 90 | 81 | 81 | 0 | 9 |" in sample  # TKM's 9 exports not reported
     first = {p: p.read_bytes() for p in written}
     again = app.run_application(paths, progress=False)
     assert {p: p.read_bytes() for p in again} == first

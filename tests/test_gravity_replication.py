@@ -21,8 +21,11 @@ def agtpa() -> pd.DataFrame:
 
 
 def _check(table: str, agtpa: pd.DataFrame, n_rows: int) -> pd.DataFrame:
-    comp = replication.compare(table, replication.fit_table(table, agtpa))
+    fits = replication.fit_table(table, agtpa)
+    comp = replication.compare(table, fits)
     pub = replication.published(table)
+    names = pub.drop_duplicates("column").set_index("column")["spec"]
+    assert {col: fit.spec.name for col, fit in fits.items()} == names.to_dict()
     assert len(comp) == len(pub) == n_rows  # every published number was compared
     assert comp["estimate"].notna().all() and comp["std_error"].notna().all()
     bad = comp[~comp["within_tolerance"]]

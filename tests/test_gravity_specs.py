@@ -139,7 +139,7 @@ def test_traditional_ols_matches_statsmodels(gravity_panel: pd.DataFrame) -> Non
     df["trade"] = np.exp(2 + df["_fe"] - 1.1 * df["ln_dist"] + 0.4 * df["cntg"]
                          + rng.normal(scale=0.8, size=len(df)))
     fit = specs.traditional_ols(df)
-    sample = fit.spec.select(specs.add_output_expenditure(specs._ensure_ids(df)).assign(
+    sample = fit.spec.select(specs.add_output_expenditure(specs.ensure_fixed_effect_ids(df)).assign(
         ln_trade=lambda d: np.log(d["trade"])))
     X = sm.add_constant(sample[["ln_dist", "cntg", "lang", "clny", "ln_y", "ln_e"]])
     codes = pd.factorize(sample["pair"])[0]
@@ -159,7 +159,7 @@ def test_ppml_fe_and_domestic_match_glm_with_explicit_dummies(gravity_panel) -> 
     fit = specs.ppml_domestic(df, tol=1e-12)
     assert fit.spec.formula == ("trade ~ ln_dist + cntg + lang + clny + rta | exp_year + "
                                 "imp_year + intra_pair")
-    data = specs.add_domestic_terms(specs._ensure_ids(df))
+    data = specs.add_domestic_terms(specs.ensure_fixed_effect_ids(df))
     dummies = pd.get_dummies(data[["exp_year", "imp_year", "intra_pair"]], drop_first=True,
                              dtype=float)
     X = sm.add_constant(pd.concat([data[["ln_dist", "cntg", "lang", "clny", "rta"]], dummies],

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tradeflows.panel.build import exclude_nonexistent
+from tradeflows.errors import DataError
+from tradeflows.panel.build import combine_trade, exclude_nonexistent
 from tradeflows.panel.mirror import reconcile, select_reports
 from tradeflows.panel.square import keep_interval, square
 from tradeflows.sources.base import validate_trade
@@ -137,3 +138,14 @@ def test_states_outside_their_years_are_dropped():
     kept, dropped = exclude_nonexistent(flows)
     assert dropped == 2
     assert kept[["year", "exporter"]].values.tolist() == [[1991, "SUN"], [1992, "AZE"]]
+
+
+def test_combine_trade_refuses_a_key_repeated_across_files():
+    one = _flows([(2020, "AZE", "KAZ", "exporter", 1.0, "baci", False)])
+    one.attrs["file"] = "BACI_a.csv"
+    two = _flows([(2020, "AZE", "KAZ", "exporter", 2.0, "baci", False)])
+    two.attrs["file"] = "BACI_b.csv"
+    other = _flows([(2020, "AZE", "KAZ", "exporter", 3.0, "imf_dots", False)])
+    assert len(combine_trade([one, other])) == 2
+    with pytest.raises(DataError, match=r"BACI_a\.csv, BACI_b\.csv.*duplicate key"):
+        combine_trade([one, two, other])

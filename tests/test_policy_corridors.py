@@ -12,7 +12,13 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from tradeflows.errors import DataError
-from tradeflows.policy import TransportNetwork, load_events, load_route_scenario, route_variables
+from tradeflows.policy import (
+    CostModel,
+    TransportNetwork,
+    load_events,
+    load_route_scenario,
+    route_variables,
+)
 from tradeflows.policy.corridors import LINKS_FILE, NODES_FILE
 
 RATE = {"rail": 1.0, "road": 1.6, "sea": 0.4}
@@ -44,8 +50,8 @@ def test_link_lengths_are_plausible() -> None:
         assert crow <= row.km <= 3.5 * crow + 100, (row.link_id, crow, row.km)
 
 
-def _independent_costs(events: pd.DataFrame, year: int, extra_open: set[str] = frozenset()
-                       ) -> tuple[list[str], np.ndarray]:
+def _independent_costs(events: pd.DataFrame, year: int, extra_open: set[str] = frozenset(),
+                       free: set[str] = frozenset()) -> tuple[list[str], np.ndarray]:
     """All-pairs cheapest cost built from the CSV files with scipy (no tradeflows code)."""
     nodes = pd.read_csv(NODES_FILE)
     country = dict(zip(nodes["node"], nodes["country"], strict=True))
@@ -61,7 +67,8 @@ def _independent_costs(events: pd.DataFrame, year: int, extra_open: set[str] = f
             continue
         if r.closes_event and start[r.closes_event] <= ref:
             continue
-        cost = (RATE[r.mode] * r.km + 300 * (country[r.node_a] != country[r.node_b])
+        border = country[r.node_a] != country[r.node_b] and r.link_id not in free
+        cost = (RATE[r.mode] * r.km + 300 * border
                 + 500 * (r.mode == "sea") + float(r.extra_cost or 0))
         i, j = idx[r.node_a], idx[r.node_b]
         w[i, j] = w[j, i] = min(w[i, j], cost)
@@ -69,12 +76,17 @@ def _independent_costs(events: pd.DataFrame, year: int, extra_open: set[str] = f
     return list(nodes["node"]), dijkstra(csr_matrix(w), directed=False)
 
 
+ZNG = {"ZNG-AZE-MEG-RAIL", "ZNG-MEG-NAX-RAIL"}
+
+
 @pytest.mark.parametrize(("year", "scenario"), [(2013, None), (2016, None), (2018, None),
-                                                 (2026, "zangezur_open")])
+                                                 (2026, "zangezur_open"),
+                                                 (2030, "zangezur_full")])
 def test_costs_match_scipy_dijkstra(net: TransportNetwork, events: pd.DataFrame, year: int,
                                    scenario: str | None) -> None:
-    extra = {"ZNG-AZE-MEG-RAIL", "ZNG-MEG-NAX-RAIL"} if scenario else set()
-    names, dist = _independent_costs(events, year, extra)
+    extra = (ZNG | {"NAX-KRS-RAIL"} if scenario == "zangezur_full" else ZNG) if scenario else set()
+    free = ZNG if scenario == "zangezur_full" else set()
+    names, dist = _independent_costs(events, year, extra, free)
     table = net.route_table([year], scenario)
     assert len(table) == 16 * 15  # 15 countries + EU, every ordered pair connected
     for row in table.itertuples():
@@ -97,6 +109,15 @@ def test_route_switches_when_btk_opens(net: TransportNetwork) -> None:
     assert kaz[1].cost < kaz[0].cost
 
 
+def test_cost_model_is_a_parameter(events: pd.DataFrame) -> None:
+    dear_sea = TransportNetwork.from_events(events, cost=CostModel(sea_leg_cost=2000.0))
+    r = dear_sea.cheapest_route("AZE", "TUR", 2016)  # no ferry: road to Kars, rail to Ankara
+    assert r.path == ("AZE", "GEO", "TUR_KRS", "TUR")
+    assert r.cost == pytest.approx(850 + (330 * 1.6 + 300) + 1365)
+    got = route_variables([("AZE", "TUR")], [2016], network=dear_sea, events=events)
+    assert got["route_cost"].item() == pytest.approx(r.cost)
+
+
 def test_kti_opens_2015(net: TransportNetwork) -> None:
     assert "kti" not in net.cheapest_route("KAZ_AKT", "IRN", 2014).corridors
     r = net.cheapest_route("KAZ_AKT", "IRN", 2015)
@@ -114,6 +135,23 @@ def test_zangezur_scenario_changes_routes(net: TransportNetwork) -> None:
     nax = net.cheapest_route("AZE", "AZE_NAX", 2026, "zangezur_open")
     assert nax.path == ("AZE", "ARM_MEG", "AZE_NAX")
     assert net.cheapest_route("AZE", "AZE_NAX", 2026).path == ("AZE", "IRN_JUL", "AZE_NAX")
+
+
+def test_zangezur_full_scenario(net: TransportNetwork) -> None:
+    sc = load_route_scenario("zangezur_full")
+    assert sc.unimpeded == (("ZNG-AZE-MEG-RAIL", 2026), ("ZNG-MEG-NAX-RAIL", 2026))
+    base = net.cheapest_route("AZE", "TUR", 2030)
+    assert "btk" in base.corridors
+    r26 = net.cheapest_route("AZE", "TUR", 2026, sc)
+    r30 = net.cheapest_route("AZE", "TUR", 2030, sc)
+    # by hand: rail 460 + rail 100 with no border cost, then Nakhchivan-Kars by road (2026)
+    # or rail (2030) with one border, and Kars-Ankara rail 1365
+    assert r26.links == ("ZNG-AZE-MEG-RAIL", "ZNG-MEG-NAX-RAIL", "NAX-KRS-ROAD", "KRS-TUR-RAIL")
+    assert r26.cost == pytest.approx(460 + 100 + 280 * 1.6 + 300 + 1365)
+    assert r30.links == ("ZNG-AZE-MEG-RAIL", "ZNG-MEG-NAX-RAIL", "NAX-KRS-RAIL", "KRS-TUR-RAIL")
+    assert r30.cost == pytest.approx(460 + 100 + 325 + 300 + 1365)
+    assert r30.cost < base.cost
+    assert "zangezur" in net.cheapest_route("KAZ", "TUR", 2030, sc).corridors
 
 
 def test_russia_closed_scenario(events: pd.DataFrame) -> None:

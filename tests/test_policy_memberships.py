@@ -143,3 +143,15 @@ def test_wto_table_against_published_lists(events: pd.DataFrame) -> None:
     assert originals == set(WTO_ORIGINAL_1995_01_01)
     for country, when in WTO_DATES.items():
         assert table[country] == pd.Timestamp(when), country
+
+
+@pytest.mark.parametrize(("when", "published"), [
+    ("1995-01-01", 76),   # "76 governments became members of the WTO on its first day"
+    ("2008-07-23", 153),  # WTO membership 153 (Cabo Verde, 23 July 2008)
+    ("2012-12-31", 157),  # "Montenegro, Russia, Samoa and Vanuatu ... raising the number ... to 157"
+    ("2016-07-29", 164),  # Afghanistan, 164th member
+    ("2024-08-30", 166),  # Timor-Leste, 166th member
+])
+def test_wto_member_counts(events: pd.DataFrame, when: str, published: int) -> None:
+    # published counts include the EU itself
+    assert len(members("wto", when, events) - {"BLX"}) + 1 == published

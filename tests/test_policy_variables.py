@@ -107,6 +107,13 @@ def test_hand_checked_values(out: pd.DataFrame, year: int, e: str, i: str, col: 
     assert _v(out, year, e, i, col) == expected
 
 
+def test_pta_superseded_by_fta(events: pd.DataFrame) -> None:
+    p = pd.DataFrame({"year": [2024, 2025, 2026], "exporter": ["IRN"] * 3,
+                      "importer": ["RUS"] * 3})
+    got = add_policy_variables(p, events)
+    assert got["pta"].tolist() == [1, 0, 0] and got["fta"].tolist() == [0, 1, 1]
+
+
 def test_observer_pair(events: pd.DataFrame) -> None:
     p = pd.DataFrame({"year": [2018, 2019, 2019, 2022], "exporter": ["HUN", "HUN", "AZE", "TKM"],
                       "importer": ["AZE", "AZE", "HUN", "DEU"]})
@@ -138,9 +145,10 @@ def test_scenario_changes_only_routes(panel: pd.DataFrame, out: pd.DataFrame) ->
     assert sc.loc[hit, "route_cost"].item() < base.loc[hit, "route_cost"].item()
 
 
-def test_rta_column_is_combined(panel: pd.DataFrame, events: pd.DataFrame) -> None:
-    p = panel.assign(rta=np.where((panel["exporter"] == "USA") & (panel["importer"] == "DEU"),
-                                  1.0, np.nan))
+@pytest.mark.parametrize("column", ["rta", "fta_wto"])
+def test_rta_column_is_combined(panel: pd.DataFrame, events: pd.DataFrame, column: str) -> None:
+    p = panel.assign(**{column: np.where((panel["exporter"] == "USA")
+                                         & (panel["importer"] == "DEU"), 1.0, np.nan)})
     got = add_policy_variables(p, events)
     usa = (got["exporter"] == "USA") & (got["importer"] == "DEU")
     assert (got.loc[usa, "fta"] == 1).all()

@@ -229,6 +229,12 @@ def test_mixed_units(tmp_path):
         bundled.read_national(_write(unit_column, tmp_path / "b.parquet"))
 
 
+def test_bad_year(tmp_path):
+    path = _write(_national(year=(1, "20x2")), tmp_path / "nat.csv")
+    with pytest.raises(DataError, match=r"nat\.csv, row 1, column 'year': bad year '20x2'"):
+        bundled.read_national(path)
+
+
 def test_bad_flow_and_missing_rate(tmp_path):
     path = _write(_national(flow=(1, "re-exports")), tmp_path / "nat.parquet")
     with pytest.raises(DataError, match=r"row 1, column 'flow'.*'re-exports'"):

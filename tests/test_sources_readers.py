@@ -106,7 +106,8 @@ def test_baci_keep_product():
     ("2021,31,792,711319,0.392,", "2021,31,792,711319,-0.392,", ["row 5", "negative"]),
     ("2021,643,268,", "2021,999,268,", ["row 13", "999", "unknown"]),
     ("t,i,j,k,v,q", "t,i,j,k,value,q", ["missing column", "'v'"]),
-    ("2021,31,792,711319,0.392,", "2021,31,792,711319,0.392,,7", ["malformed"]),
+    ("2021,31,792,711319,0.392,", "2021,31,792,711319,0.392,,7", ["malformed", "row 5"]),
+    ("2021,398,31,100199,210.77,820.33\n", "2021,398,31,100199,210.77\n", ["malformed", "row 6"]),
     ("2021,398,31,720839,45.6,71.2", "2021,398,31,100199,45.6,71.2", ["duplicate", "lines 6, 7"]),
     ("2021,31,792,711319,0.392,", "2021,31,792,711319,,", ["row 5", "empty"]),
 ])
@@ -170,8 +171,8 @@ def test_cepii_gravity_covariates():
     ("96012.4,", "-96012.4,", ["row 2", "negative"]),
     ("2019,TKM,AZE,TKM,AZE", "2019,TKM,AZE,XYZ,AZE", ["row 7", "XYZ"]),
     ("tradeflow_baci,", "tradeflow_bac,", ["missing column", "tradeflow_baci"]),
-    ("96012.4,", "96012.4,,", ["malformed", "more fields"]),
-    ("165032.9,", "165032.9,,", ["malformed", "line 3"]),
+    ("96012.4,", "96012.4,,", ["malformed", "row 2", "88 fields"]),
+    ("165032.9,", "165032.9,,", ["malformed", "row 3"]),
 ])
 def test_cepii_gravity_bad_input(tmp_path, old, new, fragments):
     raises(edited(tmp_path, GRAVITY, old, new), read_cepii_gravity, *fragments)
@@ -491,3 +492,43 @@ def test_wdi_bulk_zip(tmp_path):
             zf.write(f, f.name)
     pd.testing.assert_frame_equal(read_wdi(archive), read_wdi(WDI))
     assert read_wdi(archive).attrs["drops"] == read_wdi(WDI).attrs["drops"]
+
+
+def test_unctad_fdi_outward_table(tmp_path):
+    path = edited(tmp_path, FDI_FLOWS, "Table 1. FDI flows in the host economy, by geographical "
+                  "origin", "Table 2. FDI flows abroad, by geographical destination")
+    out = read_unctad_fdi(path)
+    assert set(out["investor"]) == {"AZE"} and set(out["source"]) == {"unctad_outward"}
+    inward = read_unctad_fdi(FDI_FLOWS)
+    assert out["value_usd"].sum() == pytest.approx(inward["value_usd"].sum())
+    assert out.set_index(["host", "year"])["value_usd"]["TUR", 2012] == pytest.approx(186e6)
+
+
+def test_comtrade_self_partner_is_dropped(tmp_path):
+    doc = json.loads(COMTRADE_JSON.read_text(encoding="utf-8"))
+    data = [dict(r, partnerCode=31) if i == 5 else r for i, r in enumerate(doc["data"])]
+    path = tmp_path / COMTRADE_JSON.name
+    path.write_text(json.dumps({**doc, "data": data}))
+    df = read_comtrade(path)
+    assert df.attrs["drops"]["self_partner"] == 1
+    assert "KAZ" not in set(df.loc[df.importer == "AZE", "exporter"])  # record 5 was KAZ
+
+
+def test_unctad_fdi_workbook():
+    """The published workbook (.xls): numbers stored as numbers, some as text ("2 012")."""
+    book = read_unctad_fdi(FDI_FLOWS.with_suffix(".xls"))
+    flows = book[book.measure == "flow"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(flows, read_unctad_fdi(FDI_FLOWS), check_like=True)
+    stock = book[book.measure == "stock"].set_index("year")["value_usd"]
+    assert stock.to_dict() == {2010: 1_150e6, 2011: 1_330e6, 2012: 1_606e6}
+    assert book.attrs["drops"]["unspecified_partner"] == 12 + 3
+    only_stock = read_unctad_fdi(FDI_FLOWS.with_suffix(".xls"), tables=(3,))
+    assert set(only_stock["measure"]) == {"stock"}
+    with pytest.raises(DataError, match="Table 2"):
+        read_unctad_fdi(FDI_FLOWS.with_suffix(".xls"), tables=(2,))
+
+
+def test_unctad_fdi_broken_workbook(tmp_path):
+    path = tmp_path / "webdiaeia2014d3_AZE.xls"
+    path.write_bytes(b"not a workbook")
+    raises(path, read_unctad_fdi, "unreadable workbook")

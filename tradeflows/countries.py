@@ -20,7 +20,12 @@ A former state keeps its own code (ISO 3166-3): USSR ``SUN`` (M49 810), Yugoslav
 break-up stay with the predecessor's code and are never split between successors; from the
 first successor year the successors are separate countries. ``STATE_YEARS`` gives the years
 in which each code is a country; the panel keeps a flow only if both its countries exist in
-that year (``exists_in_year``) and counts the others as dropped.
+that year (``exists_in_year``) and counts the others as dropped
+(``country_not_existing_in_year`` in the build manifest). In IMF DOTS this mostly removes
+partner rows still labelled "Yugoslavia" after 1991 (1992: USD 25 bn, 1993-2003: USD 0.6-2 bn a
+year), "USSR" after 1991 and "Czechoslovakia" after 1992; they cannot be assigned to one
+successor. Belgium-Luxembourg (``BLX``) and the Netherlands Antilles (``ANT``) have no year
+limits: they are reporting units that coexist with their parts in some sources.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 
 import pandas as pd
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from tradeflows.claims.catalog import Claim, load_catalog
 from tradeflows.claims.concentration import concentration_evidence

@@ -92,18 +92,42 @@ def _converged(a_old, a_new, nstate, scale, tol):
 
 
 @njit(cache=True)
+def _irons_tuck(X, GX, GGX, nstate):
+    """X <- GGX - c (GGX - GX), c = <d1, d2> / <d2, d2> with d1 = GGX - GX,
+    d2 = GGX - 2 GX + X (Irons and Tuck 1969). Returns False when d2 = 0 (converged)."""
+    num = 0.0
+    den = 0.0
+    for g in range(nstate):
+        d1 = GGX[g] - GX[g]
+        d2 = d1 - GX[g] + X[g]
+        num += d1 * d2
+        den += d2 * d2
+    if den == 0.0:
+        return False
+    c = num / den
+    for g in range(nstate):
+        X[g] = GGX[g] - c * (GGX[g] - GX[g])
+    return True
+
+
+@njit(cache=True)
 def _fixed_point(wx, w, codes, starts, invw, scale, tol, maxiter):
-    """Irons-Tuck accelerated fixed point of one column. Returns (coef, sweeps, converged)."""
+    """Irons-Tuck accelerated fixed point of one column, with fixest's "grand acceleration"
+    (Irons-Tuck on every fourth iterate). Returns (coef, sweeps, converged)."""
     k = codes.shape[0]
     ncoef = starts[k]
     nstate = starts[k - 1]  # coefficients of dimensions 0..k-2 (the last is implied)
     X = np.zeros(ncoef)
     GX = np.empty(ncoef)
     GGX = np.empty(ncoef)
+    Y = np.empty(ncoef)
+    GY = np.empty(ncoef)
+    GGY = np.empty(ncoef)
     _sweep(wx, w, codes, starts, invw, X, GX)
     if k == 1:
         return GX, 1, True
     it = 1
+    grand = 0
     while it < maxiter:
         if _converged(X, GX, nstate, scale, tol):
             return GX, it, True
@@ -111,18 +135,23 @@ def _fixed_point(wx, w, codes, starts, invw, scale, tol, maxiter):
         it += 1
         if _converged(GX, GGX, nstate, scale, tol):
             return GGX, it, True
-        num = 0.0
-        den = 0.0
-        for g in range(nstate):
-            d1 = GGX[g] - GX[g]
-            d2 = d1 - GX[g] + X[g]
-            num += d1 * d2
-            den += d2 * d2
-        c = num / den if den > 0 else 0.0
-        for g in range(nstate):
-            X[g] = GGX[g] - c * (GGX[g] - GX[g])
+        if not _irons_tuck(X, GX, GGX, nstate):
+            return GGX, it, True
         _sweep(wx, w, codes, starts, invw, X, GX)
         it += 1
+        if it % 8 < 2:
+            grand += 1
+            if grand == 1:
+                Y[:] = GX
+            elif grand == 2:
+                GY[:] = GX
+            else:
+                GGY[:] = GX
+                grand = 0
+                if _irons_tuck(Y, GY, GGY, nstate):
+                    X[:] = Y
+                    _sweep(wx, w, codes, starts, invw, X, GX)
+                    it += 1
     return GX, it, False
 
 
@@ -166,18 +195,33 @@ def _demean_all(x, w, codes, starts, tol, maxiter):
 
 
 @njit(cache=True)
-def _fitted(codes, a, n):
-    """Sum over dimensions of the coefficients of each row: (n, m)."""
-    k = codes.shape[0]
+def _subtract_init(x, init):
+    out = np.empty_like(x)
+    n, m = x.shape
+    for i in range(n):
+        for j in range(m):
+            out[i, j] = x[i, j] - init[i, j]
+    return out
+
+
+@njit(cache=True)
+def _apply(x, codes, a, init):
+    """(x - fitted, fitted) with fitted = init + the sum over dimensions of each row's
+    coefficients; x, init: (n, m), a: (ncoef, m)."""
+    k, n = codes.shape
     m = a.shape[1]
-    out = np.zeros((n, m))
+    fitted = init.copy() if init.shape[0] == n else np.zeros((n, m))
     for q in range(k):
         cq = codes[q]
         for i in range(n):
             g = cq[i]
             for j in range(m):
-                out[i, j] += a[g, j]
-    return out
+                fitted[i, j] += a[g, j]
+    out = np.empty((n, m))
+    for i in range(n):
+        for j in range(m):
+            out[i, j] = x[i, j] - fitted[i, j]
+    return out, fitted
 
 
 def _prepare(X, fe, weights):
@@ -208,12 +252,14 @@ def demean_coef(X: np.ndarray, fe: np.ndarray | FEIndex, weights: np.ndarray | N
     n, m = X2.shape
     if idx.k == 0:
         return X2.copy(), np.zeros_like(X2), np.zeros((0, m)), 0, True
-    base = X2 if init is None else np.ascontiguousarray(X2 - np.reshape(init, X2.shape))
+    if init is None:
+        base, init2 = X2, np.zeros((0, m))
+    else:
+        init2 = np.ascontiguousarray(np.reshape(init, X2.shape), dtype=np.float64)
+        base = _subtract_init(X2, init2)
     coef, sweeps, conv = _demean_all(base, w, idx.codes, idx.starts, float(tol), int(maxiter))
-    fitted = _fitted(idx.codes, coef, n)
-    if init is not None:
-        fitted += np.reshape(init, X2.shape)
-    return X2 - fitted, fitted, coef, int(sweeps), bool(conv)
+    out, fitted = _apply(X2, idx.codes, coef, init2)
+    return out, fitted, coef, int(sweeps), bool(conv)
 
 
 def demean(X: np.ndarray, fe: np.ndarray | FEIndex, weights: np.ndarray | None = None, *,

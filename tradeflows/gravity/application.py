@@ -8,6 +8,8 @@ counted; 0 = reported zero: kept) and of pairs with positive total trade. Models
 - ``ots``: OTS membership, members (``both_ots``) and observer pairs (``ots_observer_pair``)
   separately;
 - ``ots_by_member``: ``both_ots`` split by each OTS member's pairs;
+- ``ots_dynamic``: ``both_ots`` with a 2-year lead (anticipation) and 2- and 4-year lags
+  (phasing-in), controlling for the other policy terms (guide Table 3 cols. LEAD/PHSNG);
 - ``corridor``: Baku-Tbilisi-Kars / Middle Corridor access (``uses_btk``,
   ``uses_middle_corridor``);
 - ``eaeu``, ``wto``, ``sanctions``: ``both_eaeu``; ``both_wto``; every ``sanction*`` column;
@@ -18,7 +20,8 @@ counted; 0 = reported zero: kept) and of pairs with positive total trade. Models
 
 A term is left out (and said so in the table notes) when the panel lacks its column or the
 column never changes within a pair over the sample (the pair fixed effects absorb it).
-Outputs: ``reports/tables/gravity_application.{md,tex,html}``, the replication table
+Outputs: ``reports/tables/gravity_application.{md,tex,html}``, the sample by year
+``reports/tables/gravity_sample.{md,tex,html}``, the replication table
 ``reports/tables/agtpa_replication.{md,tex,html}``, figures
 ``reports/figures/gravity_coefficients.{png,svg}`` and ``event_study_uzb_ots.{png,svg}``,
 and the tidy ``data/processed/estimates/application.parquet`` (schema in docs/gravity.md).
@@ -227,6 +230,14 @@ def estimate_application(panel: pd.DataFrame, *, countries: list[str] | None = N
         for term in fit.result.collinear:
             res.notes.append(f"{name}: {term} dropped (collinear with the other terms and "
                              "the fixed effects)")
+    if "both_ots" in joint:
+        controls = [t for t in dict.fromkeys(joint + extra) if t != "both_ots"]
+        try:
+            fit = specs.rta_effects(df, "both_ots", lags=(2, 4), lead=2, build_lags=True,
+                                    controls=controls, name="ots_dynamic")
+            res.fits["ots_dynamic"] = fit
+        except SpecificationError as err:
+            res.notes.append(f"ots_dynamic: not estimated ({err})")
     df["uzb_ots_event"] = event_years(
         df, [("UZB", c) for c in OTS_MEMBERS_2019 if c != "UZB"], 2019)
     treated = df["uzb_ots_event"].notna() & df["trade"].notna()
@@ -240,6 +251,19 @@ def estimate_application(panel: pd.DataFrame, *, countries: list[str] | None = N
     else:
         res.notes.append("event_uzb_ots: no observed UZB-OTS pair in the panel")
     return res
+
+
+def sample_by_year(df: pd.DataFrame) -> pd.DataFrame:
+    """Sample size by year: pair-years, observed (positive, zero) and not reported flows."""
+    g = df.groupby("year")["trade"]
+    out = pd.DataFrame({
+        "pair-years": g.size(),
+        "observed": g.count(),
+        "positive": g.apply(lambda s: int((s > 0).sum())),
+        "zero": g.apply(lambda s: int((s == 0).sum())),
+        "not reported": g.apply(lambda s: int(s.isna().sum())),
+    }).astype("int64")
+    return out.reset_index()
 
 
 def tidy_estimates(res: ApplicationResults) -> pd.DataFrame:
@@ -274,8 +298,8 @@ def coefficient_figure(est: pd.DataFrame) -> object:
                 fmt="o", color="C0", capsize=3)
     ax.set_yticks(y, [f"{s}: {t}" for s, t in zip(rows["spec"], rows["term"], strict=True)])
     ax.set_xlabel("PPML coefficient (log points), 95% interval")
-    ax.set_title("Policy effects on bilateral trade (pair, exporter-year, importer-year FE)",
-                 fontsize=9)
+    ax.set_title("Policy effects on bilateral trade\nPPML, pair + exporter-year + importer-year "
+                 "fixed effects", fontsize=9)
     return fig
 
 
@@ -305,12 +329,15 @@ def _replication_tables(paths: Paths, base: Path) -> list[Path]:
                       for t in replication.COLUMNS], ignore_index=True)
     cols = ["table", "column", "term", "published_estimate", "estimate", "published_se",
             "std_error", "published_nobs", "nobs", "within_tolerance"]
-    return write_table(comp[cols], base, "Yotov et al. (2016) ch. 1: published vs tradeflows")
+    return write_table(comp[cols], base, "Yotov et al. (2016) ch. 1: published vs tradeflows",
+                       digits=4)
 
 
 def run_application(paths: Paths, progress: bool = True) -> list[Path]:
     """Estimate the application on ``paths.panel``; write tables, figures and the tidy
     estimates; return the written paths."""
+    from tradeflows.report.tables import write_table
+
     panel = read_panel(paths.panel)
     res = estimate_application(panel, progress=progress)
     est = tidy_estimates(res)
@@ -320,6 +347,9 @@ def run_application(paths: Paths, progress: bool = True) -> list[Path]:
              f"({', '.join(res.countries)}); trade in millions of USD; standard errors "
              "clustered by pair.", *res.notes]
     written += _write_tables(res, tables / "gravity_application", notes)
+    written += write_table(sample_by_year(estimation_sample(panel, res.countries)),
+                           tables / "gravity_sample", "Application sample by year "
+                           f"(international flows among {len(res.countries)} countries)")
     if len(est):
         written += save_figure(coefficient_figure(est), figures / "gravity_coefficients")
     if res.event is not None:

@@ -99,8 +99,9 @@ def event_study(df: pd.DataFrame, event_col: str, *, leads: int = 3, lags: int =
     """Estimate the event study by PPML with exporter-year, importer-year and pair fixed
     effects on observed flows of pairs with positive total trade; extra kwargs go to
     ``tradeflows.estimation.ppml`` (e.g. ``vcov``, ``ssc``)."""
-    data, names = event_time_dummies(specs._ensure_ids(df), event_col, leads=leads, lags=lags,
-                                     reference=reference, bin_endpoints=bin_endpoints)
+    data, names = event_time_dummies(specs.ensure_fixed_effect_ids(df), event_col,
+                                     leads=leads, lags=lags, reference=reference,
+                                     bin_endpoints=bin_endpoints)
     rhs = " + ".join([*names, *controls])
     spec = GravitySpec(name, f"trade ~ {rhs} | {specs.PAIR_FE}", "ppml",
                        "observed flows of pairs with positive total trade; event pairs "

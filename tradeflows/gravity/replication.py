@@ -70,17 +70,6 @@ def published(table: str | None = None) -> pd.DataFrame:
 
 
 # Each column of each table: the spec call that replicates it.
-def _rta_ols(df: pd.DataFrame, **kw: object) -> FittedSpec:
-    spec = specs.GravitySpec("rta_ols", f"ln_trade ~ {specs.GRAVITY} + rta | {specs.MR_FE}",
-                             "ols", "international flows, trade > 0",
-                             specs.international_positive, label="OLS")
-    return spec.fit(specs._log_trade(df), **kw)
-
-
-def _rta_ppml(df: pd.DataFrame, **kw: object) -> FittedSpec:
-    return specs.ppml_fe(df, gravity=f"{specs.GRAVITY} + rta", **kw)
-
-
 COLUMNS: dict[str, dict[str, Callable[..., FittedSpec]]] = {
     "Table 1": {
         "OLS": specs.traditional_ols,
@@ -96,8 +85,8 @@ COLUMNS: dict[str, dict[str, Callable[..., FittedSpec]]] = {
         "FEs": lambda d, **kw: specs.distance_puzzle(d, GUIDE_YEARS, "intra_fe", **kw),
     },
     "Table 3": {
-        "OLS": _rta_ols,
-        "PPML": _rta_ppml,
+        "OLS": lambda d, **kw: specs.policy_mr_fe(d, "rta", "ols", **kw),
+        "PPML": lambda d, **kw: specs.policy_mr_fe(d, "rta", "ppml", **kw),
         "INTRA": specs.ppml_domestic,
         "ENDG": lambda d, **kw: specs.rta_effects(d, **kw),
         "LEAD": lambda d, **kw: specs.rta_effects(d, lead=4, **kw),

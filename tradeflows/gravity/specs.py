@@ -318,14 +318,15 @@ MR_FE = "exp_year + imp_year"
 PAIR_FE = "exp_year + imp_year + pair"
 
 
-def _ensure_ids(df: pd.DataFrame) -> pd.DataFrame:
+def ensure_fixed_effect_ids(df: pd.DataFrame) -> pd.DataFrame:
     """Add the fixed-effect identifiers if the table lacks them."""
     if {"exp_year", "imp_year", "pair"} <= set(df.columns):
         return df
     return add_fixed_effect_ids(df)
 
 
-def _log_trade(df: pd.DataFrame) -> pd.DataFrame:
+def add_log_trade(df: pd.DataFrame) -> pd.DataFrame:
+    """Add ``ln_trade`` = log of trade where trade > 0, else NaN (dropped by OLS)."""
     out = df.copy()
     with np.errstate(divide="ignore", invalid="ignore"):
         out["ln_trade"] = np.log(out["trade"].where(out["trade"] > 0))
@@ -338,7 +339,7 @@ def traditional_ols(df: pd.DataFrame, *, gravity: str = GRAVITY, **kw: Any) -> F
     spec = GravitySpec("traditional_ols", f"ln_trade ~ {gravity} + ln_y + ln_e", "ols",
                        "international flows, trade > 0", international_positive,
                        label="OLS")
-    return spec.fit(_log_trade(add_output_expenditure(_ensure_ids(df))), **kw)
+    return spec.fit(add_log_trade(add_output_expenditure(ensure_fixed_effect_ids(df))), **kw)
 
 
 def remoteness_ols(df: pd.DataFrame, *, gravity: str = GRAVITY, **kw: Any) -> FittedSpec:
@@ -348,7 +349,7 @@ def remoteness_ols(df: pd.DataFrame, *, gravity: str = GRAVITY, **kw: Any) -> Fi
                        f"ln_trade ~ {gravity} + ln_y + ln_e + ln_rem_exp + ln_rem_imp", "ols",
                        "international flows, trade > 0", international_positive,
                        label="REMOTENESS")
-    return spec.fit(_log_trade(add_remoteness(_ensure_ids(df))), **kw)
+    return spec.fit(add_log_trade(add_remoteness(ensure_fixed_effect_ids(df))), **kw)
 
 
 def fe_ols(df: pd.DataFrame, *, gravity: str = GRAVITY, **kw: Any) -> FittedSpec:
@@ -356,7 +357,7 @@ def fe_ols(df: pd.DataFrame, *, gravity: str = GRAVITY, **kw: Any) -> FittedSpec
     Sample: international flows with trade > 0."""
     spec = GravitySpec("fe_ols", f"ln_trade ~ {gravity} | {MR_FE}", "ols",
                        "international flows, trade > 0", international_positive, label="FEs")
-    return spec.fit(_log_trade(_ensure_ids(df)), **kw)
+    return spec.fit(add_log_trade(ensure_fixed_effect_ids(df)), **kw)
 
 
 def ppml_fe(df: pd.DataFrame, *, gravity: str = GRAVITY, **kw: Any) -> FittedSpec:
@@ -364,7 +365,22 @@ def ppml_fe(df: pd.DataFrame, *, gravity: str = GRAVITY, **kw: Any) -> FittedSpe
     Sample: international flows, zeros kept."""
     spec = GravitySpec("ppml_fe", f"trade ~ {gravity} | {MR_FE}", "ppml",
                        "international flows (zeros kept)", international, label="PPML")
-    return spec.fit(_ensure_ids(df), **kw)
+    return spec.fit(ensure_fixed_effect_ids(df), **kw)
+
+
+def policy_mr_fe(df: pd.DataFrame, policy: str = "rta",
+                 estimator: Literal["ppml", "ols"] = "ppml", *, gravity: str = GRAVITY,
+                 **kw: Any) -> FittedSpec:
+    """Gravity covariates and a policy dummy with exporter-year and importer-year fixed
+    effects on international flows (guide Table 3 cols. OLS and PPML, eqs. 1-34, 1-35)."""
+    if estimator == "ols":
+        spec = GravitySpec(f"{policy}_ols", f"ln_trade ~ {gravity} + {policy} | {MR_FE}", "ols",
+                           "international flows, trade > 0", international_positive,
+                           label="OLS")
+        return spec.fit(add_log_trade(ensure_fixed_effect_ids(df)), **kw)
+    spec = GravitySpec(f"{policy}_ppml", f"trade ~ {gravity} + {policy} | {MR_FE}", "ppml",
+                       "international flows (zeros kept)", international, label="PPML")
+    return spec.fit(ensure_fixed_effect_ids(df), **kw)
 
 
 def ppml_domestic(df: pd.DataFrame, policy: str = "rta", *, gravity: str = GRAVITY,
@@ -374,7 +390,7 @@ def ppml_domestic(df: pd.DataFrame, policy: str = "rta", *, gravity: str = GRAVI
     intra_pair``. Sample: all rows with trade observed."""
     spec = GravitySpec("ppml_domestic", f"trade ~ {gravity} + {policy} | {MR_FE} + intra_pair",
                        "ppml", "international and domestic flows", observed, label="INTRA")
-    return spec.fit(add_domestic_terms(_ensure_ids(df)), **kw)
+    return spec.fit(add_domestic_terms(ensure_fixed_effect_ids(df)), **kw)
 
 
 DistanceVariant = Literal["ols", "ppml", "intra", "home", "intra_fe"]
@@ -388,7 +404,8 @@ def distance_puzzle(df: pd.DataFrame, years: Sequence[int] | None = None,
     ``"intra"`` (+ domestic flows and ``ln_dist_intra``), ``"home"`` (+ ``smctry`` home bias),
     ``"intra_fe"`` (country-specific intra-national fixed effects instead).
     """
-    data, names = add_year_interactions(add_domestic_terms(_ensure_ids(df)), "ln_dist", years)
+    data = add_domestic_terms(ensure_fixed_effect_ids(df))
+    data, names = add_year_interactions(data, "ln_dist", years)
     dist_terms = " + ".join(names)
     base = f"{dist_terms} + cntg + lang + clny"
     table = {
@@ -407,34 +424,36 @@ def distance_puzzle(df: pd.DataFrame, years: Sequence[int] | None = None,
     lhs, rhs, fe, sample, rule, label = table[variant]
     spec = GravitySpec(f"distance_puzzle_{variant}", f"{lhs} ~ {rhs} | {fe}",
                        "ols" if variant == "ols" else "ppml", sample, rule, label=label)
-    return spec.fit(_log_trade(data) if variant == "ols" else data, **kw)
+    return spec.fit(add_log_trade(data) if variant == "ols" else data, **kw)
 
 
 def rta_effects(df: pd.DataFrame, policy: str = "rta", *, lags: Sequence[int] = (),
                 lead: int | None = None, globalization: bool = False,
                 border_years: Sequence[int] | None = None, build_lags: bool = False,
-                name: str | None = None, **kw: Any) -> FittedSpec:
+                controls: Sequence[str] = (), name: str | None = None,
+                **kw: Any) -> FittedSpec:
     """Policy effects with pair fixed effects (guide Table 3, eqs. 1-36..39).
 
     ``trade ~ policy [+ policy_lag<k>...] [+ policy_lead<lead>] [+ intl_brdr_<year>...]
     | exp_year + imp_year + pair`` by PPML on all flows (domestic ones included when present)
     of pairs with positive total trade. Lags and the lead are taken from columns
     ``{policy}_lag{k}``/``{policy}_lead{k}`` (built from ``policy`` when ``build_lags``).
-    ``globalization`` adds international-border x year dummies for every year but the last.
+    ``globalization`` adds international-border x year dummies for every year but the last
+    (identified only with domestic flows); ``controls`` are further regressors.
     """
-    data = _ensure_ids(df)
+    data = ensure_fixed_effect_ids(df)
     lag_names = [f"{policy}_lag{int(k)}" for k in lags]
     lead_names = [f"{policy}_lead{int(lead)}"] if lead else []
     if build_lags:
         data, _ = add_policy_lags(data, policy, lags, [lead] if lead else [])
-    terms = [policy, *lead_names, *lag_names]
+    terms = [policy, *lead_names, *lag_names, *controls]
     if globalization:
         years = sorted(data["year"].unique())[:-1] if border_years is None else border_years
         data, brdr = add_border_year_dummies(data, years)
         terms += brdr
     parts = ["PAIRFE"] + (["LEAD"] if lead else []) + (["PHSNG"] if lags else []) + (
         ["GLBZN"] if globalization else [])
-    spec = GravitySpec(name or "rta_" + "_".join(p.lower() for p in parts),
+    spec = GravitySpec(name or f"{policy}_" + "_".join(p.lower() for p in parts),
                        f"trade ~ {' + '.join(terms)} | {PAIR_FE}", "ppml",
                        "all observed flows of pairs with positive total trade",
                        lambda d: observed(d) & pair_positive(d), label=parts[-1])
@@ -446,7 +465,8 @@ def heterogeneous(df: pd.DataFrame, policy: str, group_col: str, *,
                   **kw: Any) -> FittedSpec:
     """Policy effect by pair group: ``policy`` split into ``{policy}_{group}`` terms (e.g. the
     pairs of each OTS member), pair + exporter-year + importer-year FE PPML."""
-    data, names = add_group_interactions(_ensure_ids(df), policy, group_col, groups=groups)
+    data, names = add_group_interactions(ensure_fixed_effect_ids(df), policy, group_col,
+                                         groups=groups)
     if not names:
         raise SpecificationError(f"{policy!r} is zero on every row: no group effect to estimate")
     rhs = " + ".join([*names, *controls])

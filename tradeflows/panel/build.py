@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
+from tradeflows import __version__
 from tradeflows.config import Paths
 from tradeflows.config import paths as project_paths
 from tradeflows.countries import exists_in_year
@@ -97,6 +98,22 @@ def read_extra(path: str | Path, *, progress: bool = False) -> pd.DataFrame:
                     file=path)
 
 
+def combine_trade(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate validated canonical tables; rows of a source found in several tables
+    (e.g. two BACI files) are validated together, so a key repeated across files is refused."""
+    flows = pd.concat(tables, ignore_index=True)
+    seen: dict[str, int] = {}
+    for table in tables:
+        for source in table["source"].unique():
+            seen[source] = seen.get(source, 0) + 1
+    shared = [s for s, n in seen.items() if n > 1]
+    if shared:
+        files = ", ".join(str(t.attrs.get("file", "?")) for t in tables
+                          if t["source"].isin(shared).any())
+        validate_trade(flows[flows["source"].isin(shared)], file=files)
+    return flows
+
+
 def exclude_nonexistent(flows: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     """Drop reports involving a country in a year it did not exist (``STATE_YEARS``)."""
     ok = (exists_in_year(flows["exporter"], flows["year"])
@@ -141,7 +158,7 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
     raw = p.raw
     manifest = Manifest(root=p.root, settings={
         "interval": interval, "cif_fob": CIF_FOB, "bad_rows": bad_rows,
-        "extra_files": [str(f) for f in extra_files]})
+        "extra_files": [str(f) for f in extra_files], "tradeflows_version": __version__})
     trade_readers: list[tuple[Path, Callable[[], pd.DataFrame]]] = [
         (raw / bundled.IMF_DOTS, lambda: bundled.read_imf_dots(raw / bundled.IMF_DOTS,
                                                                bad_rows=bad_rows)),
@@ -163,7 +180,7 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
             tables.append(table)
             bar.update()
         manifest.add_input(raw / bundled.ECB_RATES, role="EUR/USD rates for eurostat")
-        flows = validate_trade(pd.concat(tables, ignore_index=True), file="flows (all sources)")
+        flows = combine_trade(tables)
         write_parquet(flows, p.flows)
         manifest.add_output(p.flows, len(flows))
         bar.update()

@@ -23,6 +23,12 @@ Mirror rule (per pair-year)
 
 ``trade`` is therefore in FOB US dollars. Both raw reports stay in the table
 (``exports_reported`` FOB, ``imports_reported`` CIF, USD, NaN = not reported).
+
+Caveat: a pair's basis can change over time, most visibly from 2020 to 2021, when DOTS stops
+and only the national statistics of KAZ, KGZ, UZB (and ARM, RUS) remain: e.g. KAZ->AZE is
+AZE's import report / 1.06 up to 2020 (2019: USD 194 mn, while KAZ reported 155 mn) and KAZ's
+export report from 2021. For a series on one basis across the break, use
+``exports_reported`` (or ``imports_reported``) directly.
 """
 
 from __future__ import annotations

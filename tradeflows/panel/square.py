@@ -26,57 +26,59 @@ import pandas as pd
 from tradeflows.panel.mirror import PAIR
 
 
-def active_reporters(reports: pd.DataFrame) -> pd.DataFrame:
-    """``year, country, reports_exports, reports_imports``: who reported each side in a year."""
-    exp = reports.loc[reports["reporter_side"] == "exporter", ["year", "exporter"]]
-    imp = reports.loc[reports["reporter_side"] == "importer", ["year", "importer"]]
-    exp = exp.drop_duplicates().rename(columns={"exporter": "country"})
-    imp = imp.drop_duplicates().rename(columns={"importer": "country"})
-    out = exp.assign(reports_exports=True).merge(imp.assign(reports_imports=True),
-                                                  on=["year", "country"], how="outer")
-    return out.fillna({"reports_exports": False, "reports_imports": False}).astype(
-        {"reports_exports": bool, "reports_imports": bool})
-
-
 def square(pairs: pd.DataFrame, reports: pd.DataFrame) -> pd.DataFrame:
     """Expand ``pairs`` (``tradeflows.panel.mirror.reconcile``) to all ordered pairs per year.
 
     ``reports``: the chosen reports (for the countries of each year and the zero rule).
     Adds ``domestic`` (exporter == importer). Sorted by year, exporter, importer.
     """
-    frames = []
-    has_domestic = set(reports.loc[reports["exporter"] == reports["importer"], "year"])
-    for year, grp in reports.groupby("year", sort=True):
-        countries = np.array(sorted(set(grp["exporter"].unique()) | set(grp["importer"].unique())),
-                             dtype=object)
-        n = len(countries)
-        exporter = np.repeat(countries, n)
-        importer = np.tile(countries, n)
-        keep = exporter != importer if year not in has_domestic else np.ones(n * n, bool)
-        frames.append(pd.DataFrame({"year": np.int64(year), "exporter": exporter[keep],
-                                    "importer": importer[keep]}))
-    grid = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=PAIR)
-    for col in ("exporter", "importer"):
-        if isinstance(reports[col].dtype, pd.CategoricalDtype):
-            grid[col] = pd.Categorical(grid[col], dtype=reports[col].dtype)
-    panel = grid.merge(pairs, on=PAIR, how="left")
-    active = active_reporters(reports)
-    panel = panel.merge(
-        active[["year", "country", "reports_exports"]].rename(columns={"country": "exporter"}),
-        on=["year", "exporter"], how="left")
-    panel = panel.merge(
-        active[["year", "country", "reports_imports"]].rename(columns={"country": "importer"}),
-        on=["year", "importer"], how="left")
-    listed_elsewhere = (panel["reports_exports"].fillna(False).astype(bool)
-                        | panel["reports_imports"].fillna(False).astype(bool))
-    unreported = panel["trade"].isna()
-    zero = (unreported & listed_elsewhere).to_numpy()
+    names = pd.Index(sorted(set(reports["exporter"].unique())
+                            | set(reports["importer"].unique())))
+    n = len(names)
+    r_year = reports["year"].to_numpy().astype("int64")
+    r_exp = names.get_indexer(reports["exporter"])
+    r_imp = names.get_indexer(reports["importer"])
+    years = np.unique(r_year)
+    y_pos = np.searchsorted(years, r_year)
+    present = np.zeros((len(years), n), dtype=bool)
+    present[y_pos, r_exp] = True
+    present[y_pos, r_imp] = True
+    side = reports["reporter_side"].to_numpy()
+    reports_exports = np.zeros((len(years), n), dtype=bool)
+    reports_imports = np.zeros((len(years), n), dtype=bool)
+    reports_exports[y_pos[side == "exporter"], r_exp[side == "exporter"]] = True
+    reports_imports[y_pos[side == "importer"], r_imp[side == "importer"]] = True
+    domestic_years = set(r_year[r_exp == r_imp])
+
+    parts = []
+    for k, year in enumerate(years):
+        codes = np.flatnonzero(present[k])
+        exporter = np.repeat(codes, len(codes))
+        importer = np.tile(codes, len(codes))
+        keep = (exporter != importer) | (year in domestic_years)
+        parts.append((np.full(int(keep.sum()), k), exporter[keep], importer[keep]))
+    g_year = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=int)
+    g_exp = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, dtype=int)
+    g_imp = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, dtype=int)
+
+    def key(year_pos: np.ndarray, exp: np.ndarray, imp: np.ndarray) -> np.ndarray:
+        return (year_pos.astype("int64") * n + exp) * n + imp
+
+    p_year = pairs["year"].to_numpy().astype("int64")
+    p_key = key(np.searchsorted(years, p_year), names.get_indexer(pairs["exporter"]),
+                names.get_indexer(pairs["importer"]))
+    values = pairs.drop(columns=PAIR).set_axis(p_key).reindex(key(g_year, g_exp, g_imp))
+    panel = pd.DataFrame({"year": years[g_year],
+                          "exporter": names.to_numpy(dtype=object)[g_exp],
+                          "importer": names.to_numpy(dtype=object)[g_imp]})
+    panel = pd.concat([panel, values.reset_index(drop=True)], axis=1)
+    listed_elsewhere = reports_exports[g_year, g_exp] | reports_imports[g_year, g_imp]
+    zero = panel["trade"].isna().to_numpy() & listed_elsewhere
     panel.loc[zero, "trade"] = 0.0
     panel["trade_basis"] = np.where(zero, "zero_not_listed",
                                     panel["trade_basis"].fillna("none").to_numpy())
-    panel["domestic"] = (panel["exporter"] == panel["importer"]).to_numpy()
-    panel = panel.drop(columns=["reports_exports", "reports_imports"])
-    return panel.sort_values(PAIR, kind="stable").reset_index(drop=True)
+    panel["domestic"] = g_exp == g_imp
+    return panel
 
 
 def keep_interval(panel: pd.DataFrame, interval: int | None) -> pd.DataFrame:

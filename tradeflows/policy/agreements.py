@@ -70,7 +70,8 @@ def _side(code: str, year: int, groups: dict[str, dict[int, frozenset[str]]]) ->
 def agreement_pairs(years: list[int], events: pd.DataFrame) -> pd.DataFrame:
     """Ordered pairs with an agreement in force: ``year, exporter, importer, fta, pta`` (0/1).
 
-    Both directions are listed; a pair never includes a country with itself.
+    Both directions are listed; a pair never includes a country with itself; ``pta`` is 0
+    where an FTA is in force.
     """
     years = sorted(set(int(y) for y in years))
     groups = {name: members_by_year(name, years, events) for name in PLURILATERAL}
@@ -92,6 +93,7 @@ def agreement_pairs(years: list[int], events: pd.DataFrame) -> pd.DataFrame:
                     if a != b:
                         rows += [(int(year), a, b, agr.kind), (int(year), b, a, agr.kind)]
     df = pd.DataFrame(rows, columns=["year", "exporter", "importer", "kind"])
-    out = (pd.crosstab([df["year"], df["exporter"], df["importer"]], df["kind"]) > 0)
-    out = out.reindex(columns=["fta", "pta"], fill_value=False).astype("int8")
-    return out.reset_index()
+    df = df.assign(fta=df["kind"] == "fta", pta=df["kind"] == "pta")
+    out = df.groupby(["year", "exporter", "importer"])[["fta", "pta"]].any()
+    out["pta"] &= ~out["fta"]  # a partial-scope agreement superseded by an FTA (EAEU-Iran 2025)
+    return out.astype("int8").reset_index()

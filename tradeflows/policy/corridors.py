@@ -89,24 +89,27 @@ class Route:
 class RouteScenario:
     """Changes to the network: links opened or closed from a year, and transit bans.
 
-    ``opens``/``closes``: ``(link_id, from_year)``. ``avoid_transit``: ``(countries,
-    for_nodes, from_year)``: from that year, routes with an end at one of ``for_nodes`` may
-    not pass through those countries (pairs with an end in one of them are not affected).
+    ``opens``/``closes``: ``(link_id, from_year)``. ``unimpeded``: ``(link_id, from_year)``,
+    links whose border crossing costs nothing from that year (transit without controls).
+    ``avoid_transit``: ``(countries, for_nodes, from_year)``: from that year, routes with an
+    end at one of ``for_nodes`` may not pass through those countries (pairs with an end in
+    one of them are not affected).
     """
 
     name: str
     description: str = ""
     opens: tuple[tuple[str, int], ...] = ()
     closes: tuple[tuple[str, int], ...] = ()
+    unimpeded: tuple[tuple[str, int], ...] = ()
     avoid_transit: tuple[tuple[frozenset[str], frozenset[str], int], ...] = ()
 
 
 def load_route_scenario(name_or_path: str | Path | RouteScenario) -> RouteScenario:
     """Read a TOML scenario: a bundled name (``"zangezur_open"``) or a file path.
 
-    Keys: ``name``, ``description``, ``[[open]]``/``[[close]]`` tables with ``links`` (ids of
-    ``corridor_links.csv``) and ``from_year``; ``[[avoid_transit]]`` with ``countries``,
-    ``for_nodes`` and ``from_year``.
+    Keys: ``name``, ``description``, ``[[open]]``/``[[close]]``/``[[unimpeded]]`` tables with
+    ``links`` (ids of ``corridor_links.csv``) and ``from_year``; ``[[avoid_transit]]`` with
+    ``countries``, ``for_nodes`` and ``from_year``.
     """
     if isinstance(name_or_path, RouteScenario):
         return name_or_path
@@ -129,7 +132,7 @@ def load_route_scenario(name_or_path: str | Path | RouteScenario) -> RouteScenar
                             column="from_year")
         return entry["from_year"]
 
-    changes: dict[str, list] = {"open": [], "close": []}
+    changes: dict[str, list] = {"open": [], "close": [], "unimpeded": []}
     for key in changes:
         for entry in spec.get(key, []):
             for link in entry.get("links", []):
@@ -141,7 +144,7 @@ def load_route_scenario(name_or_path: str | Path | RouteScenario) -> RouteScenar
                    year_of(e, "avoid_transit")) for e in spec.get("avoid_transit", []))
     return RouteScenario(name=spec.get("name", path.stem), description=spec.get("description", ""),
                          opens=tuple(changes["open"]), closes=tuple(changes["close"]),
-                         avoid_transit=avoid)
+                         unimpeded=tuple(changes["unimpeded"]), avoid_transit=avoid)
 
 
 class TransportNetwork:
@@ -220,11 +223,13 @@ class TransportNetwork:
         """
         if scenario is not None:
             scenario = load_route_scenario(scenario)
+        free = {link for link, y in scenario.unimpeded if y <= year} if scenario else set()
         g = nx.Graph()
         for node, row in self.nodes.iterrows():
             g.add_node(node, country=row["country"])
         for row in self.open_links(year, scenario).itertuples(index=False):
-            border = self.country(row.node_a) != self.country(row.node_b)
+            border = (self.country(row.node_a) != self.country(row.node_b)
+                      and row.link_id not in free)
             cost = self.cost.link_cost(row.mode, row.km, border, row.extra_cost)
             old = g.get_edge_data(row.node_a, row.node_b)
             if old is None or cost < old["cost"]:
@@ -305,6 +310,7 @@ class TransportNetwork:
         cache: dict[tuple, list[tuple]] = {}
         for year in sorted(set(int(y) for y in years)):
             state = (frozenset(self.open_links(year, sc)["link_id"]),
+                     tuple(year >= y for _, y in sc.unimpeded) if sc else (),
                      tuple(year >= y for _, _, y in sc.avoid_transit) if sc else ())
             if state not in cache:
                 g = self.at(year, sc)

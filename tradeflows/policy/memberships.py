@@ -139,15 +139,6 @@ def member_years(name: str, years: np.ndarray | list[int],
     return out.drop_duplicates().reset_index(drop=True)
 
 
-def expand_code(code: str, year: int, eu_by_year: dict[int, frozenset[str]]) -> frozenset[str]:
-    """Countries behind a party code in a year: ``EU`` -> members, ``EFTA`` -> members."""
-    if code == "EU":
-        return eu_by_year.get(year, frozenset())
-    if code == "EFTA":
-        return EFTA_MEMBERS
-    return frozenset({code})
-
-
 def members_by_year(name: str, years: Iterable[int],
                     events: pd.DataFrame | None = None) -> dict[int, frozenset[str]]:
     """``{year: members in force on 1 July}`` for each year."""

@@ -26,6 +26,9 @@ from tradeflows.policy.events import load_events
 from tradeflows.policy.memberships import member_years, members_by_year
 from tradeflows.policy.sanctions import covid_spells, sanction_spells, spell_years
 
+#: Panel columns of external RTA indicators combined into ``fta`` when present: ``rta`` (the
+#: WTO/UNCTAD guide data) and ``fta_wto`` (CEPII Gravity).
+RTA_COLUMNS = ("rta", "fta_wto")
 #: Institutions turned into ``both_<key>`` (and ``one_<key>``) pair dummies.
 BOTH = ("ots", "eaeu", "cis_fta", "wto", "sco", "eco", "guam", "eu")
 ONE = ("ots", "wto")
@@ -94,10 +97,12 @@ _CATALOG: list[tuple[str, str, str]] = [
      "EU, Customs Union/EAEU or CIS FTA, or a bilateral/plurilateral FTA of the events "
      "(AZE bilateral FTAs dated by signature, GEO-TUR, GEO-CHN, GEO-EFTA (signature), EU-GEO "
      "DCFTA (provisional application 2014-09-01), EU-TUR customs union, EAEU-IRN full FTA "
-     "2025); OR the panel's own `rta` column (guide data) where present.",
-     _EVENTS + "; eu_members.csv; agtpa rta where present"),
-    ("pta", "1 if a partial-scope preferential agreement is in force: AZE-TUR PTA (2021-03-01), "
-     "EAEU-IRN interim agreement (2019-10-27).", _EVENTS),
+     "2025); OR the panel's own `rta` (guide data) or `fta_wto` (CEPII Gravity) column where "
+     "present. Without those columns, agreements among other countries (e.g. USMCA) are NOT "
+     "covered.", _EVENTS + "; eu_members.csv; agtpa rta / CEPII fta_wto where present"),
+    ("pta", "1 if a partial-scope preferential agreement is in force and no FTA: AZE-TUR PTA "
+     "(2021-03-01), EAEU-IRN interim agreement (2019-10-27, superseded by the full FTA of "
+     "2025-05-15).", _EVENTS),
     ("sanction_rus_exporter", "1 if the exporter is Russia and sanctions on Russia are in "
      "force (EU, from 2014-03-17); international rows only.", _EVENTS),
     ("sanction_rus_importer", "1 if the importer is Russia and sanctions on Russia are in "
@@ -136,7 +141,7 @@ _CATALOG: list[tuple[str, str, str]] = [
     ("uses_kti", "1 if the route uses the Kazakhstan-Turkmenistan-Iran railway (from "
      "2014-12-03).", "corridor_links.csv; events.csv KTI-OPEN-*"),
     ("uses_zangezur", "1 if the route uses the Zangezur corridor through Meghri (closed in the "
-     "data; open only in a scenario such as zangezur_open).", "corridor_links.csv"),
+     "data; open only in a scenario: zangezur_open, zangezur_full).", "corridor_links.csv"),
     ("uses_northern", "1 if the route transits Russia (neither end is Russia).",
      "corridor_links.csv"),
 ]
@@ -222,8 +227,9 @@ def add_policy_variables(panel: pd.DataFrame, events: pd.DataFrame | str | Path 
 
     agr = agreement_pairs(list(years), ev)
     new["fta"] = pair_flag(agr[agr["fta"] == 1])
-    if "rta" in out.columns:
-        new["fta"] = new["fta"] | (pd.to_numeric(out["rta"]).fillna(0).to_numpy() > 0)
+    for column in RTA_COLUMNS:
+        if column in out.columns:
+            new["fta"] |= pd.to_numeric(out[column]).fillna(0).to_numpy() > 0
     new["pta"] = pair_flag(agr[agr["pta"] == 1])
 
     eu = members_by_year("eu", years, ev)

@@ -11,7 +11,7 @@ from pathlib import Path
 import jinja2
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from tradeflows.claims.corridor import cargo_series
 from tradeflows.claims.evaluate import Assessment, assess_claims, verdict_table

@@ -20,13 +20,14 @@ import gzip
 import io
 import re
 import shutil
-import warnings
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 from tqdm.auto import tqdm
 
 from tradeflows.countries import is_aggregate, to_iso3
@@ -34,7 +35,7 @@ from tradeflows.errors import DataError
 from tradeflows.io import atomic_path
 from tradeflows.sources.base import TRADE_COLUMNS, require_columns, to_number, validate_trade
 
-CELLS_PER_CHUNK = 20_000_000
+BLOCK_BYTES = 64 << 20  # bytes of CSV text per chunk
 
 
 def read_csv_text(path: str | Path, *, skiprows: int = 0, sep: str = ",",
@@ -90,60 +91,65 @@ def header_of(path: str | Path, *, skiprows: int = 0, sep: str = ",",
 
 
 def iter_csv(path: str | Path, columns: dict[str, str], *, skiprows: int = 0, sep: str = ",",
-             encoding: str = "utf-8-sig", chunksize: int | None = None,
-             progress: bool = False) -> Iterator[pd.DataFrame]:
-    """Read ``columns`` (name -> "number" | "text") of a possibly large CSV in chunks.
+             block_bytes: int = BLOCK_BYTES, progress: bool = False) -> Iterator[pd.DataFrame]:
+    """Read ``columns`` (name -> "number" | "text") of a possibly large UTF-8 CSV in chunks.
 
-    Numbers are parsed as float64 (empty -> NaN). Each chunk gets a ``_line`` column: the
-    line number in the file. A non-numeric cell raises ``DataError`` naming its line.
+    Parsed by pyarrow (every line's field count is checked, also for columns not read).
+    Numbers are float64 (empty -> NaN), text is stripped. Each chunk gets a ``_line``
+    column: the line number in the file. A non-numeric cell raises ``DataError`` naming
+    its line; so does a line with too many or too few fields (naming its content).
     """
-    names = header_of(path, skiprows=skiprows, sep=sep, encoding=encoding, strip=False)
+    names = header_of(path, skiprows=skiprows, sep=sep, strip=False)
     raw = {n.strip(): n for n in names}
     require_columns(pd.DataFrame(columns=list(raw)), list(columns), path)
-    # All columns are read (pandas checks the field count of every line only then); the
-    # chunk length keeps about CELLS_PER_CHUNK cells in memory. Numbers are parsed by
-    # pandas' C parser; if one does not parse, the file is scanned as text to name it.
-    rows = chunksize or max(50_000, CELLS_PER_CHUNK // max(len(names), 1))
-    numeric = {raw[c]: "float64" for c, kind in columns.items() if kind == "number"}
-    options = dict(keep_default_na=False, na_values=[""], skiprows=skiprows, sep=sep,
-                   encoding=encoding, chunksize=rows, skip_blank_lines=False)
+    types = {raw[c]: pa.float64() if kind == "number" else pa.string()
+             for c, kind in columns.items()}
     first_line = skiprows + 2
     try:
-        reader = pd.read_csv(path, dtype={**dict.fromkeys(names, str), **numeric},
-                             index_col=False, **options)
-        chunks = iter(tqdm(reader, desc=Path(path).name, unit="chunk", disable=not progress))
-        while True:
-            with warnings.catch_warnings():  # a first line with extra fields only warns
-                warnings.simplefilter("error", pd.errors.ParserWarning)
-                chunk = next(chunks, None)
-            if chunk is None:
-                break
-            out = pd.DataFrame({"_line": np.arange(first_line, first_line + len(chunk))})
+        reader = pacsv.open_csv(
+            pa.input_stream(str(path), compression="detect"),
+            read_options=pacsv.ReadOptions(skip_rows=skiprows, block_size=block_bytes),
+            parse_options=pacsv.ParseOptions(delimiter=sep, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=list(types), column_types=types, null_values=[""],
+                strings_can_be_null=False, quoted_strings_can_be_null=False))
+        for batch in tqdm(reader, desc=Path(path).name, unit="block", disable=not progress):
+            out = pd.DataFrame({"_line": np.arange(first_line, first_line + batch.num_rows)})
             for col, kind in columns.items():
-                values = chunk[raw[col]].to_numpy()
-                out[col] = values if kind == "number" else pd.Series(values).str.strip()
-            first_line += len(chunk)
+                values = batch.column(raw[col]).to_pandas()
+                out[col] = values.to_numpy() if kind == "number" else values.str.strip()
+            first_line += batch.num_rows
             yield out
-    except pd.errors.ParserWarning as exc:
-        raise DataError(f"malformed CSV file: a line has more fields than the header ({exc})",
-                        file=path) from exc
-    except ValueError as exc:
-        if isinstance(exc, pd.errors.ParserError):
-            raise DataError(f"malformed CSV file ({type(exc).__name__}: {exc})",
-                            file=path) from exc
-        _locate_bad_number(path, columns, raw, options)
-        raise DataError(f"unreadable number ({exc})", file=path) from exc
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise DataError(f"malformed CSV file ({type(exc).__name__}: {exc})", file=path) from exc
+    except pa.ArrowInvalid as exc:
+        if "conversion error" in str(exc):
+            _locate_bad_number(path, columns, raw, skiprows, sep)
+        else:
+            _locate_bad_line(path, len(names), skiprows, sep)
+        raise DataError(f"malformed CSV file ({exc})", file=path) from exc
+
+
+def _locate_bad_line(path: str | Path, n_fields: int, skiprows: int, sep: str) -> None:
+    """Raise ``DataError`` at the first line whose field count differs from the header's."""
+    opener = gzip.open if str(path).lower().endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:
+        for _ in range(skiprows):
+            fh.readline()
+        reader = csv.reader(fh, delimiter=sep)
+        for row in reader:
+            if len(row) != n_fields:
+                raise DataError(f"malformed CSV file: the line has {len(row)} fields, the "
+                                f"header {n_fields}", file=path,
+                                row=reader.line_num + skiprows)
 
 
 def _locate_bad_number(path: str | Path, columns: dict[str, str], raw: dict[str, str],
-                       options: dict) -> None:
+                       skiprows: int, sep: str) -> None:
     """Scan the numeric columns as text; raise ``DataError`` at the first non-number."""
-    first_line = options["skiprows"] + 2
+    first_line = skiprows + 2
     wanted = [raw[c] for c, kind in columns.items() if kind == "number"]
-    for chunk in pd.read_csv(path, dtype=str, usecols=wanted,
-                             **{**options, "na_values": None}):
+    for chunk in pd.read_csv(path, dtype=str, usecols=wanted, keep_default_na=False,
+                             skiprows=skiprows, sep=sep, encoding="utf-8-sig",
+                             chunksize=1_000_000, skip_blank_lines=False):
         for col in wanted:
             to_number(chunk[col].reset_index(drop=True), column=col.strip(), file=path,
                       row_offset=first_line)

@@ -8,6 +8,8 @@ carries ``attrs["file"]``, ``attrs["rows_in"]`` (rows read) and ``attrs["drops"]
 ``bad_rows="raise"`` (default) stops at the first non-numeric or negative value, duplicate
 key or unknown country code with a ``DataError`` naming the file, row and column;
 ``bad_rows="drop"`` removes such rows instead and counts them in ``attrs["drops"]``.
+Rows in messages are 0-based data rows of the file (the Parquet row index; in a CSV file,
+row r is on line r + 2, after the header).
 """
 
 from __future__ import annotations
@@ -126,6 +128,17 @@ def _numbers(df: pd.DataFrame, column: str, file: Path, bad_rows: BadRows,
     return out[~bad.to_numpy()]
 
 
+def _years(values: pd.Series, file: Path, column: str = "year") -> np.ndarray:
+    """Whole-number years; anything else raises ``DataError`` naming the row."""
+    years = pd.to_numeric(values, errors="coerce")
+    bad = (years.isna() | (years % 1 != 0)).to_numpy()
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        raise DataError(f"bad year {values.iloc[pos]!r}; expected a whole number", file=file,
+                        row=values.index[pos], column=column)
+    return years.to_numpy().astype("int64")
+
+
 def _dedupe(df: pd.DataFrame, key: list[str], file: Path, bad_rows: BadRows,
             drops: dict[str, int]) -> pd.DataFrame:
     dup = df.duplicated(key, keep=False)
@@ -198,7 +211,7 @@ def read_imf_dots(path: str | Path | None = None, *, bad_rows: BadRows = "raise"
     exp = df["flow"].astype(object).to_numpy() == "exports_fob"
     rep, par = df["reporter_imf_name"].to_numpy(), df["partner_imf_name"].to_numpy()
     out = pd.DataFrame(index=df.index, data={
-        "year": df["year"].astype("int64").to_numpy(),
+        "year": _years(df["year"], file),
         "exporter": np.where(exp, rep, par),
         "importer": np.where(exp, par, rep),
         "value_usd": df["value_usd_mn"].to_numpy() * 1e6,
@@ -248,7 +261,7 @@ def read_national(path: str | Path | None = None, *, bad_rows: BadRows = "raise"
     is_exp = (side == "exporter").to_numpy()
     rep, par = df["reporter_iso3"].to_numpy(), df["partner_iso3"].to_numpy()
     out = pd.DataFrame(index=df.index, data={
-        "year": df["year"].astype("int64").to_numpy(),
+        "year": _years(df["year"], file),
         "exporter": np.where(is_exp, rep, par),
         "importer": np.where(is_exp, par, rep),
         "value_usd": df["value_usd_thousand"].to_numpy() * 1e3,
@@ -289,7 +302,7 @@ def read_eurostat(path: str | Path | None = None, rates: str | Path | None = Non
     drops["partner_without_iso3"] = int(no_code.sum())
     df = _numbers(df[~no_code], "value_eur", file, bad_rows, drops)
     df = _countries(df, ["partner_iso3"], "iso3", file, bad_rows, drops)
-    years = df["year"].astype("int64")
+    years = pd.Series(_years(df["year"], file), index=df.index)
     no_rate = ~years.isin(usd_per_eur.index)
     if no_rate.any():
         raise DataError(f"no EUR/USD rate for year {int(years[no_rate].iloc[0])}; rates cover "
@@ -318,7 +331,7 @@ def read_penppml_trade(path: str | Path | None = None, *, bad_rows: BadRows = "r
     df = _numbers(raw.reset_index(drop=True), "export", file, bad_rows, drops)
     df = _countries(df, ["exp", "imp"], "iso3", file, bad_rows, drops, aliases=LEGACY_CODES)
     out = pd.DataFrame(index=df.index, data={
-        "year": df["time"].astype("int64").to_numpy(),
+        "year": _years(df["time"], file, "time"),
         "exporter": df["exp"].to_numpy(),
         "importer": df["imp"].to_numpy(),
         "value_usd": df["export"].to_numpy(),
@@ -342,7 +355,7 @@ def read_wdi(path: str | Path | None = None, *, bad_rows: BadRows = "raise") -> 
     df = _countries(df, ["iso3"], "iso3", file, bad_rows, drops)
     df = _dedupe(df, ["iso3", "year"], file, bad_rows, drops)
     out = pd.DataFrame({"iso3": df["iso3"].to_numpy(),
-                        "year": df["year"].astype("int64").to_numpy(),
+                        "year": _years(df["year"], file),
                         "gdp_usd": df["gdp_current_usd"].to_numpy(),
                         "population": df["total_population"].to_numpy()})
     out.attrs.update(file=str(file), rows_in=len(raw), drops=drops)
@@ -427,7 +440,7 @@ def read_unctad_fdi(path: str | Path | None = None, *, bad_rows: BadRows = "rais
     drops["duplicate_identical"] = int(same.sum())
     df = df[~same.to_numpy()]
     out = pd.DataFrame(index=df.index, data={
-        "year": df["year"].astype("int64").to_numpy(),
+        "year": _years(df["year"], file),
         "investor": df["partner_iso3"].to_numpy(),
         "host": df["host_iso3"].to_numpy(),
         "measure": df["measure"].to_numpy(),

@@ -1,4 +1,4 @@
-"""UNCTAD Bilateral FDI Statistics (2014 release): one table per reporting economy.
+"""UNCTAD Bilateral FDI Statistics (2014 release): the workbook of a reporting economy.
 
 UNCTAD publishes a workbook per economy (``webdiaeia2014d3_AZE.xls``) whose sheets are
 "Table 1. FDI flows in the host economy, by geographical origin", "Table 2. FDI flows
@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from python_calamine import CalamineError
 
 from tradeflows.countries import is_aggregate, to_iso3
 from tradeflows.errors import DataError
@@ -72,39 +73,71 @@ def _economy(path: Path, grid: pd.DataFrame, economy: str | None) -> str:
     return found
 
 
-def read_unctad_fdi(path: str | Path, economy: str | None = None) -> pd.DataFrame:
-    """Read one UNCTAD bilateral FDI table (CSV of a sheet) into the investment table (USD).
+def read_unctad_fdi(path: str | Path, economy: str | None = None,
+                    tables: tuple[int, ...] = (1, 3)) -> pd.DataFrame:
+    """Read an UNCTAD bilateral FDI table into the investment table (USD).
 
-    ``economy``: ISO3 of the reporting economy (default: from the file name, else its
-    first line). ``attrs["drops"]``: ``aggregate_partner``, ``unspecified_partner``,
-    ``self_partner`` (counted per value cell, i.e. partner-year).
+    ``path``: a sheet saved as CSV (one table), or the published workbook (``.xls``/``.xlsx``,
+    read with python-calamine) of which the sheets titled "Table N" for N in ``tables`` are
+    read (default 1 and 3: inward flows and stock). ``economy``: ISO3 of the reporting
+    economy (default: from the file name, else the sheet's first line). Errors name the
+    line (row of the sheet). ``attrs["drops"]``: ``aggregate_partner``,
+    ``unspecified_partner``, ``self_partner`` (counted per value cell, i.e. partner-year).
     """
     path = Path(path)
+    if path.suffix.lower() in (".xls", ".xlsx"):
+        return _read_workbook(path, economy, tables)
     grid = read_csv_text(path, header=None)
-    grid = grid.fillna("").astype(str)
+    return _read_grid(grid.fillna("").astype(str), path, economy)
+
+
+def _read_workbook(path: Path, economy: str | None, tables: tuple[int, ...]) -> pd.DataFrame:
+    try:
+        sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=str, engine="calamine")
+    except (ValueError, OSError, CalamineError) as exc:
+        raise DataError(f"unreadable workbook ({exc})", file=path) from exc
+    found = []
+    for name, sheet in sheets.items():
+        grid = sheet.fillna("").astype(str)
+        text = " ".join(grid.head(6).to_numpy().ravel())
+        number = re.search(r"Table (\d+)\.", text)
+        if number and int(number.group(1)) in tables:
+            found.append(_read_grid(grid, path, economy, where=f"sheet {name!r}"))
+    if not found:
+        raise DataError(f"no sheet with Table {' or '.join(map(str, tables))}", file=path)
+    drops = {k: sum(t.attrs["drops"][k] for t in found) for k in found[0].attrs["drops"]}
+    out = pd.concat(found, ignore_index=True)
+    out.attrs["drops"] = drops
+    return out
+
+
+def _read_grid(grid: pd.DataFrame, path: Path, economy: str | None,
+               where: str | None = None) -> pd.DataFrame:
+    """Parse one table laid out as in the published sheet (cells as text)."""
+    file = f"{path} ({where})" if where else path
     cells = grid.to_numpy()
     title = next(((r, m) for r in range(len(grid)) for c in cells[r]
                   if (m := _TITLE.search(c))), None)
     if title is None:
         raise DataError("no title line 'Table N. FDI flows|stock in the host economy|abroad'; "
-                        "expected an UNCTAD bilateral FDI table", file=path)
+                        "expected an UNCTAD bilateral FDI table", file=file)
     title_row, match = title
     measure = "flow" if match.group(1).lower() == "flows" else "stock"
     inward = match.group(2).lower().startswith("in the host")
     header_row = next((r for r in range(title_row, len(grid))
                        if any(c.strip() == "Region / economy" for c in cells[r])), None)
     if header_row is None:
-        raise DataError("no header line with 'Region / economy'", file=path, row=title_row + 1)
+        raise DataError("no header line with 'Region / economy'", file=file, row=title_row + 1)
     units = [c.strip() for r in range(title_row + 1, header_row) for c in cells[r] if c.strip()]
     if UNIT_LINE not in units:
         raise DataError(f"unit line {units or 'missing'}; expected {UNIT_LINE!r} (mixed or "
-                        "other units are not read)", file=path, row=title_row + 2)
+                        "other units are not read)", file=file, row=title_row + 2)
     header = [c.strip() for c in cells[header_row]]
     label_start = header.index("Region / economy")
     year_cols = {i: int(float(h)) for i, h in enumerate(header)
                  if re.fullmatch(r"\d{4}(\.0)?", h)}
     if not year_cols:
-        raise DataError("no year columns in the header line", file=path, row=header_row + 1)
+        raise DataError("no year columns in the header line", file=file, row=header_row + 1)
     label_cols = range(label_start, min(year_cols))
     entries = []  # (line, depth, name, {year: value})
     for r in range(header_row + 1, len(grid)):
@@ -120,7 +153,7 @@ def read_unctad_fdi(path: str | Path, economy: str | None = None) -> pd.DataFram
                 value = _cell_value(cells[r][c])
             except ValueError as exc:
                 raise DataError(f"cell {cells[r][c]!r} is not a number, '..' or '-'",
-                                file=path, row=r + 1, column=str(year)) from exc
+                                file=file, row=r + 1, column=str(year)) from exc
             if value is not None:
                 values[year] = value
         entries.append((r + 1, filled[0], labels[filled[0]], values))
@@ -141,23 +174,23 @@ def read_unctad_fdi(path: str | Path, economy: str | None = None) -> pd.DataFram
             partner = str(to_iso3(pd.Series([name]), "name").iloc[0])
         except DataError as exc:
             raise DataError(f"unknown partner {name!r}; expected a country name",
-                            file=path, row=line, column="Region / economy") from exc
+                            file=file, row=line, column="Region / economy") from exc
         if partner == reporter:
             drops["self_partner"] += len(values)
             continue
         for year, value in values.items():
             if measure == "stock" and value < 0:
-                raise DataError(f"negative stock {value}; expected >= 0", file=path, row=line,
+                raise DataError(f"negative stock {value}; expected >= 0", file=file, row=line,
                                 column=str(year))
             rows.append((line, year, partner, value * UNIT))
     long = pd.DataFrame(rows, columns=["_line", "year", "partner", "value_usd"])
-    check_unique(long, ["partner", "year"], path)
+    check_unique(long, ["partner", "year"], file)
     investor = long["partner"] if inward else reporter
     host = reporter if inward else long["partner"]
     out = pd.DataFrame({"year": long["year"], "investor": investor, "host": host,
                         "measure": measure, "value_usd": long["value_usd"],
                         "source": "unctad" if inward else "unctad_outward"})
-    out = validate_investment(out, file=path)
+    out = validate_investment(out, file=file)
     out = out.sort_values(["year", "investor", "host"]).reset_index(drop=True)
     out.attrs["drops"] = drops
     return out
