@@ -102,7 +102,7 @@ def test_eurostat_conversion_and_rates_against_imf():
     assert ((ratio - 1).abs() < 0.01).all(), ratio
 
 
-def test_penppml_wdi_geodist_fdi():
+def test_penppml_comtrade():
     trade = bundled.read_penppml_trade()
     row = trade[(trade["exporter"] == "AZE") & (trade["importer"] == "TUR")
                 & (trade["year"] == 2016)]
@@ -115,6 +115,8 @@ def test_penppml_wdi_geodist_fdi():
     drops = trade.attrs["drops"]
     assert drops["non_country_exp"] + drops["non_country_imp"] == int(either.sum())
 
+
+def test_wdi_and_geodist():
     wdi = bundled.read_wdi()
     raw_wdi = pd.read_parquet(RAW / bundled.WDI)
     aze = raw_wdi[(raw_wdi["iso3"] == "AZE") & (raw_wdi["year"] == 2015)]
@@ -126,6 +128,8 @@ def test_penppml_wdi_geodist_fdi():
     assert aze_tur["contig"].item() == 1
     assert {"ROU", "COD", "SCG"} <= set(geo["exporter"])
 
+
+def test_unctad_fdi():
     fdi = bundled.read_unctad_fdi()
     raw_fdi = pd.read_parquet(RAW / bundled.UNCTAD_FDI)
     pick = raw_fdi[(raw_fdi["host_iso3"] == "GEO") & (raw_fdi["partner_iso3"] == "AZE")

@@ -4,11 +4,14 @@ checked against sha256, cached so a second call does not download again."""
 from __future__ import annotations
 
 import http.server
+import shutil
 import threading
+import zipfile
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -34,11 +37,17 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[tuple[str, list[str]]]:
-    """Serve tests/fixtures/sources on a free port of 127.0.0.1; yield (base URL, log)."""
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str]]]:
+    """Serve a copy of tests/fixtures/sources (plus a BACI release zip built from it) on a
+    free port of 127.0.0.1; yield (base URL, request log)."""
+    root = tmp_path_factory.mktemp("served") / "sources"
+    shutil.copytree(FIX, root)
+    with zipfile.ZipFile(root / "baci" / "BACI_HS92_V202401.zip", "w") as zf:
+        for name in (BACI.name, "country_codes_V202401.csv"):
+            zf.write(FIX / "baci" / name, name)
     handler = type("Handler", (_Handler,), {"requests": []})
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                            partial(handler, directory=str(FIX)))
+                                            partial(handler, directory=str(root)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}", handler.requests
@@ -72,6 +81,14 @@ def test_fetch_checks_sha256_and_caches(server, tmp_path):
                   progress=False)
     assert read_baci(path, country_codes=codes)["value_usd"].sum() == \
         pytest.approx(read_baci(BACI)["value_usd"].sum())
+
+
+def test_fetched_release_zip_is_read_directly(server, tmp_path):
+    base, _ = server
+    path = fetch("baci", url=f"{base}/baci/BACI_HS92_V202401.zip", cache_dir=tmp_path,
+                 progress=False)
+    assert path.suffix == ".zip"
+    pd.testing.assert_frame_equal(read_baci(path), read_baci(BACI))
 
 
 def test_fetch_checksum_mismatch_keeps_nothing(server, tmp_path):

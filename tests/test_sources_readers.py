@@ -295,6 +295,14 @@ def test_imf_bad_input(tmp_path):
     raises(path, read_imf, "negative", "row 3")
     path.write_text(json.dumps({"CompactData": {"Header": {}}}))
     raises(path, read_imf, "CompactData.DataSet.Series")
+    bad_year = [dict(s, Obs={"@TIME_PERIOD": "2020-Q1", "@OBS_VALUE": "1"}) if i == 3 else s
+                for i, s in enumerate(series)]
+    path.write_text(json.dumps({"CompactData": {"DataSet": {"Series": bad_year}}}))
+    raises(path, read_imf, "2020-Q1", "row 3")
+    no_value = [dict(s, Obs={"@TIME_PERIOD": "2020"}) if i == 3 else s
+                for i, s in enumerate(series)]
+    path.write_text(json.dumps({"CompactData": {"DataSet": {"Series": no_value}}}))
+    assert "TKM" not in set(read_imf(path)["importer"])  # missing, not an error
     csv_path = edited(tmp_path, IMF_CSV, '"TXG_FOB_USD","World"', '"TXG_FOB_XDC","World"')
     raises(csv_path, read_imf, "not in US dollars", "row 8")
     csv_path = edited(tmp_path, IMF_CSV, '"150.1"', '"1O5.1"')
@@ -325,8 +333,17 @@ def test_itpd_totals():
         ("AZE", "AZE"): False, ("AZE", "KAZ"): True, ("AZE", "TUR"): False,
         ("KAZ", "AZE"): False}
     assert "TKM" not in set(df["exporter"])  # only a 'u' (unknown) row
-    assert df.attrs["drops"] == {"unknown_zero": 3, "aggregate_exporter": 0,
-                                 "aggregate_importer": 0}
+    assert df.attrs["drops"] == {"unknown_zero": 3, "unknown_code": 0,
+                                 "aggregate_exporter": 0, "aggregate_importer": 0}
+
+
+def test_itpd_unknown_codes_can_be_dropped(tmp_path):
+    path = edited(tmp_path, ITPD, "AZE,AZE,Azerbaijan,TUR,TUR,Turkey,2016,27,",
+                  "AZE,AZE,Azerbaijan,XYZ,XYZ,Nowhere,2016,27,")
+    raises(path, read_itpd, "row 6", "XYZ")
+    df = read_itpd(path, unknown_codes="drop")
+    assert df.attrs["drops"]["unknown_code"] == 1
+    assert value(df, exporter="AZE", importer="TUR") == pytest.approx(601_125_000.0)
 
 
 def test_itpd_by_industry():
@@ -532,3 +549,27 @@ def test_unctad_fdi_broken_workbook(tmp_path):
     path = tmp_path / "webdiaeia2014d3_AZE.xls"
     path.write_bytes(b"not a workbook")
     raises(path, read_unctad_fdi, "unreadable workbook")
+
+
+def test_unctad_fdi_knows_every_published_partner_name(tmp_path):
+    """All partner labels of the 2014 tables (207 hosts, as listed in the bundled parse) are
+    resolved: groups dropped, countries matched to the ISO3 the bundled parse gives them
+    (Serbia and Montenegro stays SCG under the successor-state rule)."""
+    bundled = pd.read_parquet(Path(__file__).parents[1] / "data" / "raw" / "unctad_bilateral_fdi"
+                              / "unctad_bilateral_fdi_2001_2012.parquet",
+                              columns=["partner_name", "partner_iso3"]).drop_duplicates()
+    names = sorted(set(bundled["partner_name"]) - {"World"})
+    lines = ["Azerbaijan,,", '"Table 1. FDI flows in the host economy, by geographical origin",,',
+             "(Millions of US dollars),,", "Region / economy,,2012", "World,,1"]
+    lines += [f',"{name}",1' for name in names]
+    path = tmp_path / "webdiaeia2014d3_AZE.csv"
+    path.write_text("\n".join(lines) + "\n")
+    out = read_unctad_fdi(path).set_index("investor")
+    expected = bundled.dropna().set_index("partner_name")["partner_iso3"].to_dict()
+    # leaves the bundled parse left without a code, and the successor-state rule
+    expected |= {"Serbia and Montenegro": "SCG", "Faeroe Islands": "FRO", "Guyana": "GUY", "Norfolk Island": "NFK",
+                "Tuvalu": "TUV", "Yugoslavia (former)": "YUG"}
+    got = {name: iso for name, iso in expected.items() if iso != "AZE"}
+    assert sorted(out.index) == sorted(got.values())
+    assert out.attrs["drops"]["aggregate_partner"] == 1 + 24  # World + the other 24 groups
+    assert out.attrs["drops"]["self_partner"] == 1

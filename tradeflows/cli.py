@@ -13,9 +13,21 @@ from pathlib import Path
 import click
 
 from tradeflows.config import paths as project_paths
+from tradeflows.errors import TradeflowsError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Group(click.Group):
+    """A command group that shows tradeflows' errors (bad input, non-convergence) as one
+    readable line instead of a traceback."""
+
+    def invoke(self, ctx: click.Context):  # noqa: D102
+        try:
+            return super().invoke(ctx)
+        except TradeflowsError as err:
+            raise click.ClickException(str(err)) from err
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Project root holding data/raw (default: current directory).")
 @click.option("--quiet", is_flag=True, help="Hide progress bars.")

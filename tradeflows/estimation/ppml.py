@@ -113,7 +113,7 @@ def ppml(data: pd.DataFrame, formula: str, *, vcov: object = None, weights: obje
     the first FE, or iid without FE, as fixest). weights, offset: column name or (n,) array.
     fixed_coefs: {regressor: value} held fixed (moved to the offset; not in ``coef``).
     separation: methods of :func:`tradeflows.estimation.separation.separation_mask`.
-    tol: deviance tolerance (also the final demeaning tolerance). ssc: small-sample
+    tol: deviance tolerance (final demeaning tolerance: min(tol, 1e-8)). ssc: small-sample
     convention (:func:`tradeflows.estimation.ssc`, "stata"). strict: raise ConvergenceError
     instead of warning when IRLS or demeaning does not converge.
     """

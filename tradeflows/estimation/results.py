@@ -178,8 +178,11 @@ class Results:
             missing = [c for c in cols if c not in data.columns]
             if missing:
                 raise SpecificationError(f"predict: newdata lacks fixed-effect column {missing[0]!r}")
-            keys = (data[cols[0]] if len(cols) == 1
-                    else data[cols].astype(str).agg("^".join, axis=1))
+            keys = data[cols[0]]
+            if len(cols) > 1:
+                keys = keys.astype(str)
+                for c in cols[1:]:
+                    keys = keys + "^" + data[c].astype(str)
             pos = values.index.get_indexer(pd.Index(keys))
             vals = np.where(pos >= 0, values.to_numpy()[np.maximum(pos, 0)], np.nan)
             eta += vals

@@ -40,7 +40,7 @@ class Equilibrium:
 
 
 def solve_resistances(t: np.ndarray, output: np.ndarray, expenditure: np.ndarray, ref: int,
-                      tol: float = 1e-12, maxiter: int = 2000,
+                      tol: float = 1e-12, maxiter: int = 100,
                       imr_init: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, int]:
     """Solve ``omr_i = sum_j t_ij E_j / imr_j`` and ``imr_j = sum_i t_ij Y_i / omr_i``, ``imr[ref]=1``.
 

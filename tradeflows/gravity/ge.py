@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from tradeflows.errors import ConvergenceError, DataError, SpecificationError
 from tradeflows.gravity import fixed_point as fp
@@ -41,6 +42,13 @@ COUNTRY_COLUMNS = (
 )
 
 
+@dataclass(frozen=True)
+class AlignedCosts:
+    """Counterfactual cost terms already in a model's pair order (see ``GEModel.aligned``)."""
+
+    terms: dict[str, np.ndarray]
+
+
 @dataclass
 class GEResults:
     """Results of one counterfactual.
@@ -53,7 +61,7 @@ class GEResults:
     """
 
     country: pd.DataFrame
-    pairs: pd.DataFrame
+    pairs: pd.DataFrame | None
     method: str
     sigma: float
     reference: str
@@ -146,8 +154,15 @@ class GEModel:
     def _baseline_terms(self) -> dict[str, np.ndarray]:
         return {k: self._frame[k].to_numpy(float) for k in self.cost_terms}
 
-    def _new_terms(self, new_costs: Mapping[str, object] | pd.DataFrame) -> dict[str, np.ndarray]:
+    def aligned(self, new_costs: Mapping[str, object] | pd.DataFrame) -> AlignedCosts:
+        """``new_costs`` resolved once to the model's pair order (for repeated solves)."""
+        return AlignedCosts(self._new_terms(new_costs))
+
+    def _new_terms(self, new_costs: Mapping[str, object] | pd.DataFrame | AlignedCosts
+                   ) -> dict[str, np.ndarray]:
         """Counterfactual values of the cost terms, aligned to the model's pair order."""
+        if isinstance(new_costs, AlignedCosts):
+            return new_costs.terms
         terms = self._baseline_terms()
         if isinstance(new_costs, pd.DataFrame):
             keys = [self.exporter, self.importer]
@@ -174,7 +189,7 @@ class GEModel:
             terms[k] = arr
         return terms
 
-    def costs(self, new_costs: Mapping[str, object] | pd.DataFrame | None = None,
+    def costs(self, new_costs: Mapping[str, object] | pd.DataFrame | AlignedCosts | None = None,
               coefs: Mapping[str, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Baseline and counterfactual ``t^(1-sigma)`` matrices (``n x n``, [exporter, importer])."""
         b = self.coefs if coefs is None else {k: float(coefs[k]) for k in self.cost_terms}
@@ -197,10 +212,11 @@ class GEModel:
                              "imr": eq.imr})
 
     # --- counterfactuals ------------------------------------------------------------------
-    def counterfactual(self, new_costs: Mapping[str, object] | pd.DataFrame,
+    def counterfactual(self, new_costs: Mapping[str, object] | pd.DataFrame | AlignedCosts,
                        method: str = "ge_ppml", conditional: bool = False,
                        coefs: Mapping[str, float] | None = None, tol: float | None = None,
-                       maxiter: int = 1000, raise_on_failure: bool = True) -> GEResults:
+                       maxiter: int = 1000, raise_on_failure: bool = True,
+                       pairs: bool = True) -> GEResults:
         """Solve the counterfactual where the cost terms take the values ``new_costs``.
 
         new_costs: {term: scalar or array in the data's row order} or a DataFrame with the
@@ -209,6 +225,7 @@ class GEModel:
         tol: convergence tolerance on factory-gate prices (default 1e-10; for ``"guide"`` the
         guide's 0.01). A full-GE solution that does not converge raises ``ConvergenceError``
         unless ``raise_on_failure=False`` (then ``converged`` is False and values are NaN).
+        ``pairs=False`` skips the pair table (faster, for repeated draws).
         """
         if method not in METHODS:
             raise SpecificationError(f"method must be one of {METHODS}, not {method!r}")
@@ -216,24 +233,26 @@ class GEModel:
         if method != "fixed_point" and not (t0 > 0).all():
             raise SpecificationError(f"method {method!r} needs positive baseline flows (a log "
                                      "offset); with zero flows use method='fixed_point'")
-        if method == "fixed_point":
-            states = _solve_fixed_point(t0, t1, self.output, self.expenditure, self.sigma,
-                                        self.ref, conditional, tol or 1e-10, maxiter)
-        else:
-            solver = _GEPPML(self, t0, t1)
-            states = (solver.guide(tol or 0.01, maxiter, conditional) if method == "guide"
-                      else solver.converged(tol or 1e-10, maxiter, conditional))
+        # small dense problems: multithreaded BLAS only adds contention on a shared machine
+        with threadpool_limits(limits=1, user_api="blas"):
+            if method == "fixed_point":
+                states = _solve_fixed_point(t0, t1, self.output, self.expenditure, self.sigma,
+                                            self.ref, conditional, tol or 1e-10, maxiter)
+            else:
+                solver = _GEPPML(self, t0, t1)
+                states = (solver.guide(tol or 0.01, maxiter, conditional) if method == "guide"
+                          else solver.converged(tol or 1e-10, maxiter, conditional))
         base, cdl, full = states
         if not full.converged and raise_on_failure:
             raise ConvergenceError(f"{method}: full-endowment GE did not converge in "
                                    f"{full.iterations} iterations")
-        return self._results(base, cdl, full, method, conditional)
+        return self._results(base, cdl, full, method, conditional, pairs)
 
     def _results(self, base: fp.Equilibrium, cdl: fp.Equilibrium, full: fp.Equilibrium,
-                 method: str, conditional: bool) -> GEResults:
+                 method: str, conditional: bool, with_pairs: bool = True) -> GEResults:
         country = _country_table(self.countries, base, cdl, full, self.sigma)
         n = len(self.countries)
-        pairs = pd.DataFrame({
+        pairs = None if not with_pairs else pd.DataFrame({
             "exporter": np.repeat(self.countries, n), "importer": np.tile(self.countries, n),
             "trade_bln": base.trade.ravel(),
             "trade_cdl": _pct(cdl.trade, base.trade).ravel(),

@@ -61,7 +61,7 @@ def _solve_chunk(model: GEModel, new_costs: object, rows: list[dict[str, float]]
     for coefs in rows:
         try:
             res = model.counterfactual(new_costs, method=method, coefs=coefs, maxiter=maxiter,
-                                       raise_on_failure=False)
+                                       raise_on_failure=False, pairs=False)
         except (ConvergenceError, FloatingPointError):
             out.append(None)
             continue
@@ -84,6 +84,7 @@ def simulate_intervals(model: GEModel, new_costs: Mapping[str, object] | pd.Data
     if not 0 < level < 1:
         raise SpecificationError(f"level must be in (0, 1) (got {level})")
     point = model.counterfactual(new_costs, method=method)
+    new_costs = model.aligned(new_costs)
     drawn_terms = [k for k in model.cost_terms if k in vcov.index]
     if not drawn_terms:
         raise SpecificationError(f"vcov has none of the model's cost terms {model.cost_terms}")

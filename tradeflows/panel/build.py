@@ -136,7 +136,9 @@ def build_panel_frame(flows: pd.DataFrame, geodist: pd.DataFrame, wdi: pd.DataFr
     reports = select_reports(panel_flows)
     drops["lower_precedence_report"] = len(panel_flows) - len(reports)
     pairs = reconcile(reports, cif_fob=cif_fob)
-    panel = keep_interval(square(pairs, reports), interval)
+    full = square(pairs, reports)
+    panel = keep_interval(full, interval)
+    drops["pair_years_outside_interval"] = len(full) - len(panel)
     panel = add_covariates(panel, geodist, wdi)
     panel = panel.astype({"exporter": object, "importer": object})
     return panel[PANEL_COLUMNS], drops

@@ -30,7 +30,9 @@ def _fmt(x: object, digits: int = 3) -> str:
     if x is None or x is pd.NA or (isinstance(x, float) and np.isnan(x)):
         return ""
     if isinstance(x, float):
-        return f"{x:,.{digits}g}" if abs(x) >= 1e4 else f"{x:.{digits}f}"
+        if x != 0 and (abs(x) >= 1e4 or abs(x) < 10 ** -digits):
+            return f"{x:.{digits}g}"
+        return f"{x:.{digits}f}"
     return str(x)
 
 
@@ -126,7 +128,6 @@ def _context(assessments: list[Assessment], table: pd.DataFrame, paths: Paths,
             "title": a.claim.title, "hypothesis": a.claim.hypothesis,
             "window": f"{a.claim.window[0]}-{a.claim.window[1]}",
             "specification": a.claim.specification, "rule": a.claim.rule.describe(),
-            "data_needed": a.claim.data_needed_if_untestable,
             "table_link": _link(reports, r["table"], (".html", ".md", ".tex")),
             "figure_link": _link(reports, r["figure"], (".svg", ".png")),
         })

@@ -45,13 +45,13 @@ def _figure(width: float, height: float) -> tuple[Figure, plt.Axes]:
 
 def verdict_figure(table: pd.DataFrame) -> Figure:
     """One row per claim, coloured by verdict (``table``: id, verdict columns)."""
-    fig, ax = _figure(7.0, 0.45 * len(table) + 0.9)
+    fig, ax = _figure(6.0, 0.26 * len(table) + 0.5)
     n = len(table)
     for i, (cid, verdict) in enumerate(zip(table["id"], table["verdict"], strict=True)):
         y = n - 1 - i
-        ax.barh(y, 1.0, color=VERDICT_COLORS.get(verdict, "#cccccc"), height=0.8)
+        ax.barh(y, 1.0, color=VERDICT_COLORS.get(verdict, "#cccccc"), height=0.85)
         ax.text(0.02, y, f"{cid}  {verdict}", va="center", ha="left", color="white",
-                fontsize=9, fontweight="bold")
+                fontsize=8, fontweight="bold")
     ax.set_xlim(0, 1)
     ax.set_ylim(-0.6, n - 0.4)
     ax.set_axis_off()

@@ -23,7 +23,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from python_calamine import CalamineError
 
@@ -38,6 +37,21 @@ _TITLE = re.compile(r"Table \d+\.\s*FDI (flows|stocks?) (in the host economy|abr
                     re.IGNORECASE)
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 _FOOTER = re.compile(r"^(Source|Note)", re.IGNORECASE)
+# UNCTAD's group labels (the 2014 tables); a group line with no partner under it is still a
+# group, not a country.
+UNCTAD_GROUPS = frozenset({
+    "Africa", "Asia", "CIS", "Caribbean", "Central America", "Developed economies",
+    "Developing economies", "East Asia", "Europe", "European Union",
+    "International organizations", "Latin America and the Caribbean", "North Africa",
+    "North America", "Oceania", "Other Africa", "Other developed Europe",
+    "Other developed countries", "South America", "South Asia", "South-East Asia",
+    "South-East Europe", "Transition economies", "West Asia", "World"})
+# UNCTAD partner names that the general name table does not know (or maps differently).
+UNCTAD_NAMES = {
+    "Hong Kong, China": "HKG", "Macao, China": "MAC", "Taiwan Province of China": "TWN",
+    "Venezuela, Bolivarian Rep. of": "VEN", "US Virgin Islands": "VIR",
+    "United Rep. of Tanzania": "TZA", "The FYR of Macedonia": "MKD", "Faeroe Islands": "FRO",
+    "Congo, Democratic Rep. of": "COD", "Swaziland": "SWZ", "Yugoslavia (former)": "YUG"}
 
 
 def _cell_value(text: str) -> float | None:
@@ -161,7 +175,8 @@ def _read_grid(grid: pd.DataFrame, path: Path, economy: str | None,
     drops = {"aggregate_partner": 0, "unspecified_partner": 0, "self_partner": 0}
     rows = []
     names = pd.Series([e[2] for e in entries], dtype=object)
-    named_agg = is_aggregate(names, "name").to_numpy() if len(names) else np.array([])
+    named_agg = (names.isin(UNCTAD_GROUPS) & ~names.isin(list(UNCTAD_NAMES))).to_numpy() | (
+        is_aggregate(names, "name").to_numpy() & ~names.isin(list(UNCTAD_NAMES)).to_numpy())
     for k, (line, depth, name, values) in enumerate(entries):
         has_children = k + 1 < len(entries) and entries[k + 1][1] > depth
         if name.lower() == "unspecified":
@@ -171,7 +186,7 @@ def _read_grid(grid: pd.DataFrame, path: Path, economy: str | None,
             drops["aggregate_partner"] += len(values)
             continue
         try:
-            partner = str(to_iso3(pd.Series([name]), "name").iloc[0])
+            partner = UNCTAD_NAMES.get(name) or str(to_iso3(pd.Series([name]), "name").iloc[0])
         except DataError as exc:
             raise DataError(f"unknown partner {name!r}; expected a country name",
                             file=file, row=line, column="Region / economy") from exc

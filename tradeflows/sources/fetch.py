@@ -68,7 +68,7 @@ REGISTRY: dict[str, Published] = {
         "World Bank WDI bulk CSV of GDP, current US$ (zip)"),
     "unctad_fdi": Published(
         "https://unctad.org/system/files/non-official-document/webdiaeia2014d3_AZE.xls", None,
-        "UNCTAD bilateral FDI statistics 2014, Azerbaijan's tables (xls; save a sheet as CSV)"),
+        "UNCTAD bilateral FDI statistics 2014, Azerbaijan's workbook (xls, 4 tables)"),
 }
 
 

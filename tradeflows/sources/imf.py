@@ -121,6 +121,8 @@ def _from_sdmx(path: Path) -> pd.DataFrame:
                             f"{s['@COUNTERPART_AREA']}) has UNIT_MULT {mult} while earlier "
                             f"series have {sorted(mults - {mult})}; mixed units", file=path)
         for obs in _as_list(s.get("Obs")):
+            if obs.get("@OBS_VALUE") in (None, ""):  # an observation without a value: missing
+                continue
             rows.append((s["@INDICATOR"], s["@REF_AREA"], s["@COUNTERPART_AREA"],
                          obs.get("@TIME_PERIOD"), obs.get("@OBS_VALUE"),
                          str(obs.get("@OBS_STATUS", "")).lower() == "e", 10.0 ** mult, n))

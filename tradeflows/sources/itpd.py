@@ -40,14 +40,18 @@ COLUMNS = {"exporter_iso3": "text", "importer_iso3": "text", "year": "number",
 
 
 def read_itpd(path: str | Path, *, keep_industry: bool = False,
-              keep_unknown_zeros: bool = False, progress: bool = False) -> pd.DataFrame:
+              keep_unknown_zeros: bool = False, unknown_codes: str = "raise",
+              progress: bool = False) -> pd.DataFrame:
     """Read an ITPD-E CSV into the canonical trade table (USD).
 
     ``keep_industry=True`` keeps one row per industry (column ``industry_id``).
-    ``attrs["drops"]``: ``unknown_zero``, ``aggregate_exporter``, ``aggregate_importer``.
+    ``unknown_codes="drop"`` drops (and counts) country codes ``tradeflows.countries`` does
+    not know instead of raising. ``attrs["drops"]``: ``unknown_zero``, ``unknown_code``,
+    ``aggregate_exporter``, ``aggregate_importer``.
     """
     path = Path(path)
-    drops = {"unknown_zero": 0, "aggregate_exporter": 0, "aggregate_importer": 0}
+    drops = {"unknown_zero": 0, "unknown_code": 0, "aggregate_exporter": 0,
+             "aggregate_importer": 0}
     keys = KeyTracker(["year", "exporter_iso3", "importer_iso3", "industry_id"])
     parts = []
     for chunk in iter_csv(path, COLUMNS, progress=progress):
@@ -63,7 +67,8 @@ def read_itpd(path: str | Path, *, keep_industry: bool = False,
                                 file=path, row=int(first["_line"]), column=col)
         keys.add(chunk)
         for col, side in (("exporter_iso3", "exporter"), ("importer_iso3", "importer")):
-            chunk = map_country(chunk, col, "iso3", path, drops, f"aggregate_{side}")
+            chunk = map_country(chunk, col, "iso3", path, drops, f"aggregate_{side}",
+                                unknown=unknown_codes)
         zero_u = chunk["flag_zero"] == "u"
         if not keep_unknown_zeros:
             drops["unknown_zero"] += int(zero_u.sum())
