@@ -49,7 +49,7 @@ def test_counterfactual_win_win_uses_every_country(verdicts):
     c5 = verdicts.loc["C5"]
     assert (c5["estimate"], c5["conf_low"], c5["conf_high"]) == (0.02, -0.01, 0.04)
     assert c5["verdict"] == "inconclusive" and c5["nobs"] == 7
-    assert "KGZ +0.050 [-0.010, +0.090]" in c5["note"]
+    assert "KGZ +0.05 [-0.01, +0.09]" in c5["note"]
 
 
 def test_direct_claims_on_synthetic_data(verdicts):

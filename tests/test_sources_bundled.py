@@ -129,6 +129,19 @@ def test_wdi_and_geodist():
     assert {"ROU", "COD", "SCG"} <= set(geo["exporter"])
 
 
+def test_cepii_geo_countries():
+    geo = bundled.read_cepii_geo()
+    raw = pd.read_parquet(RAW / bundled.GEO_COUNTRIES)
+    assert geo["iso3"].is_unique and len(geo) == raw["iso3"].nunique()
+    aze = geo.set_index("iso3").loc["AZE"]
+    raw_aze = raw[(raw["iso3"] == "AZE") & (raw["maincity"] == 1)].iloc[0]
+    assert aze["dis_int_km"] == raw_aze["dis_int"] and aze["area_km2"] == raw_aze["area"]
+    landlocked = set(geo.loc[geo["landlocked"] == 1, "iso3"])
+    assert {"KAZ", "KGZ", "UZB", "TJK", "TKM", "AZE", "ARM"} <= landlocked  # Caspian: landlocked
+    assert "GEO" not in landlocked and "ROU" in set(geo["iso3"])
+    assert geo.attrs["drops"]["not_main_city"] == int((raw["maincity"] != 1).sum())
+
+
 def test_unctad_fdi():
     fdi = bundled.read_unctad_fdi()
     raw_fdi = pd.read_parquet(RAW / bundled.UNCTAD_FDI)

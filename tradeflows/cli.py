@@ -71,13 +71,18 @@ def fetch(obj: dict, source: str, url: str | None, sha256: str | None, year: int
 @click.option("--extra", "extra_files", multiple=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A downloaded BACI or CEPII Gravity file to add (repeatable).")
+@click.option("--drop-bad-rows", is_flag=True,
+              help="Drop (and count in the manifest) rows with bad values, duplicate keys or "
+                   "unknown codes instead of stopping at the first one.")
 @click.pass_obj
-def build(obj: dict, interval: int | None, extra_files: tuple[Path, ...]) -> None:
+def build(obj: dict, interval: int | None, extra_files: tuple[Path, ...],
+          drop_bad_rows: bool = False) -> None:
     """Build the pair-year gravity panel from data/raw (and --extra files)."""
     from tradeflows.panel.build import build_panel
 
     summary = build_panel(obj["paths"], interval=interval, extra_files=list(extra_files),
-                          progress=obj["progress"])
+                          progress=obj["progress"],
+                          bad_rows="drop" if drop_bad_rows else "raise")
     click.echo(summary.describe())
 
 

@@ -2,11 +2,12 @@
 
 Tables used
 -----------
-* ISO 3166-1 (current countries) and ISO 3166-3 (former countries) from ``pycountry``.
-* ``data/raw/country_codes/datahub_country_codes.csv.gz`` (datahub.io ``core/country-codes``):
+* ISO 3166-1 (current countries: alpha-2, alpha-3, numeric, names) from ``pycountry``;
+  former states keep their ISO 3166-3 alpha-3 codes (``SUCCESSORS`` below).
+* ``tradeflows/data/countries/datahub_country_codes.csv.gz`` (datahub.io ``core/country-codes``):
   UN M49 region, sub-region and intermediate-region codes (all aggregates) and the UN / CLDR
   English names.
-* ``data/raw/imf_dots_2020/imf_name_iso3.csv``: IMF DOTS country names -> ISO3 (blank = an
+* ``tradeflows/data/countries/imf_name_iso3.csv``: IMF DOTS country names -> ISO3 (blank = an
   IMF aggregate such as "World" or "Europe not specified").
 * The explicit tables below: UN Comtrade / BACI reporting codes that differ from ISO
   (e.g. 842 USA, 251 France, 490 "Other Asia, nes" = Taiwan) and the "nes" / special codes.
@@ -38,14 +39,13 @@ import numpy as np
 import pandas as pd
 import pycountry
 
-from tradeflows.config import PACKAGE_DIR
+from tradeflows.config import PACKAGE_DATA
 from tradeflows.errors import DataError
 
 SCHEMES = ("iso3", "iso2", "m49", "imf", "name")
 
-_RAW = PACKAGE_DIR.parent / "data" / "raw"
-DATAHUB_FILE = _RAW / "country_codes" / "datahub_country_codes.csv.gz"
-IMF_NAMES_FILE = _RAW / "imf_dots_2020" / "imf_name_iso3.csv"
+DATAHUB_FILE = PACKAGE_DATA / "countries" / "datahub_country_codes.csv.gz"
+IMF_NAMES_FILE = PACKAGE_DATA / "countries" / "imf_name_iso3.csv"
 
 # Former states: code -> (name, last year, successors, first year of the successors).
 SUCCESSORS: dict[str, tuple[str, int, tuple[str, ...], int]] = {

@@ -53,7 +53,7 @@ def corridor_pairs(panel: pd.DataFrame, claim: Claim) -> pd.DataFrame:
     balanced = ok[ok == len(years)].index
     pairs = pairs.set_index(["exporter", "importer"]).loc[lambda d: d.index.isin(balanced)]
     route = pairs[pairs["year"] == pre1][["uses_middle_corridor", "uses_northern"]]
-    route = route.astype(bool)
+    route = route.eq(True)  # missing route information counts as "not on that route"
     group = np.where(route["uses_middle_corridor"], "middle",
                      np.where(route["uses_northern"], "northern", "other"))
     groups = pd.Series(group, index=route.index, name="group")
@@ -95,13 +95,12 @@ def corridor_evidence(claim: Claim, panel: pd.DataFrame,
     cargo = cargo_series(cargo_file)
     pre_c = cargo[cargo["year"].between(pre0, pre1)]["cargo_mt"]
     post_c = cargo[cargo["year"].between(post0, post1)]["cargo_mt"]
-    extra: dict[str, float] = {}
     cargo_text = "The Middle Corridor cargo series is not available."
     if len(pre_c) == n_pre and len(post_c) == n_post:
-        extra["cargo_log_growth"] = float(np.log(post_c.mean() / pre_c.mean()))
+        cargo_growth = float(np.log(post_c.mean() / pre_c.mean()))
         cargo_text = (f"Middle Corridor cargo (Kazakhstan Ministry of Transport): "
                       f"{pre_c.mean():.2f} Mt a year in {pre0}-{pre1}, {post_c.mean():.2f} Mt "
-                      f"in {post0}-{post1} (log growth {extra['cargo_log_growth']:+.2f}).")
+                      f"in {post0}-{post1} (log growth {cargo_growth:+.2f}).")
     note = (f"{n_mid} Middle-Corridor and {n_north} Northern-route pairs (route of {pre1}). "
             f"{cargo_text} Trade data do not record routes: the groups are assigned routes, "
             "so a shift of the same pair's shipments between routes is not observed.")
@@ -110,5 +109,5 @@ def corridor_evidence(claim: Claim, panel: pd.DataFrame,
                         .rename(columns={"cargo_mt": "trade"})], ignore_index=True)
     return Evidence(estimate=estimate, conf_low=float(lo), conf_high=float(hi),
                     nobs=len(long), years=f"{pre0}-{post1}", sources=claim.sources, note=note,
-                    series=series, extra=extra, table="tables/claim_c4_corridor",
+                    series=series, table="tables/claim_c4_corridor",
                     figure="figures/corridor_cargo")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -30,7 +30,6 @@ class Evidence:
     sources: tuple[str, ...] = ()
     note: str = ""
     series: pd.DataFrame | None = None
-    extra: dict[str, float] = field(default_factory=dict)
     table: str | None = None
     figure: str | None = None
 

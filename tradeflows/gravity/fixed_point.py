@@ -18,6 +18,7 @@ output, so that the system has a solution. Market clearing ``Y'_i = sum_j X'_ij`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,19 +69,20 @@ def solve_resistances(t: np.ndarray, output: np.ndarray, expenditure: np.ndarray
 
 def _newton_prices(x0: np.ndarray, t_hat: np.ndarray, lam: np.ndarray, phi: np.ndarray,
                    sigma: float, ref: int, w: np.ndarray, maxiter: int,
-                   tol: float = 1e-14) -> tuple[np.ndarray, int]:
+                   done: Callable[[np.ndarray], bool]) -> tuple[np.ndarray, int]:
     """Newton on market clearing ``log S_i(w) = log(w_i Y_i)`` (``i != ref``) and the numeraire
     ``log P_hat[ref] = 0``, ``v = log w``.
 
     ``S_i = sum_j X'_ij``, ``X'_ij = X_ij w_i^a t_hat_ij w_j kappa / P_hat_j`` (``a = 1-sigma``).
     Jacobian ``d log S_i / d v_k = a d_ik + s_ik + d log kappa / d v_k - a sum_j s_ij pi_kj``
     with ``s`` = row shares of ``X'`` and ``pi_kj`` = counterfactual import shares.
-    Returns (w, steps); stops early on a non-finite step.
+    Stops when ``done(w)`` (the caller's convergence test) or after ``maxiter`` updates.
+    Returns (w, Newton updates made); stops early on a non-finite step.
     """
     a = 1.0 - sigma
     y0 = x0.sum(axis=1)
     v = np.log(w)
-    for k in range(1, maxiter + 1):
+    for k in range(maxiter + 1):
         w = np.exp(v)
         terms = lam * (w ** a)[:, None] * t_hat
         p_idx = terms.sum(axis=0)
@@ -91,7 +93,7 @@ def _newton_prices(x0: np.ndarray, t_hat: np.ndarray, lam: np.ndarray, phi: np.n
         sales = flows.sum(axis=1)
         f = np.log(sales) - np.log(wy)
         f[ref] = np.log(p_idx[ref]) / a
-        if np.max(np.abs(f)) < tol:
+        if k == maxiter or done(w):
             return w, k
         shares = flows / sales[:, None]
         dkappa = wy / wy.sum() - pwy / pwy.sum()
@@ -99,7 +101,7 @@ def _newton_prices(x0: np.ndarray, t_hat: np.ndarray, lam: np.ndarray, phi: np.n
         jac[ref] = pi[:, ref]
         step = np.linalg.solve(jac, -f)
         if not np.all(np.isfinite(step)):
-            return w, k
+            return w, k + 1
         v = v + step
     return np.exp(v), maxiter
 
@@ -206,7 +208,8 @@ def solve_full_endowment(t0: np.ndarray, t1: np.ndarray, output: np.ndarray,
             converged = True
             break
         if it == accelerate_after:
-            w, nsteps = _newton_prices(x0, t_hat, lam, phi, sigma, ref, w, maxiter - it)
+            w, nsteps = _newton_prices(x0, t_hat, lam, phi, sigma, ref, w, maxiter - it,
+                                       lambda z: bool(np.max(np.abs(update(z) - z)) < tol))
             it += nsteps
             new = update(w)
             converged = bool(np.all(np.isfinite(new)) and np.max(np.abs(new - w)) < tol)

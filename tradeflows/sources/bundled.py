@@ -40,6 +40,7 @@ ECB_RATES = "ecb_eurusd/ecb_eurusd_annual_2010_2023.csv"
 PENPPML = "penppml_trade/trade.parquet"
 WDI = "wdi_gdp_pop/wdi_gdp_population_1995_2019.parquet"
 GEODIST = "cepii_geodist/dist_cepii.parquet"
+GEO_COUNTRIES = "cepii_geodist/geo_cepii.parquet"
 UNCTAD_FDI = "unctad_bilateral_fdi/unctad_bilateral_fdi_2001_2012.parquet"
 
 # The European Union as a reporter (Eurostat): ISO 3166-1 exceptionally reserved code "EU",
@@ -384,6 +385,34 @@ def read_cepii_geodist(path: str | Path | None = None, *, bad_rows: BadRows = "r
     df = _dedupe(df, ["iso_o", "iso_d"], file, bad_rows, drops)
     out = df.rename(columns={"iso_o": "exporter", "iso_d": "importer"})[
         ["exporter", "importer", *GEODIST_COLUMNS]].reset_index(drop=True)
+    out.attrs.update(file=str(file), rows_in=len(raw), drops=drops)
+    return out
+
+
+def read_cepii_geo(path: str | Path | None = None, *, bad_rows: BadRows = "raise"
+                   ) -> pd.DataFrame:
+    """CEPII GeoDist countries, one row each (the main city's row): ``iso3, area_km2,
+    dis_int_km`` (internal distance), ``landlocked`` (0/1), ``continent``, ``lat, lon`` (main
+    city, degrees). Old CEPII codes are renamed as in ``read_cepii_geodist``."""
+    file = _path(path, GEO_COUNTRIES)
+    raw = read_table(file)
+    require_columns(raw, ["iso3", "area", "dis_int", "landlocked", "continent", "lat", "lon",
+                          "maincity"], file)
+    drops: dict[str, int] = {}
+    df = raw.reset_index(drop=True)
+    other_city = (df["maincity"] != 1).to_numpy()
+    drops["not_main_city"] = int(other_city.sum())
+    df = df[~other_city]
+    for col in ("area", "dis_int", "landlocked"):
+        df = _numbers(df, col, file, bad_rows, drops)
+    df = _countries(df, ["iso3"], "iso3", file, bad_rows, drops, aliases=CEPII_CODES)
+    df = _dedupe(df, ["iso3"], file, bad_rows, drops)
+    out = pd.DataFrame({"iso3": df["iso3"].to_numpy(), "area_km2": df["area"].to_numpy(),
+                        "dis_int_km": df["dis_int"].to_numpy(),
+                        "landlocked": df["landlocked"].astype("int64").to_numpy(),
+                        "continent": df["continent"].to_numpy(),
+                        "lat": df["lat"].to_numpy(dtype="float64"),
+                        "lon": df["lon"].to_numpy(dtype="float64")})
     out.attrs.update(file=str(file), rows_in=len(raw), drops=drops)
     return out
 
