@@ -103,3 +103,16 @@ def test_gravity_gap_without_post_data_is_untestable():
     panel = synthetic_panel()
     with pytest.raises(Untestable, match="2022-2023"):
         gravity_gap_evidence(claim, panel[panel["year"] < 2022])
+
+
+def test_gravity_gap_absorbed_by_fixed_effects_is_untestable():
+    """If AZE's only observed post-period trade is with Central Asia, the indicator equals a
+    sum of AZE's exporter-year and importer-year dummies: not identified, said before fitting."""
+    claim = {c.id: c for c in load_catalog()}["C1"]
+    panel = synthetic_panel()
+    ca = ["KAZ", "KGZ", "TJK", "TKM", "UZB"]
+    aze_other = ((panel["exporter"] == "AZE") & ~panel["importer"].isin(ca)) | (
+        (panel["importer"] == "AZE") & ~panel["exporter"].isin(ca))
+    panel.loc[aze_other & (panel["year"] == 2023), "trade"] = np.nan
+    with pytest.raises(Untestable, match="in 2023 .* absorb the post-period indicator"):
+        gravity_gap_evidence(claim, panel)

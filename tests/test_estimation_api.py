@@ -77,3 +77,18 @@ def test_etable_accepts_results(panel):
     text = tradeflows.etable([a, b], format="markdown")
     assert etable is tradeflows.etable
     assert f"{b.coef['x']:.3f}" in text and f"{a.nobs:,}" in text
+
+
+def test_three_way_fixef_reconstruct_predictions():
+    from tradeflows.estimation.synthetic import gravity_panel
+
+    df = gravity_panel(12, 6, seed=4)
+    r = ppml(df, "flow ~ x1 + x2 | exp_year + imp_year + pair", tol=1e-12)
+    fx = r.fixef()
+    assert [len(fx[k]) for k in ("exp_year", "imp_year", "pair")] == [72, 72, 132]
+    kept = df.iloc[r.sample_index]
+    eta = (r.coef["x1"] * kept.x1 + r.coef["x2"] * kept.x2
+           + fx["exp_year"][kept.exp_year].to_numpy() + fx["imp_year"][kept.imp_year].to_numpy()
+           + fx["pair"][kept.pair].to_numpy())
+    np.testing.assert_allclose(np.exp(eta.to_numpy()), r.predict(), rtol=1e-9)
+    np.testing.assert_allclose(r.predict(kept), r.predict(), rtol=1e-9)

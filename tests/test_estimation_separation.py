@@ -9,10 +9,13 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import sparse
 from scipy.optimize import linprog
 
+from tradeflows.config import paths
 from tradeflows.errors import SpecificationError
 from tradeflows.estimation.separation import sample_mask, separation_mask
+from tradeflows.estimation.singletons import singleton_mask
 
 
 def _dummies(fe: np.ndarray) -> np.ndarray:
@@ -21,9 +24,10 @@ def _dummies(fe: np.ndarray) -> np.ndarray:
                             for j in range(fe.shape[1])])
 
 
-def _lp_reference(y: np.ndarray, Z: np.ndarray) -> np.ndarray:
+def _lp_reference(y: np.ndarray, Z: np.ndarray | sparse.spmatrix) -> np.ndarray:
     """Independent reference: maximal separated set by the LP max Σz, z = Zγ, 0 <= z <= 1 on
     y = 0 and z = 0 on y > 0 (equality constraints kept as such), repeated until none new."""
+    Z = sparse.csr_matrix(Z)
     found = np.zeros(y.size, dtype=bool)
     pos = y > 0
     while True:
@@ -31,7 +35,7 @@ def _lp_reference(y: np.ndarray, Z: np.ndarray) -> np.ndarray:
         if rows.size == 0:
             return found
         A = Z[rows]
-        res = linprog(-A.sum(axis=0), A_ub=np.vstack([-A, A]),
+        res = linprog(-np.asarray(A.sum(axis=0)).ravel(), A_ub=sparse.vstack([-A, A]),
                       b_ub=np.r_[np.zeros(rows.size), np.ones(rows.size)],
                       A_eq=Z[pos], b_eq=np.zeros(pos.sum()),
                       bounds=[(None, None)] * Z.shape[1], method="highs")
@@ -247,3 +251,26 @@ def test_rectifier_limits_fall_back_or_warn(base):
     # design larger than the sparse factorisation allows: warn, nothing silently dropped
     with pytest.warns(RuntimeWarning, match="relu separation check incomplete"):
         assert not relu_separation(y, X, fe, max_columns=5).any()
+
+
+def test_real_comtrade_panel_matches_the_exact_lp():
+    """Bundled penppml Comtrade panel, exporters of the Caucasus and Central Asia (4 914 rows,
+    47 % zeros), exporter-year + importer-year + pair fixed effects."""
+    df = pd.read_parquet(paths().raw / "penppml_trade" / "trade.parquet")
+    df = df[df["exp"].isin(["AZE", "KAZ", "KGZ", "GEO", "ARM", "TKM", "TJK"])
+            & (df["exp"] != df["imp"])]
+
+    def codes(*cols: str) -> np.ndarray:
+        return pd.factorize(pd.MultiIndex.from_frame(df[list(cols)]))[0]
+
+    fe = np.column_stack([codes("exp", "time"), codes("imp", "time"), codes("exp", "imp")])
+    y = df["export"].to_numpy(float)
+    X = np.column_stack([(df["id"] > 0).to_numpy(float), df["ad_prov_14"].fillna(0).to_numpy()])
+    rows = np.flatnonzero(~singleton_mask(fe))
+    mask, counts = separation_mask(y[rows], X[rows], fe[rows])
+    dummies = sparse.hstack([sparse.csr_matrix(X[rows])] + [
+        sparse.csr_matrix((np.ones(rows.size), (np.arange(rows.size),
+                                                np.unique(fe[rows, j], return_inverse=True)[1])))
+        for j in range(3)])
+    np.testing.assert_array_equal(mask, _lp_reference(y[rows], dummies))
+    assert counts["separation_fe"] == mask.sum() > 1000

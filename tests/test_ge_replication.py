@@ -173,3 +173,12 @@ def test_conditional_matches_gegravity() -> None:
     np.testing.assert_allclose(base_p, mr.loc[base_p.index, "baseline imr"], rtol=1e-8)
     theirs = 100 * (mr["conditional imr"] / mr["baseline imr"] - 1)
     np.testing.assert_allclose(ours["consumer_price_cdl"], theirs.loc[ours.index], atol=1e-7)
+
+
+def test_summary_and_conditional_ge_ppml(model: GEModel, published) -> None:
+    res = model.counterfactual({"INTL_BRDR": 0}, method="ge_ppml", conditional=True)
+    c = _ours(res)
+    diff = (c["exports"] - published.loc[c.index, "change_Xi_CDL"]).abs()
+    assert diff.max() < 1e-4
+    text = res.summary()
+    assert "conditional" in text and "sigma=7" in text and "ARG" in text

@@ -154,3 +154,36 @@ def test_outputs_deterministic(project) -> None:
 def test_missing_panel(tmp_path) -> None:
     with pytest.raises(DataError, match="panel not found"):
         run_scenario("ots_deepening", make_paths(tmp_path), draws=2, progress=False)
+
+
+def test_route_change_uses_route_year(tmp_path) -> None:
+    """A route scenario adds the log change of route cost in ``route_year`` (area 3's network)
+    to the baseline value; pairs the scenario does not touch keep theirs."""
+    corridors = pytest.importorskip("tradeflows.policy.corridors")
+    f = tmp_path / "z.toml"
+    f.write_text('title = "z"\nformula = "trade ~ ln_route_cost | exporter^year + importer^year"\n'
+                 '[[change]]\nvariable = "ln_route_cost"\nroute_scenario = "zangezur_open"\n'
+                 "route_year = 2026\n", encoding="utf-8")
+    scn = load_scenario(f)
+    c = ["AZE", "ARM", "GEO", "TUR"]
+    xs = pd.DataFrame([(a, b) for a in c for b in c], columns=["exporter", "importer"])
+    xs["ln_route_cost"] = np.where(xs["exporter"] == xs["importer"], 0.0, 7.0)
+    new = scenario_costs(scn, xs, 2019)
+    keys = xs[["exporter", "importer"]]
+    base = keys.merge(corridors.route_variables(keys, [2026]), how="left")
+    alt = keys.merge(corridors.route_variables(keys, [2026], scenario="zangezur_open"),
+                     how="left")
+    delta = np.log(alt["route_cost"] / base["route_cost"]).fillna(0.0).to_numpy().copy()
+    delta[(xs["exporter"] == xs["importer"]).to_numpy()] = 0.0
+    np.testing.assert_allclose(new["ln_route_cost"], 7.0 * (xs["exporter"] != xs["importer"])
+                               + delta, rtol=1e-12)
+    assert delta.min() < 0  # the corridor shortens at least one of these routes
+    unchanged = scenario_costs(
+        load_scenario(_rewrite(f, "route_year = 2026\n", "route_year = 2020\n")), xs, 2019)
+    np.testing.assert_array_equal(unchanged["ln_route_cost"], xs["ln_route_cost"])
+
+
+def _rewrite(path, old: str, new: str):
+    out = path.with_name("r_" + path.name)
+    out.write_text(path.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+    return out

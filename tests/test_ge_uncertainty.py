@@ -69,19 +69,28 @@ def test_intervals_are_percentiles_of_draws(model, shock, serial) -> None:
     assert (c["real_gdp_lower"] <= c["real_gdp_upper"]).all()
 
 
-def test_failed_draws_counted(model, vcov, shock, serial) -> None:
-    """With a low iteration cap, draws that need more iterations fail and are counted."""
+def test_failed_draws_counted(model, vcov, sample) -> None:
+    """With a low iteration cap, draws that need more iterations fail and are counted.
+
+    A small shock (a CAN-JPN PTA) with a wide covariance makes the iteration counts vary.
+    """
+    sel = (((sample["exporter"] == "CAN") & (sample["importer"] == "JPN"))
+           | ((sample["exporter"] == "JPN") & (sample["importer"] == "CAN")))
+    pta = sample[["exporter", "importer"]].assign(pta=np.where(sel, 1.0, sample["pta"]))
+    wide = vcov * 25
+    full = simulate_intervals(model, pta, wide, draws=24, seed=7, workers=1)
+    assert full.failed == 0
     needed = []
-    for row in serial.coefs.to_dict(orient="records"):
-        t0, t1 = model.costs(shock, COEFS | row)
+    for row in full.coefs.to_dict(orient="records"):
+        t0, t1 = model.costs(pta, COEFS | row)
         eq = fp.solve_full_endowment(t0, t1, model.output, model.expenditure, 5, model.ref,
                                      tol=1e-10)
         needed.append(eq.iterations)
     cap = int(np.median(needed))
-    capped = simulate_intervals(model, shock, vcov, draws=24, seed=7, workers=1, maxiter=cap)
+    capped = simulate_intervals(model, pta, wide, draws=24, seed=7, workers=1, maxiter=cap)
     expected = sum(n > cap for n in needed)
     assert 0 < expected < 24
     assert capped.failed == expected
-    none = simulate_intervals(model, shock, vcov, draws=4, seed=7, workers=1, maxiter=1)
+    none = simulate_intervals(model, pta, wide, draws=4, seed=7, workers=1, maxiter=1)
     assert none.failed == 4 and none.country["real_gdp_lower"].isna().all()
     assert np.isfinite(none.country["real_gdp"]).all()  # the point estimate is still reported

@@ -96,6 +96,25 @@ def test_dynamic_ots_effects(estimated: app.ApplicationResults) -> None:
     for term in ("both_ots_lead2", "both_ots_lag2", "both_ots_lag4"):
         assert dyn.coef[term] == pytest.approx(0.0, abs=1e-6)
     assert dyn.coef["sanctioned_pair"] == pytest.approx(TRUTH["sanctioned_pair"], abs=1e-6)
+    total = app.tidy_estimates(estimated).set_index(["spec", "term"]).loc[
+        ("ots_dynamic", "both_ots_total")]
+    terms = ["both_ots", "both_ots_lag2", "both_ots_lag4"]
+    V = dyn.result.vcov.loc[terms, terms].to_numpy()
+    assert total["estimate"] == pytest.approx(dyn.coef[terms].sum(), rel=1e-12)
+    assert total["std_error"] == pytest.approx(np.sqrt(V.sum()), rel=1e-12)
+    assert total["nobs"] == dyn.result.nobs
+
+
+def test_identification_counts(estimated: app.ApplicationResults) -> None:
+    ident = estimated.identification.set_index("term")
+    # both_ots changes only on UZB's pairs with the 4 founding members (both directions);
+    # observed 2019-2023: 8 pairs x 5 years
+    assert ident.loc["both_ots", "pairs changing"] == 8
+    assert ident.loc["both_ots", "pair-years on"] == 40
+    assert ident.loc["both_ots", "years on"] == "2019-2023"
+    # TKM observer pairs with the 5 members, both directions, 2021-2023
+    assert ident.loc["ots_observer_pair", "pairs changing"] == 10
+    assert ident.loc["ots_observer_pair", "pair-years on"] == 30
 
 
 def test_event_study_of_uzbek_accession(estimated: app.ApplicationResults) -> None:
@@ -110,8 +129,17 @@ def test_event_study_of_uzbek_accession(estimated: app.ApplicationResults) -> No
 
 def test_terms_left_out_are_reported(panel: pd.DataFrame) -> None:
     thin = panel.drop(columns=["both_eaeu", "uses_middle_corridor"]).assign(both_wto=1.0)
+    thin["trade_source"] = np.where(thin["year"] <= 2020, "imf_dots", "national")
     res = app.estimate_application(thin)
     notes = "\n".join(res.notes)
+    # TKM's observer pairs switch on in 2021, exactly when the source changes; both_ots
+    # (UZB, 2019) does not coincide with the change
+    assert "ots: ots_observer_pair: in 100% of the pairs where it changes, the data source" \
+        in notes
+    assert "ots: both_ots: in" not in notes
+    sample = app.estimation_sample(thin)
+    assert app.source_break_share(sample, "both_ots") == 0.0
+    assert app.source_break_share(sample, "ots_observer_pair") == 1.0
     assert "both_eaeu left out (not in the panel)" in notes
     assert "uses_middle_corridor left out (not in the panel)" in notes
     assert "both_wto left out (constant within every pair" in notes
@@ -131,11 +159,16 @@ def test_run_application_writes_outputs_deterministically(tmp_path, panel) -> No
         "reports/tables/gravity_application.html",
         "reports/tables/gravity_sample.tex", "reports/tables/gravity_sample.html",
         "reports/tables/gravity_sample.md",
+        "reports/tables/gravity_identification.tex",
+        "reports/tables/gravity_identification.html",
+        "reports/tables/gravity_identification.md",
         "reports/figures/gravity_coefficients.png", "reports/figures/gravity_coefficients.svg",
         "reports/figures/event_study_uzb_ots.png", "reports/figures/event_study_uzb_ots.svg",
     ])
     est = pd.read_parquet(paths.estimates / "application.parquet")
     assert list(est.columns) == app.ESTIMATE_COLUMNS
+    assert est["estimate"].dtype == "float64" and est["nobs"].dtype == "int64"
+    assert est["std_error"].dtype == "float64" and est["p_value"].between(0, 1).all()
     row = est[(est.spec == "joint") & (est.term == "sanctioned_pair")].iloc[0]
     assert row["estimate"] == pytest.approx(-0.5, abs=1e-6)
     assert row["conf_low"] < row["estimate"] < row["conf_high"]

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from test_claims_data import synthetic_tree
 
@@ -98,6 +99,12 @@ def test_reproduce_writes_the_full_report(reproduced):
     assert set(man["outputs"]) == {f"reports/{n}" for n in first if n != "manifest.json"}
     md = first["report.md"].decode()
     assert md.count("\n### C") == 8
+    # the verdict table carries area 6's numbers unchanged
+    est = pd.read_parquet(root / "data" / "processed" / "estimates" / "application.parquet")
+    ots = est[(est["spec"] == "ots") & (est["term"] == "both_ots")].iloc[0]
+    row = next(x for x in first["tables/claims.md"].decode().splitlines()
+               if x.startswith("| C2 |"))
+    assert f"| {ots['estimate']:.3f} | {ots['conf_low']:.3f} | {ots['conf_high']:.3f} |" in row
 
 
 @pytest.mark.slow

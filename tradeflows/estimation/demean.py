@@ -111,9 +111,25 @@ def _irons_tuck(X, GX, GGX, nstate):
 
 
 @njit(cache=True)
-def _fixed_point(wx, w, codes, starts, invw, scale, tol, maxiter):
-    """Irons-Tuck accelerated fixed point of one column, with fixest's "grand acceleration"
-    (Irons-Tuck on every fourth iterate). Returns (coef, sweeps, converged)."""
+def _ssr(x, w, codes, a):
+    """Weighted sum of squared residuals of x (n,) given the FE coefficients a."""
+    k, n = codes.shape
+    total = 0.0
+    for i in range(n):
+        r = x[i]
+        for q in range(k):
+            r -= a[codes[q, i]]
+        total += w[i] * r * r
+    return total
+
+
+@njit(cache=True)
+def _fixed_point(x, wx, w, codes, starts, invw, scale, tol, maxiter):
+    """Irons-Tuck accelerated fixed point of one column x (n,), with fixest's "grand
+    acceleration" (Irons-Tuck on every fourth iterate). As fixest, every 40 sweeps the
+    weighted SSR is computed and the iteration also stops when it no longer changes
+    (|change| <= tol * (0.1 + SSR)): coefficients of nearly weightless groups can drift
+    while the residuals have converged. Returns (coef, sweeps, converged)."""
     k = codes.shape[0]
     ncoef = starts[k]
     nstate = starts[k - 1]  # coefficients of dimensions 0..k-2 (the last is implied)
@@ -128,6 +144,8 @@ def _fixed_point(wx, w, codes, starts, invw, scale, tol, maxiter):
         return GX, 1, True
     it = 1
     grand = 0
+    ssr_old = -1.0
+    next_ssr = 40
     while it < maxiter:
         if _converged(X, GX, nstate, scale, tol):
             return GX, it, True
@@ -152,12 +170,19 @@ def _fixed_point(wx, w, codes, starts, invw, scale, tol, maxiter):
                     X[:] = Y
                     _sweep(wx, w, codes, starts, invw, X, GX)
                     it += 1
+        if it >= next_ssr:
+            next_ssr += 40
+            ssr = _ssr(x, w, codes, GX)
+            if ssr_old >= 0 and abs(ssr - ssr_old) <= tol * (0.1 + ssr):
+                return GX, it, True
+            ssr_old = ssr
     return GX, it, False
 
 
 @njit(cache=True)
-def _demean_all(x, w, codes, starts, tol, maxiter):
-    """FE coefficients (ncoef, m) of every column of x (n, m); max sweeps; all converged."""
+def _demean_all(x, init, w, codes, starts, tol, maxiter):
+    """FE coefficients (ncoef, m) of every column of x - init (x: (n, m); init: (n, m) or
+    (0, m) for none); max sweeps; all converged."""
     k, n = codes.shape
     m = x.shape[1]
     ncoef = starts[k]
@@ -172,22 +197,29 @@ def _demean_all(x, w, codes, starts, tol, maxiter):
             invw[g] = 1.0 / sumw[g]
     coef = np.zeros((ncoef, m))
     wx = np.zeros(ncoef)
+    xj = np.empty(n)
+    has_init = init.shape[0] == n
     sweeps = 0
     ok = True
     for j in range(m):
         wx[:] = 0.0
         scale = 0.0
+        nonzero = False
         for i in range(n):
             v = x[i, j]
             if abs(v) > scale:
                 scale = abs(v)
-        if scale == 0.0:
+            if has_init:
+                v -= init[i, j]
+            xj[i] = v
+            nonzero = nonzero or v != 0.0
+        if not nonzero:
             continue
         for q in range(k):
             cq = codes[q]
             for i in range(n):
-                wx[cq[i]] += w[i] * x[i, j]
-        a, it, conv = _fixed_point(wx, w, codes, starts, invw, scale, tol, maxiter)
+                wx[cq[i]] += w[i] * xj[i]
+        a, it, conv = _fixed_point(xj, wx, w, codes, starts, invw, scale, tol, maxiter)
         coef[:, j] = a
         sweeps = max(sweeps, it)
         ok = ok and conv
@@ -195,32 +227,21 @@ def _demean_all(x, w, codes, starts, tol, maxiter):
 
 
 @njit(cache=True)
-def _subtract_init(x, init):
-    out = np.empty_like(x)
-    n, m = x.shape
-    for i in range(n):
-        for j in range(m):
-            out[i, j] = x[i, j] - init[i, j]
-    return out
-
-
-@njit(cache=True)
 def _apply(x, codes, a, init):
     """(x - fitted, fitted) with fitted = init + the sum over dimensions of each row's
-    coefficients; x, init: (n, m), a: (ncoef, m)."""
+    coefficients, in one pass; x: (n, m), a: (ncoef, m), init: (n, m) or (0, m)."""
     k, n = codes.shape
     m = a.shape[1]
-    fitted = init.copy() if init.shape[0] == n else np.zeros((n, m))
-    for q in range(k):
-        cq = codes[q]
-        for i in range(n):
-            g = cq[i]
-            for j in range(m):
-                fitted[i, j] += a[g, j]
+    has_init = init.shape[0] == n
+    fitted = np.empty((n, m))
     out = np.empty((n, m))
     for i in range(n):
         for j in range(m):
-            out[i, j] = x[i, j] - fitted[i, j]
+            f = init[i, j] if has_init else 0.0
+            for q in range(k):
+                f += a[codes[q, i], j]
+            fitted[i, j] = f
+            out[i, j] = x[i, j] - f
     return out, fitted
 
 
@@ -252,12 +273,10 @@ def demean_coef(X: np.ndarray, fe: np.ndarray | FEIndex, weights: np.ndarray | N
     n, m = X2.shape
     if idx.k == 0:
         return X2.copy(), np.zeros_like(X2), np.zeros((0, m)), 0, True
-    if init is None:
-        base, init2 = X2, np.zeros((0, m))
-    else:
-        init2 = np.ascontiguousarray(np.reshape(init, X2.shape), dtype=np.float64)
-        base = _subtract_init(X2, init2)
-    coef, sweeps, conv = _demean_all(base, w, idx.codes, idx.starts, float(tol), int(maxiter))
+    init2 = (np.zeros((0, m)) if init is None
+             else np.ascontiguousarray(np.reshape(init, X2.shape), dtype=np.float64))
+    coef, sweeps, conv = _demean_all(X2, init2, w, idx.codes, idx.starts, float(tol),
+                                     int(maxiter))
     out, fitted = _apply(X2, idx.codes, coef, init2)
     return out, fitted, coef, int(sweeps), bool(conv)
 
@@ -290,8 +309,8 @@ def solve_fixef(d: np.ndarray, fe: np.ndarray | FEIndex, *, tol: float = 1e-13,
     """
     idx = fe_index(fe)
     x = np.ascontiguousarray(np.reshape(d, (-1, 1)), dtype=np.float64)
-    coef, _, conv = _demean_all(x, np.ones(idx.n), idx.codes, idx.starts, float(tol),
-                                int(maxiter))
+    coef, _, conv = _demean_all(x, np.zeros((0, 1)), np.ones(idx.n), idx.codes, idx.starts,
+                                float(tol), int(maxiter))
     starts = idx.starts
     alphas = [coef[starts[q]:starts[q + 1], 0].copy() for q in range(idx.k)]
     for q in range(1, len(alphas)):

@@ -171,15 +171,16 @@ def ppml(data: pd.DataFrame, formula: str, *, vcov: object = None, weights: obje
             break
         inner = max(inner_final, min(inner, 0.1 * change))
     bar.close()
+    # Inference with the final weights: demean X once more (warm start, nearly free).
+    W = w * mu
+    Xd, _, _, _, final_ok = demean_coef(X, fe, W, tol=inner_final, init=comp[:, 1:])
+    demean_ok = demean_ok and final_ok
     if not (converged and demean_ok):
         msg = (f"PPML did not converge in {it} IRLS iterations (deviance {dev:.10g}, tol {tol})"
                if not converged else "fixed-effect demeaning did not converge")
         if strict:
             raise ConvergenceError(msg)
         warnings.warn(msg, RuntimeWarning, stacklevel=2)
-    # Inference with the final weights: demean X once more (warm start, nearly free).
-    W = w * mu
-    Xd, _, _, _, _ = demean_coef(X, fe, W, tol=inner_final, init=comp[:, 1:])
     scores = Xd * (w * (y - mu))[:, None]
     V, K, df_t = compute_vcov(Xd, W, scores, s.vcov_spec, s.ssc, fe=s.fe, clusters=s.clusters)
     ll = _loglik(y, mu, w)
@@ -188,6 +189,6 @@ def ppml(data: pd.DataFrame, formula: str, *, vcov: object = None, weights: obje
         model="ppml", formula_spec=s.formula, coefnames=names, coef_values=beta,
         vcov_matrix=V, vcov_type=s.vcov_spec.label, ssc=s.ssc, nobs=n,
         nobs_original=s.nobs_original, drops=s.drops, df_k=K, df_t=df_t, iterations=it,
-        converged=converged, collinear=collinear, fixed_coefs=s.fixed_coefs,
+        converged=converged and demean_ok, collinear=collinear, fixed_coefs=s.fixed_coefs,
         fe_levels=s.fe_levels, sample_index=s.index, eta=eta, X=X, fe=s.fe, offset=off,
         offset_name=s.offset_name, deviance=dev, loglik=ll, loglik_null=ll0)

@@ -100,7 +100,8 @@ def build_sample(data: pd.DataFrame, formula: str, *, model: str, vcov: object,
     off = ex.get("offset", np.zeros(y.size))
     if (w < 0).any():
         row = int(mf.index[np.flatnonzero(w < 0)[0]])
-        raise SpecificationError(f"weights {wname or ''!s} negative at row {row}".replace("  ", " "))
+        label = f"weights {wname!r}" if wname else "weights"
+        raise SpecificationError(f"{label} negative at row {row} ({w[w < 0][0]})")
     if model == "ppml" and (y < 0).any():
         row = int(mf.index[np.flatnonzero(y < 0)[0]])
         raise SpecificationError(

@@ -212,11 +212,11 @@ def _no_separation_certificate(
     By Stiemke's lemma, no z = Zb (Z = [X, dummies]) can be >= 0 and nonzero on the zeros and
     0 on the positives if some λ with Z'λ = 0 is > 0 on every zero (λ free on the positives):
     0 = b'Z'λ = Σ_zeros λ_i z_i > 0 would follow. λ is sought by alternating projections
-    between the null space of Z' (residuals of an unweighted least-squares fit, i.e. the
-    fast, well-conditioned demeaning) and {λ >= 1 on the zeros} (with the shortfalls accumulated, which
-    speeds up the slow tail; any λ is fine as long as it passes the check): the result is verified
-    directly (every group sum of λ per fixed effect below 1e-8·max|λ|, X'λ below 1e-8 of
-    |X|'|λ|, min λ on the zeros above 1e-6·max|λ|) before it is trusted.
+    between the null space of Z' (residuals of an unweighted least-squares fit, i.e. the fast,
+    well-conditioned demeaning) and {λ >= 1 on the zeros}, with the shortfalls accumulated
+    (which speeds up the slow tail; any λ will do as long as it passes the check). The result
+    is verified directly before it is trusted: every group sum of λ per fixed effect below
+    1e-8·max|λ|, X'λ below 1e-8 of |X|'|λ|, min λ on the zeros above 1e-6·max|λ|.
     """
     zero = y == 0
     has_fe = fe.shape[1] > 0
@@ -277,19 +277,20 @@ def relu_separation(
     """(n,) bool: observations separated by any combination of X and the fixed effects.
 
     First a fast proof that nothing is separated is sought (``_no_separation_certificate``);
-    only without one does the rectifier run. Iterative rectifier (Correia, Guimarães and Zylkin 2019): start from u = 1{y = 0};
-    regress u on X and the fixed effects by least squares with weight 1 on y = 0 and
-    K = n₊/tol² on y > 0 (which pins the fit to 0 there); set fitted values in
-    (-0.1·tol, tol) to 0; stop when all fitted values are >= 0 (they are then a certificate
-    z, the separated observations being z > 0); otherwise replace u on y = 0 by max(fit, 0)
-    and repeat. As u shrinks along the run, a certificate can be reached on which some
-    separated rows have fallen under tol, so the found rows are removed and a new run starts
-    on the rest, until a run finds none. The least-squares fits are computed from
-    the sparse normal equations of [X, dummies], factorised once per run. maxiter bounds the
-    iterations of all runs together; when it is reached (alternating projections can be
-    slow), the remaining rows are settled exactly by the linear program on [X, dummies].
-    When [X, dummies] has more than ``max_columns`` columns the sparse factorisation could
-    exhaust memory: the check then stops with a RuntimeWarning (rows found so far returned).
+    only without one does the rectifier run. Iterative rectifier (Correia, Guimarães and
+    Zylkin 2019): start from u = 1{y = 0}; regress u on X and the fixed effects by least
+    squares with weight 1 on y = 0 and K = n₊/tol² on y > 0 (which pins the fit to 0 there);
+    set fitted values in (-0.1·tol, tol) to 0; stop when all fitted values are >= 0 (they are
+    then a certificate z, the separated observations being z > 0); otherwise replace u on
+    y = 0 by max(fit, 0) and repeat. As u shrinks along a run, a certificate can be reached on
+    which some separated rows have fallen under tol, so the found rows are removed and the
+    search (proof, then rectifier) restarts on the rest until nothing new is found. The
+    least-squares fits use the sparse normal equations of [X, dummies], factorised once per
+    run. maxiter bounds the iterations of all runs together; when it is reached (alternating
+    projections can be slow), the remaining rows are settled exactly by the linear program on
+    [X, dummies]. When [X, dummies] has more than ``max_columns`` columns the factorisation
+    could exhaust memory: the check then stops with a RuntimeWarning (rows found so far are
+    returned).
     """
     n = y.size
     found = np.zeros(n, dtype=bool)

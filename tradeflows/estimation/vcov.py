@@ -8,13 +8,15 @@ products, score_i = X~_i * w_i * e_i (e = y - mu for PPML, the residual for OLS)
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from tradeflows.errors import SpecificationError
 
-__all__ = ["SSC", "ssc", "ssc_stata", "VcovSpec", "parse_vcov", "sandwich", "fixef_dof"]
+__all__ = ["SSC", "ssc", "ssc_stata", "as_ssc", "VcovSpec", "parse_vcov", "sandwich", "fixef_dof",
+           "compute_vcov"]
 
 
 @dataclass(frozen=True)
@@ -172,12 +174,16 @@ def sandwich(bread: np.ndarray, scores: np.ndarray, spec: VcovSpec, conv: SSC, *
     _, inter = np.unique(a.astype(np.int64) * (int(b.max()) + 1) + b, return_inverse=True)
     parts = [(+1, *_cluster_meat(scores, a)), (+1, *_cluster_meat(scores, b)),
              (-1, *_cluster_meat(scores, inter.astype(np.int64)))]
-    gmin = min(g for _, _, g in parts)
+    gmin = min(g for _, _, g in parts[:2])
     V = np.zeros_like(bread)
     for sign, meat, G in parts:
         g = gmin if conv.cluster_df == "min" else G
         gadj = g / (g - 1) if conv.cluster_adj else 1.0
         V += sign * gadj * (bread @ meat @ bread)
+    if V.size and np.linalg.eigvalsh((V + V.T) / 2).min() < 0:
+        warnings.warn("two-way clustered covariance matrix is not positive semi-definite "
+                      "(left as computed; some standard errors may be NaN)", RuntimeWarning,
+                      stacklevel=4)
     return adj * V, gmin
 
 

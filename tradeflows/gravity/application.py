@@ -10,6 +10,7 @@ counted; 0 = reported zero: kept) and of pairs with positive total trade. Models
 - ``ots_by_member``: ``both_ots`` split by each OTS member's pairs;
 - ``ots_dynamic``: ``both_ots`` with a 2-year lead (anticipation) and 2- and 4-year lags
   (phasing-in), controlling for the other policy terms (guide Table 3 cols. LEAD/PHSNG);
+  the tidy file adds ``both_ots_total`` (both_ots + lags, delta-method SE);
 - ``corridor``: Baku-Tbilisi-Kars / Middle Corridor access (``uses_btk``,
   ``uses_middle_corridor``);
 - ``eaeu``, ``wto``, ``sanctions``: ``both_eaeu``; ``both_wto``; every ``sanction*`` column;
@@ -21,7 +22,8 @@ counted; 0 = reported zero: kept) and of pairs with positive total trade. Models
 A term is left out (and said so in the table notes) when the panel lacks its column or the
 column never changes within a pair over the sample (the pair fixed effects absorb it).
 Outputs: ``reports/tables/gravity_application.{md,tex,html}``, the sample by year
-``reports/tables/gravity_sample.{md,tex,html}``, the replication table
+``reports/tables/gravity_sample.{md,tex,html}``, the identifying variation of each term
+``reports/tables/gravity_identification.{md,tex,html}``, the replication table
 ``reports/tables/agtpa_replication.{md,tex,html}``, figures
 ``reports/figures/gravity_coefficients.{png,svg}`` and ``event_study_uzb_ots.{png,svg}``,
 and the tidy ``data/processed/estimates/application.parquet`` (schema in docs/gravity.md).
@@ -35,6 +37,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
+from scipy import stats
 from tqdm import tqdm
 
 from tradeflows.config import AZERBAIJAN, CENTRAL_ASIA, SOUTH_CAUCASUS, Paths
@@ -55,8 +59,11 @@ N_PARTNERS = 30
 #: the corridor, so they are set to 0 (constant within pair: absorbed by the pair FE).
 ROUTE_PREFIX = "uses_"
 OTS_MEMBERS_2019 = ("AZE", "KAZ", "KGZ", "TUR", "UZB")
-ESTIMATE_COLUMNS = ["spec", "term", "estimate", "std_error", "conf_low", "conf_high", "p_value",
-                    "nobs", "years", "drops", "formula", "sample"]
+ESTIMATE_DTYPES = {"spec": "str", "term": "str", "estimate": "float64", "std_error": "float64",
+                   "conf_low": "float64", "conf_high": "float64", "p_value": "float64",
+                   "nobs": "int64", "years": "str", "drops": "str", "formula": "str",
+                   "sample": "str"}
+ESTIMATE_COLUMNS = list(ESTIMATE_DTYPES)
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,7 @@ class ApplicationResults:
     notes: list[str] = field(default_factory=list)
     countries: list[str] = field(default_factory=list)
     sample_drops: dict[str, int] = field(default_factory=dict)
+    identification: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def read_panel(path: Path) -> pd.DataFrame:
@@ -150,6 +158,38 @@ def varies_within_pair(df: pd.DataFrame, col: str) -> bool:
     return bool((obs.groupby("pair")[col].nunique() > 1).any())
 
 
+def source_break_share(df: pd.DataFrame, term: str) -> float:
+    """Among the pairs whose ``term`` changes over time, the share where it changes between
+    two consecutive observed years whose ``trade_source`` differs (then the estimate may
+    reflect the change of source, not the policy). 0 without the column."""
+    if "trade_source" not in df.columns:
+        return 0.0
+    obs = df[df["trade"].notna()].sort_values(["pair", "year"])
+    same_pair = obs["pair"].eq(obs["pair"].shift())
+    switch = same_pair & obs[term].ne(obs[term].shift())
+    if not switch.any():
+        return 0.0
+    source = obs["trade_source"].astype(object).fillna("")
+    with_break = switch & source.ne(source.shift())
+    pairs = obs.loc[switch, "pair"].unique()
+    return float(len(obs.loc[with_break, "pair"].unique()) / len(pairs))
+
+
+def identification(df: pd.DataFrame, terms: list[str]) -> pd.DataFrame:
+    """What identifies each term under pair fixed effects: the pairs whose value changes
+    over time, the observed pair-years with the term on among them, and their years."""
+    obs = df[df["trade"].notna()]
+    rows = []
+    for t in dict.fromkeys(terms):
+        changes = obs.groupby("pair")[t].nunique()
+        sub = obs[obs["pair"].isin(changes.index[changes > 1])]
+        on = sub[sub[t] != 0]
+        rows.append({"term": t, "pairs changing": int((changes > 1).sum()),
+                     "pair-years on": len(on),
+                     "years on": f"{on['year'].min()}-{on['year'].max()}" if len(on) else ""})
+    return pd.DataFrame(rows, columns=["term", "pairs changing", "pair-years on", "years on"])
+
+
 def _usable(df: pd.DataFrame, terms: list[str], notes: list[str], model: str) -> list[str]:
     kept = []
     for t in terms:
@@ -160,6 +200,11 @@ def _usable(df: pd.DataFrame, terms: list[str], notes: list[str], model: str) ->
                          "the pair fixed effects)")
         else:
             kept.append(t)
+            share = source_break_share(df, t)
+            if share >= 0.5:
+                notes.append(f"{model}: {t}: in {share:.0%} of the pairs where it changes, the "
+                             "data source changes with it (e.g. IMF DOTS to national "
+                             "statistics): the estimate may reflect the change of source")
     return kept
 
 
@@ -218,6 +263,7 @@ def estimate_application(panel: pd.DataFrame, *, countries: list[str] | None = N
         df, names = add_country_interactions(df, "both_ots", members)
         jobs.append(("ots_by_member", "OTS by member", _usable(df, names, res.notes,
                                                                "ots_by_member")))
+    res.identification = identification(df, [t for _, _, terms in jobs for t in terms])
     for name, title, terms in tqdm(jobs, desc="gravity models", disable=not progress):
         if not terms:
             continue
@@ -266,6 +312,19 @@ def sample_by_year(df: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
+def _total_row(fit: FittedSpec, like: pd.Series, terms: list[str]) -> pd.DataFrame:
+    """A tidy row ``<first term>_total``: the sum of ``terms`` (contemporaneous + lagged
+    effect) with its standard error, normal interval and p-value."""
+    terms = [t for t in terms if t in fit.coef.index]
+    est, se = fit.sum_of(terms)
+    z = 1.959963984540054
+    row = like.to_dict() | {
+        "term": f"{terms[0]}_total", "estimate": est, "std_error": se,
+        "conf_low": est - z * se, "conf_high": est + z * se,
+        "p_value": float(2 * stats.norm.sf(abs(est / se))) if se > 0 else 0.0}
+    return pd.DataFrame([row])[ESTIMATE_COLUMNS]
+
+
 def tidy_estimates(res: ApplicationResults) -> pd.DataFrame:
     """One row per (spec, term): the schema documented in docs/gravity.md."""
     frames = []
@@ -282,12 +341,15 @@ def tidy_estimates(res: ApplicationResults) -> pd.DataFrame:
         t["formula"] = fit.spec.formula
         t["sample"] = fit.spec.sample
         frames.append(t[ESTIMATE_COLUMNS])
+        if name == "ots_dynamic":
+            frames.append(_total_row(fit, t.iloc[0], ["both_ots", "both_ots_lag2",
+                                                      "both_ots_lag4"]))
     if not frames:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in ESTIMATE_COLUMNS})
-    return pd.concat(frames, ignore_index=True)
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in ESTIMATE_DTYPES.items()})
+    return pd.concat(frames, ignore_index=True).astype(ESTIMATE_DTYPES)
 
 
-def coefficient_figure(est: pd.DataFrame) -> object:
+def coefficient_figure(est: pd.DataFrame) -> Figure:
     """Coefficients of the single-policy models with 95% intervals (one row per term)."""
     rows = est[est["spec"].isin([m.name for m in MODELS] + ["ots_by_member"])]
     fig, ax = new_axes(6.4, 0.35 * max(len(rows), 1) + 1.2)
@@ -347,6 +409,9 @@ def run_application(paths: Paths, progress: bool = True) -> list[Path]:
              f"({', '.join(res.countries)}); trade in millions of USD; standard errors "
              "clustered by pair.", *res.notes]
     written += _write_tables(res, tables / "gravity_application", notes)
+    written += write_table(res.identification, tables / "gravity_identification",
+                           "What identifies each policy term (pair fixed effects): pairs whose "
+                           "status changes and their observed pair-years with the term on")
     written += write_table(sample_by_year(estimation_sample(panel, res.countries)),
                            tables / "gravity_sample", "Application sample by year "
                            f"(international flows among {len(res.countries)} countries)")

@@ -113,19 +113,13 @@ def _derived(fit: FittedSpec) -> dict[str, tuple[float, float]]:
     first to the last year (Table 2) and the total RTA effect (sum of RTA terms, Table 3),
     each with its delta-method standard error."""
     coef = fit.coef
-    vcov = pd.DataFrame(fit.result.vcov, index=coef.index, columns=coef.index)
     out: dict[str, tuple[float, float]] = {}
     dist = [t for t in coef.index if t.startswith("ln_dist_") and t[8:].isdigit()]
     if len(dist) >= 2:
-        first, last = dist[0], dist[-1]
-        b1, b2 = coef[first], coef[last]
-        grad = np.array([-100 * b2 / b1**2, 100 / b1])
-        v = vcov.loc[[first, last], [first, last]].to_numpy()
-        out["pct_change_dist"] = (100 * (b2 - b1) / b1, float(np.sqrt(grad @ v @ grad)))
+        out["pct_change_dist"] = fit.percent_change(dist[0], dist[-1])
     rta = [t for t in coef.index if t == "rta" or t.startswith("rta_lag")]
     if len(rta) > 1:
-        v = vcov.loc[rta, rta].to_numpy()
-        out["total_rta"] = (float(coef[rta].sum()), float(np.sqrt(v.sum())))
+        out["total_rta"] = fit.sum_of(rta)
     return out
 
 

@@ -132,9 +132,9 @@ def baseline_cross_section(panel: pd.DataFrame, year: int | None, terms: list[st
     """Square cross-section for GE: ``exporter, importer, trade`` (USD) + ``terms``.
 
     Countries need GDP (``gdp_exporter``) in the year. Missing international flows (nobody
-    reported) are set to 0; domestic flows are constructed as GDP minus total exports (GDP as a
-    proxy of gross output: an approximation); countries whose exports reach their GDP are
-    dropped. ``year=None`` picks the latest year with at least 90% of the best year's countries.
+    reported) are set to 0; domestic flows are constructed as GDP minus total exports to the
+    sample (GDP as a proxy of gross output: an approximation); countries whose exports reach
+    their GDP, or with no exports or no imports, are dropped. ``year=None`` picks the latest year with at least 90% of the best year's countries.
     Returns (frame, year, notes).
     """
     need = ["year", "exporter", "importer", "trade", "gdp_exporter", *terms]
@@ -171,8 +171,9 @@ def baseline_cross_section(panel: pd.DataFrame, year: int | None, terms: list[st
     isolated = sorted(c for c in keep if trade_sum[c] <= 0 or imp_sum[c] <= 0)
     keep = [c for c in keep if c not in isolated]
     xs = xs[xs["exporter"].isin(keep) & xs["importer"].isin(keep)]
-    dom = pd.DataFrame({"exporter": keep, "importer": keep,
-                        "trade": (g.loc[keep] - trade_sum.loc[keep]).to_numpy()})
+    exports = xs.groupby("exporter")["trade"].sum().reindex(keep, fill_value=0.0)
+    dom = pd.DataFrame({"exporter": keep, "importer": keep,  # output = GDP within the sample
+                        "trade": (g.loc[keep] - exports).to_numpy()})
     for t in terms:
         dom[t] = 0.0
     out = pd.concat([xs[["exporter", "importer", "trade", *terms]], dom], ignore_index=True)

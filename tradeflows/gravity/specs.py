@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from tradeflows.errors import DataError, SpecificationError
+from tradeflows.estimation import Results, ols, ppml
 from tradeflows.estimation.formula import parse_formula
 
 SampleRule = Callable[[pd.DataFrame], pd.Series]
@@ -102,8 +103,6 @@ class GravitySpec:
 
     def fit(self, df: pd.DataFrame, **kwargs: Any) -> FittedSpec:
         """Estimate the spec on ``df`` with tradeflows' own PPML or OLS; extra kwargs go there."""
-        from tradeflows import estimation
-
         sample = self.select(df)
         if sample.empty:
             raise SpecificationError(f"spec {self.name!r}: the sample rule leaves no rows")
@@ -111,7 +110,7 @@ class GravitySpec:
         if self.ssc is not None:
             options["ssc"] = self.ssc
         options.update(kwargs)
-        fitter = estimation.ppml if self.estimator == "ppml" else estimation.ols
+        fitter = ppml if self.estimator == "ppml" else ols
         result = fitter(sample, self.formula, **options)
         years = None
         if "year" in sample.columns and len(result.sample_index):
@@ -127,7 +126,7 @@ class FittedSpec:
     (separation, singletons, missing values: see ``result.drops``)."""
 
     spec: GravitySpec
-    result: Any
+    result: Results
     rows_in: int
     rows_sample: int
     years: tuple[int, int] | None = None
@@ -145,6 +144,20 @@ class FittedSpec:
         out = self.result.tidy().copy()
         out.insert(0, "spec", self.spec.name)
         return out
+
+    def sum_of(self, terms: Sequence[str]) -> tuple[float, float]:
+        """Sum of coefficients (e.g. a policy and its lags: the total effect) and its
+        standard error sqrt(1' V 1) (guide Table 3, ``lincom``)."""
+        v = self.result.vcov.loc[list(terms), list(terms)].to_numpy()
+        return float(self.coef[list(terms)].sum()), float(np.sqrt(v.sum()))
+
+    def percent_change(self, first: str, last: str) -> tuple[float, float]:
+        """100 (b_last - b_first) / b_first and its delta-method standard error (guide
+        Table 2: change of the distance elasticity)."""
+        b1, b2 = float(self.coef[first]), float(self.coef[last])
+        grad = np.array([-100 * b2 / b1**2, 100 / b1])
+        v = self.result.vcov.loc[[first, last], [first, last]].to_numpy()
+        return 100 * (b2 - b1) / b1, float(np.sqrt(grad @ v @ grad))
 
 
 def _cluster_column(vcov: Any) -> str | None:

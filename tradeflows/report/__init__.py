@@ -1,0 +1,1 @@
+"""The claims report: tables, figures, HTML and Markdown pages, manifest (docs/claims.md)."""

@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from tradeflows.io import atomic_path  # noqa: E402
 
@@ -64,6 +65,7 @@ def concentration_figure(series: pd.DataFrame, country: str, kink: int) -> Figur
     fig, ax = _figure(6.4, 3.2)
     ax.plot(series["year"], series["hhi"], marker="o", color="#2166ac")
     ax.axvline(kink, color="#888888", linestyle="--", linewidth=1)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("year")
     ax.set_ylabel("HHI (0-10000)")
     ax.set_title(f"Concentration of {country}'s trade across partners", loc="left")
@@ -75,6 +77,7 @@ def corridor_figure(cargo: pd.DataFrame, groups: pd.DataFrame | None) -> Figure:
     (``groups``: year, group, trade USD) as indices of their first year (= 100)."""
     fig, ax = _figure(6.4, 3.2)
     ax.bar(cargo["year"], cargo["cargo_mt"], color="#92c5de", label="Middle Corridor cargo (Mt)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("year")
     ax.set_ylabel("million tonnes")
     ax.set_title("Middle Corridor cargo (Kazakhstan Ministry of Transport)", loc="left")
@@ -92,20 +95,29 @@ def corridor_figure(cargo: pd.DataFrame, groups: pd.DataFrame | None) -> Figure:
 
 def fdi_figure(series: pd.DataFrame, host: str) -> Figure:
     """FDI into ``host`` (USD million), flows and stocks side by side: Central Asia and the
-    three largest other investors (``series``: year, group, measure, value_usd)."""
+    three largest other investors of each measure (``series``: year, group, measure,
+    value_usd). A group keeps its colour in both panels."""
     with plt.rc_context(_STYLE):
         fig, axes = plt.subplots(1, 2, figsize=(8.0, 3.2), layout="constrained")
+    data = series.dropna(subset=["value_usd"])
+    by = data.groupby(["measure", "group", "year"])["value_usd"].sum()
+    shown: dict[str, list[str]] = {}
+    for measure in ("flow", "stock"):
+        if measure in by.index.get_level_values(0):
+            totals = by.loc[measure].groupby("group").sum().drop("Central Asia", errors="ignore")
+            shown[measure] = totals.sort_values(ascending=False, kind="stable").index[:3].tolist()
+    palette = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02"]
+    others = sorted({g for groups in shown.values() for g in groups})
+    colors = {"Central Asia": "#000000"} | {g: palette[i % len(palette)]
+                                            for i, g in enumerate(others)}
     for ax, measure in zip(axes, ("flow", "stock"), strict=True):
-        rows = series[(series["measure"] == measure)].dropna(subset=["value_usd"])
-        by = rows.groupby(["group", "year"])["value_usd"].sum()
-        totals = by.groupby("group").sum().drop("Central Asia", errors="ignore")
-        top = totals.sort_values(ascending=False, kind="stable").index[:3].tolist()
-        for group in ["Central Asia", *top]:
-            if group in by.index.get_level_values(0):
-                s = by.loc[group]
+        for group in ["Central Asia", *shown.get(measure, [])]:
+            if (measure, group) in by.index.droplevel("year"):
+                s = by.loc[(measure, group)]
                 ax.plot(s.index, s.to_numpy() / 1e6, marker="o", label=group,
-                        linewidth=2.2 if group == "Central Asia" else 1.2)
+                        color=colors[group], linewidth=2.2 if group == "Central Asia" else 1.2)
         ax.axhline(0, color="#888888", linewidth=0.8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("year")
         ax.set_ylabel("USD million")
         ax.set_title(f"FDI {measure}s into {host} (UNCTAD)", loc="left")
