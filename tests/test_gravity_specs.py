@@ -14,6 +14,8 @@ from tradeflows.errors import DataError, SpecificationError
 from tradeflows.gravity import event_study as es
 from tradeflows.gravity import specs
 
+pytestmark = pytest.mark.filterwarnings("ignore:collinear regressor")
+
 
 def _hand_panel() -> pd.DataFrame:
     """3 countries x 2 years incl. domestic flows; trade chosen by hand."""

@@ -15,7 +15,9 @@ counted; 0 = reported zero: kept) and of pairs with positive total trade. Models
   ``uses_middle_corridor``);
 - ``eaeu``, ``wto``, ``sanctions``: ``both_eaeu``; ``both_wto``; every ``sanction*`` column;
 - ``joint``: all policy terms together with ``fta`` and ``both_cis_fta``;
-- ``event_uzb_ots``: event study of Uzbekistan's 2019 OTS accession (pairs UZB-other members;
+- ``event_uzb_ots``: event study of Uzbekistan's OTS accession (October 2019; year 0 = the
+  first year ``both_ots`` is 1 on its pairs, 2020 with the policy layer's mid-year dating;
+  pairs UZB-other members;
   leads to -4 and lags to +3, endpoints binned, reference -1), controlling for the other
   policy terms.
 
@@ -59,6 +61,9 @@ N_PARTNERS = 30
 #: the corridor, so they are set to 0 (constant within pair: absorbed by the pair FE).
 ROUTE_PREFIX = "uses_"
 OTS_MEMBERS_2019 = ("AZE", "KAZ", "KGZ", "TUR", "UZB")
+#: Uzbekistan joined the OTS in October 2019; the event year is the first year ``both_ots``
+#: is 1 on its pairs with the other members (the policy layer's dating), else this year.
+UZB_ACCESSION = 2019
 ESTIMATE_DTYPES = {"spec": "str", "term": "str", "estimate": "float64", "std_error": "float64",
                    "conf_low": "float64", "conf_high": "float64", "p_value": "float64",
                    "nobs": "int64", "years": "str", "drops": "str", "formula": "str",
@@ -103,6 +108,7 @@ class ApplicationResults:
     countries: list[str] = field(default_factory=list)
     sample_drops: dict[str, int] = field(default_factory=dict)
     identification: pd.DataFrame = field(default_factory=pd.DataFrame)
+    event_year: int = UZB_ACCESSION
 
 
 def read_panel(path: Path) -> pd.DataFrame:
@@ -229,6 +235,17 @@ def add_country_interactions(df: pd.DataFrame, var: str, countries: tuple[str, .
     return out, names
 
 
+def accession_year(df: pd.DataFrame, pairs: list[tuple[str, str]]) -> int:
+    """First year ``both_ots`` is 1 on any of ``pairs`` (either direction); else
+    :data:`UZB_ACCESSION`."""
+    if "both_ots" not in df.columns:
+        return UZB_ACCESSION
+    keys = set(pairs) | {(b, a) for a, b in pairs}
+    rows = df[[k in keys for k in zip(df["exporter"], df["importer"], strict=True)]]
+    on = rows.loc[rows["both_ots"] != 0, "year"]
+    return int(on.min()) if len(on) else UZB_ACCESSION
+
+
 def estimate_application(panel: pd.DataFrame, *, countries: list[str] | None = None,
                          progress: bool = False) -> ApplicationResults:
     """Fit every model of the module docstring on the international flows of ``panel``
@@ -284,8 +301,9 @@ def estimate_application(panel: pd.DataFrame, *, countries: list[str] | None = N
             res.fits["ots_dynamic"] = fit
         except SpecificationError as err:
             res.notes.append(f"ots_dynamic: not estimated ({err})")
-    df["uzb_ots_event"] = event_years(
-        df, [("UZB", c) for c in OTS_MEMBERS_2019 if c != "UZB"], 2019)
+    uzb_pairs = [("UZB", c) for c in OTS_MEMBERS_2019 if c != "UZB"]
+    res.event_year = accession_year(df, uzb_pairs)
+    df["uzb_ots_event"] = event_years(df, uzb_pairs, res.event_year)
     treated = df["uzb_ots_event"].notna() & df["trade"].notna()
     if treated.any():
         try:
@@ -419,7 +437,7 @@ def run_application(paths: Paths, progress: bool = True) -> list[Path]:
         written += save_figure(coefficient_figure(est), figures / "gravity_coefficients")
     if res.event is not None:
         written += _plot_event_study(res.event, figures / "event_study_uzb_ots",
-                                     title="Uzbekistan's 2019 OTS accession: pairs with "
-                                     "other members")
+                                     title="Uzbekistan's OTS accession (Oct. 2019): pairs "
+                                     f"with other members\nyear 0 = {res.event_year}")
     written += _replication_tables(paths, tables / "agtpa_replication")
     return written

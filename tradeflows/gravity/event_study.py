@@ -139,7 +139,7 @@ def plot_event_study(es: EventStudy, stem: str | Path, *, title: str = "") -> li
     ax.plot([es.reference], [0.0], "o", mfc="white", color="C0", label="reference period")
     ax.set_xlabel("years relative to the event (endpoints binned)")
     ax.set_ylabel("PPML coefficient (log points)")
-    ax.set_title(title or es.fitted.spec.name)
+    ax.set_title(title or es.fitted.spec.name, fontsize=10)
     ax.legend(frameon=False)
     return save_figure(fig, Path(stem))
 

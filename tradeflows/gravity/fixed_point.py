@@ -162,7 +162,7 @@ def conditional(t1: np.ndarray, output: np.ndarray, expenditure: np.ndarray, ref
 def solve_full_endowment(t0: np.ndarray, t1: np.ndarray, output: np.ndarray,
                          expenditure: np.ndarray, sigma: float, ref: int, tol: float = 1e-12,
                          maxiter: int = 10_000, damping: float = 1.0,
-                         accelerate_after: int = 50) -> Equilibrium:
+                         accelerate_after: int = 20) -> Equilibrium:
     """Full-endowment counterfactual by exact hat algebra (the ge_gravity-style iteration).
 
     Iterates on the factory-gate price changes ``w`` (length ``n``): consumer price indexes

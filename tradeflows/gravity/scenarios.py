@@ -273,11 +273,27 @@ def scenario_costs(scn: Scenario, xs: pd.DataFrame, year: int) -> pd.DataFrame:
 
 
 # --- estimation ------------------------------------------------------------------------------
+def _names(scn: Scenario) -> set[str]:
+    """Variables the scenario uses (formula tokens and changed variables)."""
+    return set(re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", scn.formula)) | set(scn.shock_terms)
+
+
+def read_panel(path: Path, scn: Scenario) -> pd.DataFrame:
+    """The panel columns the scenario needs (all columns if a change has a ``where`` query)."""
+    import pyarrow.parquet as pq
+
+    if any(c.where for c in scn.changes):
+        return pd.read_parquet(path)
+    used = _names(scn)
+    used |= {v[3:] for v in used if v.startswith("ln_")}
+    used |= {"year", "exporter", "importer", "trade", "gdp_exporter"}
+    return pd.read_parquet(path, columns=[c for c in pq.read_schema(path).names if c in used])
+
+
 def with_logs(panel: pd.DataFrame, scn: Scenario) -> pd.DataFrame:
     """Add ``ln_X = log(X)`` (NaN where X <= 0) for every ``ln_X`` the scenario uses that the
     panel lacks but whose ``X`` it has (e.g. ``ln_route_cost``)."""
-    used = set(re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", scn.formula)) | set(scn.shock_terms)
-    add = {v: v[3:] for v in used
+    add = {v: v[3:] for v in _names(scn)
            if v.startswith("ln_") and v not in panel.columns and v[3:] in panel.columns}
     if not add:
         return panel
@@ -396,7 +412,7 @@ def run_scenario(name_or_path: str | Path, paths: Paths, draws: int | None = Non
     scn = load_scenario(name_or_path)
     if not paths.panel.is_file():
         raise DataError("panel not found; run `tradeflows build` first", file=paths.panel)
-    panel = with_logs(pd.read_parquet(paths.panel), scn)
+    panel = with_logs(read_panel(paths.panel, scn), scn)
     res = estimate_effects(panel, scn)
     terms = scn.shock_terms
     coefs = pd.DataFrame({"estimate": res.coef[terms], "std_error": res.se[terms]})
