@@ -68,22 +68,24 @@ def run_cli(root: Path, *args: str) -> subprocess.CompletedProcess:
     return done
 
 
-@pytest.fixture(scope="module")
-def reproduced(tmp_path_factory) -> tuple[Path, dict[str, bytes], dict[str, bytes]]:
-    """The whole pipeline once on the bundled data (data/raw linked, outputs in tmp), then
-    a second `report` run: (root, files after reproduce, files after the second report)."""
-    root = tmp_path_factory.mktemp("reproduce")
+def reproduce_once(root: Path) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    """The whole pipeline on the bundled data (data/raw linked, outputs under ``root``),
+    then a second `report` run: (files after reproduce, files after the second report)."""
     (root / "data").mkdir()
     (root / "data" / "raw").symlink_to(REPO / "data" / "raw", target_is_directory=True)
     run_cli(root, "reproduce")
     first = snapshot(root / "reports")
     run_cli(root, "report")
-    return root, first, snapshot(root / "reports")
+    return first, snapshot(root / "reports")
 
 
 @pytest.mark.slow
-def test_reproduce_writes_the_full_report(reproduced):
-    root, first, _ = reproduced
+def test_reproduce_end_to_end(tmp_path):
+    """One test (one xdist worker runs the pipeline once): the full report is written, its
+    numbers are area 6's, a second report run is byte-identical, and it opens in Chromium."""
+    root = tmp_path / "project"
+    root.mkdir()
+    first, second = reproduce_once(root)
     for name in ("index.html", "report.md", "manifest.json", "tables/claims.tex",
                  "tables/claims.html", "tables/claims.md", "figures/verdicts.png",
                  "figures/verdicts.svg", "figures/corridor_cargo.svg"):
@@ -105,16 +107,8 @@ def test_reproduce_writes_the_full_report(reproduced):
     row = next(x for x in first["tables/claims.md"].decode().splitlines()
                if x.startswith("| C2 |"))
     assert f"| {ots['estimate']:.3f} | {ots['conf_low']:.3f} | {ots['conf_high']:.3f} |" in row
-
-
-@pytest.mark.slow
-def test_second_report_run_is_identical(reproduced):
-    _, first, second = reproduced
+    # determinism: a second report run rewrites every file with the same bytes
     assert first.keys() == second.keys()
     assert [k for k in first if first[k] != second[k]] == []
-
-
-@pytest.mark.slow
-def test_full_report_opens_in_chromium(reproduced, tmp_path):
-    root, _, _ = reproduced
-    check_in_browser(root / "reports" / "index.html", tmp_path)
+    if CHROMIUM is not None:  # without it, the synthetic browser test reports the skip
+        check_in_browser(root / "reports" / "index.html", tmp_path)

@@ -386,7 +386,10 @@ def coefficient_figure(est: pd.DataFrame) -> Figure:
 def _write_tables(res: ApplicationResults, base: Path, notes: list[str]) -> list[Path]:
     from tradeflows.estimation import etable
 
-    models = {fit.spec.label or name: fit.result for name, fit in res.fits.items()}
+    # the dynamic spec carries the guide's column label (PHSNG); name it for this table
+    titles = {"ots_dynamic": "OTS: lead and lags"}
+    models = {titles.get(name, fit.spec.label or name): fit.result
+              for name, fit in res.fits.items()}
     written = []
     if not models:
         return written
