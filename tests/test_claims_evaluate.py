@@ -116,3 +116,15 @@ def test_gravity_gap_absorbed_by_fixed_effects_is_untestable():
     panel.loc[aze_other & (panel["year"] == 2023), "trade"] = np.nan
     with pytest.raises(Untestable, match="in 2023 .* absorb the post-period indicator"):
         gravity_gap_evidence(claim, panel)
+
+
+def test_cli_claims_prints_every_verdict(tree):
+    from click.testing import CliRunner
+
+    from tradeflows.cli import main
+
+    out = CliRunner().invoke(main, ["--root", str(tree.root), "--quiet", "claims"])
+    assert out.exit_code == 0, out.output
+    expected = evaluate_claims(tree, progress=False)
+    for row in expected.itertuples():
+        assert row.id in out.output and row.verdict in out.output

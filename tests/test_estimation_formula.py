@@ -59,3 +59,10 @@ def test_missing_values_dropped_and_counted():
     assert mf.drops["missing"] == 4
     assert list(mf.index) == [0]
     assert extra["weights"].shape == (1,)
+
+
+def test_three_way_interaction_levels_are_sorted_combinations():
+    df = pd.DataFrame({"a": ["x", "y", "x", "x"], "b": [2, 1, 2, 1], "c": [0.5, 0.5, 1.5, 0.5]})
+    codes, levels = factorize_fe(df, "a^b^c")
+    assert list(levels) == ["x^1^0.5", "x^2^0.5", "x^2^1.5", "y^1^0.5"]
+    assert list(codes) == [1, 3, 2, 0]

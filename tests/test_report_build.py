@@ -115,3 +115,15 @@ def test_table_formats_agree():
     assert "<td>a&amp;b</td><td></td><td>20</td>" in html
     md = to_markdown(df, "Cap")
     assert "| both_ots | 0.123 | 10 |" in md and "| a&b |  | 20 |" in md
+
+
+def test_cli_report_writes_index(tmp_path):
+    from click.testing import CliRunner
+
+    from tradeflows.cli import main
+
+    root = synthetic_tree(tmp_path)
+    out = CliRunner().invoke(main, ["--root", str(root), "--quiet", "report"])
+    assert out.exit_code == 0, out.output
+    assert out.output.strip() == str(root / "reports" / "index.html")
+    assert (root / "reports" / "manifest.json").is_file()

@@ -18,6 +18,7 @@ from tradeflows.config import PACKAGE_DATA
 
 CARGO_FILE = PACKAGE_DATA / "corridor_cargo.csv"
 PREFERRED_REPORTER = "Ministry of Transport of Kazakhstan"
+CORRIDOR_TABLE, CARGO_FIGURE = "tables/claim_c4_corridor", "figures/corridor_cargo"
 
 
 def cargo_series(file: Path = CARGO_FILE) -> pd.DataFrame:
@@ -109,5 +110,4 @@ def corridor_evidence(claim: Claim, panel: pd.DataFrame,
                         .rename(columns={"cargo_mt": "trade"})], ignore_index=True)
     return Evidence(estimate=estimate, conf_low=float(lo), conf_high=float(hi),
                     nobs=len(long), years=f"{pre0}-{post1}", sources=claim.sources, note=note,
-                    series=series, table="tables/claim_c4_corridor",
-                    figure="figures/corridor_cargo")
+                    series=series, table=CORRIDOR_TABLE, figure=CARGO_FIGURE)

@@ -11,6 +11,7 @@ from tradeflows.claims.evidence import Evidence, Untestable, require, year_span
 from tradeflows.config import PACKAGE_DATA
 
 EVENTS_FILE = PACKAGE_DATA / "events.csv"
+FDI_TABLE, FDI_FIGURE = "tables/claim_c7_fdi", "figures/fdi_aze"  # relative to reports/
 
 
 def investment_events(investors: list[str], file: Path = EVENTS_FILE) -> pd.DataFrame:
@@ -78,4 +79,4 @@ def investment_evidence(claim: Claim, investment: pd.DataFrame,
             f"about investment after {last}.{ev_text}")
     return Evidence(estimate=total, conf_low=total, conf_high=total, nobs=len(from_group),
                     years=year_span(from_group["year"]), sources=claim.sources, note=note,
-                    table="tables/claim_c7_fdi", figure="figures/fdi_aze")
+                    table=FDI_TABLE, figure=FDI_FIGURE)

@@ -92,15 +92,25 @@ def parse_formula(formula: str) -> Formula:
 
 
 def factorize_fe(data: pd.DataFrame, term: str) -> tuple[np.ndarray, pd.Index]:
-    """0-based int64 codes (n,) of a fixed-effect term and its levels (labels joined by '^')."""
+    """0-based int64 codes (n,) of a fixed-effect term and its levels (sorted; the levels of
+    an interaction ``a^b`` are labelled "a_value^b_value"). No missing values expected."""
     cols = term.split("^")
     if len(cols) == 1:
         codes, levels = pd.factorize(data[cols[0]], sort=True)
         return codes.astype(np.int64), pd.Index(levels)
-    keys = pd.MultiIndex.from_frame(data[cols].reset_index(drop=True))
-    codes, levels = pd.factorize(keys, sort=True)
-    labels = pd.Index(["^".join(map(str, lv)) for lv in levels])
-    return codes.astype(np.int64), labels
+    parts = [pd.factorize(data[c], sort=True) for c in cols]
+    combined = np.zeros(len(data), dtype=np.int64)
+    for codes, levels in parts:
+        combined = combined * len(levels) + codes
+    codes, uniq = pd.factorize(combined, sort=True)
+    labels = []
+    for u in uniq:
+        digits = []
+        for _, levels in reversed(parts):
+            u, d = divmod(int(u), len(levels))
+            digits.append(str(levels[d]))
+        labels.append("^".join(reversed(digits)))
+    return codes.astype(np.int64), pd.Index(labels)
 
 
 @dataclass

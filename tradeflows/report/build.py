@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from tradeflows.claims.corridor import cargo_series
+from tradeflows.claims.corridor import CARGO_FIGURE, cargo_series
 from tradeflows.claims.evaluate import Assessment, assess_claims, verdict_table
-from tradeflows.claims.investment import fdi_into
+from tradeflows.claims.investment import FDI_FIGURE, FDI_TABLE, fdi_into
 from tradeflows.claims.rules import VERDICTS
 from tradeflows.config import Paths
 from tradeflows.io import write_json, write_text
@@ -24,6 +24,8 @@ from tradeflows.report.manifest import build_manifest
 from tradeflows.report.tables import write_table
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+# descriptive table and figure linked from a claim even when it is not testable
+_DESCRIPTIVE = {"investment": (FDI_TABLE, FDI_FIGURE), "corridor_shift": ("", CARGO_FIGURE)}
 
 
 def _fmt(x: object, digits: int = 3) -> str:
@@ -95,9 +97,9 @@ def _fdi_outputs(assessments: list[Assessment], paths: Paths) -> list[Path]:
     t.columns = [f"{m} {i}" for m, i in t.columns]
     t = t.reset_index()
     reports = paths.reports
-    out = write_table(t, reports / "tables" / "claim_c7_fdi", f"{claim.id}: FDI into {host} "
+    out = write_table(t, reports / FDI_TABLE, f"{claim.id}: FDI into {host} "
                       "from Central Asia reported by the host (UNCTAD), USD million", digits=1)
-    out += fg.save_figure(fg.fdi_figure(fdi, host), reports / "figures" / "fdi_aze")
+    out += fg.save_figure(fg.fdi_figure(fdi, host), reports / FDI_FIGURE)
     return out
 
 
@@ -121,6 +123,7 @@ def _context(assessments: list[Assessment], table: pd.DataFrame, paths: Paths,
     reports = paths.reports
     rows = []
     for a, r in zip(assessments, table.to_dict("records"), strict=True):
+        fallback = _DESCRIPTIVE.get(a.claim.method, ("", ""))
         rows.append({
             **{k: _fmt(v) for k, v in r.items()},
             "verdict_class": r["verdict"].split(" ")[0] if r["verdict"] != VERDICTS[3]
@@ -128,8 +131,8 @@ def _context(assessments: list[Assessment], table: pd.DataFrame, paths: Paths,
             "title": a.claim.title, "hypothesis": a.claim.hypothesis,
             "window": f"{a.claim.window[0]}-{a.claim.window[1]}",
             "specification": a.claim.specification, "rule": a.claim.rule.describe(),
-            "table_link": _link(reports, r["table"], (".html", ".md", ".tex")),
-            "figure_link": _link(reports, r["figure"], (".svg", ".png")),
+            "table_link": _link(reports, r["table"] or fallback[0], (".html", ".md", ".tex")),
+            "figure_link": _link(reports, r["figure"] or fallback[1], (".svg", ".png")),
         })
     counts = {v: int((table["verdict"] == v).sum()) for v in VERDICTS}
     return {"claims": rows, "counts": counts, "manifest": manifest,
@@ -158,7 +161,7 @@ def build_report(paths: Paths, progress: bool = True) -> Path:
         c4 = next((a.evidence for a in assessments if a.claim.method == "corridor_shift"
                    and a.evidence is not None), None)
         groups = c4.series if c4 is not None else None
-        fg.save_figure(fg.corridor_figure(cargo, groups), reports / "figures" / "corridor_cargo")
+        fg.save_figure(fg.corridor_figure(cargo, groups), reports / CARGO_FIGURE)
     steps.update()
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                              autoescape=jinja2.select_autoescape(["html"]),
