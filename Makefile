@@ -5,7 +5,6 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # one BLAS thread per process: the machine has 2 cores and the tests run 2 workers
 export OPENBLAS_NUM_THREADS ?= 1
-export OMP_NUM_THREADS ?= 1
 
 .PHONY: reproduce test lint bench clean
 
