@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from tradeflows.errors import ConvergenceError
+from tradeflows.estimation.collinearity import collinear_columns
 from tradeflows.estimation.demean import demean_coef
 from tradeflows.estimation.results import OLSResults
 from tradeflows.estimation.sample import build_sample
@@ -23,8 +24,6 @@ def ols(data: pd.DataFrame, formula: str, *, vcov: object = None, weights: objec
     vcov, weights, ssc: as :func:`tradeflows.estimation.ppml`. tol: demeaning tolerance.
     Singletons are dropped (counted under drops["singleton"]).
     """
-    from tradeflows.estimation.collinearity import collinear_columns
-
     s = build_sample(data, formula, model="ols", vcov=vcov, weights=weights, ssc=ssc)
     y, X, fe, w = s.y, s.X, s.fe, s.weights
     n = y.size

@@ -19,6 +19,7 @@ from scipy.special import gammaln, xlogy
 from tqdm import tqdm
 
 from tradeflows.errors import ConvergenceError
+from tradeflows.estimation.collinearity import collinear_columns
 from tradeflows.estimation.demean import demean_coef, fe_index
 from tradeflows.estimation.results import PPMLResults
 from tradeflows.estimation.sample import build_sample
@@ -90,8 +91,6 @@ def _loglik(y: np.ndarray, mu: np.ndarray, w: np.ndarray) -> float:
 
 def _drop_collinear(X, names, fe, W, tol):
     """Demean X once with weights W; drop collinear columns (warns). Returns kept indices."""
-    from tradeflows.estimation.collinearity import collinear_columns
-
     Xd, comp, _, _, _ = demean_coef(X, fe, W, tol=tol)
     norms = np.sqrt((X**2 * W[:, None]).sum(axis=0))
     drop = collinear_columns(Xd, names, W, norms=norms) if X.shape[1] else []

@@ -15,6 +15,8 @@ import pandas as pd
 
 from tradeflows.errors import SpecificationError
 from tradeflows.estimation.formula import Formula, factorize_fe, model_frame, parse_formula
+from tradeflows.estimation.separation import sample_mask
+from tradeflows.estimation.singletons import singleton_mask
 from tradeflows.estimation.vcov import SSC, VcovSpec, as_ssc, parse_vcov
 
 __all__ = ["Sample", "build_sample"]
@@ -120,15 +122,11 @@ def build_sample(data: pd.DataFrame, formula: str, *, model: str, vcov: object,
     keep = w > 0
     drops["zero_weight"] = int((~keep).sum())
     if model == "ppml":
-        from tradeflows.estimation.separation import sample_mask
-
         alive, sd = sample_mask(y, X, fe, separation=tuple(separation), keep=keep)
         drops["singleton"] = sd.pop("singletons")
         drops.update(sd)
         keep = alive
     elif fe.shape[1]:
-        from tradeflows.estimation.singletons import singleton_mask
-
         single = singleton_mask(fe, keep=keep)
         drops["singleton"] = int(single.sum())
         keep &= ~single
