@@ -236,3 +236,19 @@ def test_collinear_regressor_dropped_with_warning(data):
         r = ppml(df, "y ~ x1 + x2 + x3 | a + b", tol=1e-12)
     assert any("x3" in str(w.message) for w in rec)
     assert r.coefnames == ["x1", "x2"] and r.collinear == ["x3"]
+
+
+def test_underflowed_fitted_values_stay_finite_and_warn():
+    """A zero flow whose fitted value underflows to 0 (eta < -745) gets z = eta - 1 and a
+    vanishing weight instead of a division by zero, and the fit warns about it."""
+    from tradeflows.estimation.ppml import _warn_vanishing_fit, _working
+
+    y = np.array([0.0, 2.0])
+    eta = np.array([-800.0, np.log(2.0)])
+    mu = np.exp(eta)
+    assert mu[0] == 0.0
+    M, W = np.empty((2, 1)), np.empty(2)
+    _working(eta, np.zeros(2), y, mu, np.ones(2), M, W)
+    assert np.all(np.isfinite(M)) and M[0, 0] == -801.0 and W[0] < 1e-300
+    with pytest.warns(RuntimeWarning, match="1 zero observation"):
+        _warn_vanishing_fit(y, mu, float(y.mean()))

@@ -34,10 +34,14 @@ def _deviance(y: np.ndarray, mu: np.ndarray, w: np.ndarray) -> float:
 
 @njit(cache=True)
 def _working(eta, off, y, mu, w, M, W):
-    """IRLS weights W = w*mu and working variable z (into M[:, 0]) without temporaries."""
+    """IRLS weights W = w*mu and working variable z (into M[:, 0]) without temporaries.
+
+    A fitted value that underflows to 0 (eta < -745, a zero flow pushed towards separation)
+    is floored at the smallest normal double, so z = eta - 1 and its weight vanishes."""
     for i in range(y.size):
-        W[i] = w[i] * mu[i]
-        M[i, 0] = eta[i] - off[i] + (y[i] - mu[i]) / mu[i]
+        m = max(mu[i], 2.2250738585072014e-308)
+        W[i] = w[i] * m
+        M[i, 0] = eta[i] - off[i] + (y[i] - m) / m
 
 
 @njit(cache=True)
@@ -83,6 +87,20 @@ def _mu_dev(eta_full, eta_old, frac, wy, w, eta, mu, wylogy_y):
         acc += w[i] * mu[i] - wy[i] * e
     dev = 2.0 * (wylogy_y + acc)
     return dev if np.isfinite(dev) else np.inf
+
+
+def _warn_vanishing_fit(y: np.ndarray, mu: np.ndarray, mean_y: float,
+                       rel_tol: float = 1e-12) -> None:
+    """Warn when zero flows end with fitted values below ``rel_tol`` times mean(y): the
+    signature of separation that the pre-estimation checks did not certify (the likelihood
+    keeps rising as those fitted values go to zero; coefficients that load on them are not
+    identified, and their standard errors explode)."""
+    vanishing = int(np.count_nonzero((y == 0) & (mu < rel_tol * mean_y)))
+    if vanishing:
+        warnings.warn(f"{vanishing} zero observation(s) have fitted values below {rel_tol:g} "
+                      "x mean(y): possible separation not caught by the separation checks; "
+                      "coefficients identified only by them are not reliable",
+                      RuntimeWarning, stacklevel=3)
 
 
 def _loglik(y: np.ndarray, mu: np.ndarray, w: np.ndarray) -> float:
@@ -180,6 +198,7 @@ def ppml(data: pd.DataFrame, formula: str, *, vcov: object = None, weights: obje
         if strict:
             raise ConvergenceError(msg)
         warnings.warn(msg, RuntimeWarning, stacklevel=2)
+    _warn_vanishing_fit(y, mu, mean_y)
     scores = Xd * (w * (y - mu))[:, None]
     V, K, df_t = compute_vcov(Xd, W, scores, s.vcov_spec, s.ssc, fe=s.fe, clusters=s.clusters)
     ll = _loglik(y, mu, w)
