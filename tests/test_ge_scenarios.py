@@ -157,7 +157,7 @@ def test_missing_panel(tmp_path) -> None:
 
 
 def test_route_change_uses_route_year(tmp_path) -> None:
-    """A route scenario adds the log change of route cost in ``route_year`` (area 3's network)
+    """A route scenario adds the log change of route cost in ``route_year`` (the corridor network of tradeflows.policy)
     to the baseline value; pairs the scenario does not touch keep theirs."""
     corridors = pytest.importorskip("tradeflows.policy.corridors")
     f = tmp_path / "z.toml"

@@ -82,7 +82,7 @@ def reproduce_once(root: Path) -> tuple[dict[str, bytes], dict[str, bytes]]:
 @pytest.mark.slow
 def test_reproduce_end_to_end(tmp_path):
     """One test (one xdist worker runs the pipeline once): the full report is written, its
-    numbers are area 6's, a second report run is byte-identical, and it opens in Chromium."""
+    numbers are those of the gravity application, a second report run is byte-identical, and it opens in Chromium."""
     root = tmp_path / "project"
     root.mkdir()
     first, second = reproduce_once(root)
@@ -101,7 +101,7 @@ def test_reproduce_end_to_end(tmp_path):
     assert set(man["outputs"]) == {f"reports/{n}" for n in first if n != "manifest.json"}
     md = first["report.md"].decode()
     assert md.count("\n### C") == 8
-    # the verdict table carries area 6's numbers unchanged
+    # the verdict table carries the gravity application's numbers unchanged
     est = pd.read_parquet(root / "data" / "processed" / "estimates" / "application.parquet")
     ots = est[(est["spec"] == "ots") & (est["term"] == "both_ots")].iloc[0]
     row = next(x for x in first["tables/claims.md"].decode().splitlines()
