@@ -8,6 +8,8 @@ so any stage can be rerun alone. ``reproduce`` runs them all.
 
 from __future__ import annotations
 
+import shutil
+import textwrap
 from pathlib import Path
 
 import click
@@ -98,7 +100,12 @@ def variables(fmt: str) -> None:
     elif fmt == "markdown":
         click.echo(table.to_markdown(index=False))
     else:
-        click.echo(table.to_string(index=False))
+        width = min(shutil.get_terminal_size((100, 20)).columns, 100)
+        for row in table.itertuples(index=False):
+            click.echo(click.style(row.name, bold=True))
+            for label, text in (("", row.definition), ("source: ", row.source)):
+                click.echo(textwrap.fill(label + text, width=width, initial_indent="    ",
+                                         subsequent_indent="    "))
 
 
 @main.command()
