@@ -251,4 +251,7 @@ def test_underflowed_fitted_values_stay_finite_and_warn():
     _working(eta, np.zeros(2), y, mu, np.ones(2), M, W)
     assert np.all(np.isfinite(M)) and M[0, 0] == -801.0 and W[0] < 1e-300
     with pytest.warns(RuntimeWarning, match="1 zero observation"):
-        _warn_vanishing_fit(y, mu, float(y.mean()))
+        _warn_vanishing_fit(y, mu)
+    with warnings.catch_warnings():  # small but not vanishing: 1e-9 of the smallest flow
+        warnings.simplefilter("error")
+        _warn_vanishing_fit(y, np.array([2e-9, 2.0]))

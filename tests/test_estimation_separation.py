@@ -274,3 +274,48 @@ def test_real_comtrade_panel_matches_the_exact_lp():
         for j in range(3)])
     np.testing.assert_array_equal(mask, _lp_reference(y[rows], dummies))
     assert counts["separation_fe"] == mask.sum() > 1000
+
+
+def test_separation_hidden_by_a_positive_singleton(base):
+    """Exporter 2 has zeros only, except one positive row that is alone in its importer: that
+    importer's coefficient absorbs it, so every zero of exporter 2 is separated (z = 1{exp 2}
+    - 1{imp 9}). The rectifier's exact singleton reduction finds them without any
+    factorisation (no warning even with max_columns=5); sample_mask, which reaches the fixed
+    point of singletons and cheap checks first, counts them as singleton + all-zero group."""
+    from tradeflows.estimation.separation import relu_separation
+
+    y = base["y"].copy()
+    y[base["g"] == 2] = 0.0
+    y = np.r_[y, 5.0]
+    fe = np.vstack([base["fe"], [2, 9]])
+    X = np.r_[base["x"], 0.3][:, None]
+    truth = np.r_[base["g"] == 2, False]
+    np.testing.assert_array_equal(_lp_reference(y, np.column_stack([X, _dummies(fe)])), truth)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(relu_separation(y, X, fe, max_columns=5), truth)
+    mask, counts = separation_mask(y, X, fe, methods=("relu",))
+    np.testing.assert_array_equal(mask, truth)
+    assert counts["separation_relu"] == truth.sum()
+    keep, drops = sample_mask(y, X, fe)
+    np.testing.assert_array_equal(keep, ~truth & (np.arange(y.size) < y.size - 1))
+    assert drops == {"singletons": 1, "separation_fe": int(truth.sum()),
+                     "separation_simplex": 0, "separation_relu": 0}
+
+
+def test_proof_of_no_separation_is_polished_before_the_check():
+    """A loose demeaning tolerance only speeds up the search for λ: the candidate is projected
+    again at a tight tolerance before it is verified, so the proof still goes through."""
+    from tradeflows.estimation.separation import _no_separation_certificate
+    from tradeflows.estimation.synthetic import gravity_panel
+
+    df = gravity_panel(15, 6, seed=1)
+    fe = df[["exp_year", "imp_year", "pair"]].to_numpy()
+    y, X = df["flow"].to_numpy(), df[["x1", "x2"]].to_numpy()
+    keep, drops = sample_mask(y, X, fe, separation=("fe",))
+    assert drops["separation_fe"] > 0
+    y, X, fe = y[keep], X[keep], fe[keep]
+    assert _no_separation_certificate(y, X, fe, demean_tol=0.1)
+    assert not _no_separation_certificate(y, X, fe, demean_tol=0.1, polish_tol=0.1)
+    mask, _ = separation_mask(y, X, fe)
+    assert not mask.any()

@@ -89,18 +89,21 @@ def _mu_dev(eta_full, eta_old, frac, wy, w, eta, mu, wylogy_y):
     return dev if np.isfinite(dev) else np.inf
 
 
-def _warn_vanishing_fit(y: np.ndarray, mu: np.ndarray, mean_y: float,
-                       rel_tol: float = 1e-12) -> None:
-    """Warn when zero flows end with fitted values below ``rel_tol`` times mean(y): the
-    signature of separation that the pre-estimation checks did not certify (the likelihood
-    keeps rising as those fitted values go to zero; coefficients that load on them are not
-    identified, and their standard errors explode)."""
-    vanishing = int(np.count_nonzero((y == 0) & (mu < rel_tol * mean_y)))
+def _warn_vanishing_fit(y: np.ndarray, mu: np.ndarray, rel_tol: float = 1e-12) -> None:
+    """Warn when zero flows end with fitted values below ``rel_tol`` times the smallest
+    positive flow: the signature of separation that the pre-estimation checks did not
+    certify (the likelihood keeps rising as those fitted values go to zero; coefficients that
+    load on them are not identified, and their standard errors explode)."""
+    positive = y[y > 0]
+    if positive.size == 0:
+        return
+    floor = rel_tol * float(positive.min())
+    vanishing = int(np.count_nonzero((y == 0) & (mu < floor)))
     if vanishing:
         warnings.warn(f"{vanishing} zero observation(s) have fitted values below {rel_tol:g} "
-                      "x mean(y): possible separation not caught by the separation checks; "
-                      "coefficients identified only by them are not reliable",
-                      RuntimeWarning, stacklevel=3)
+                      "x the smallest positive flow: possible separation not caught by the "
+                      "separation checks; coefficients identified only by them are not "
+                      "reliable", RuntimeWarning, stacklevel=3)
 
 
 def _loglik(y: np.ndarray, mu: np.ndarray, w: np.ndarray) -> float:
@@ -198,7 +201,7 @@ def ppml(data: pd.DataFrame, formula: str, *, vcov: object = None, weights: obje
         if strict:
             raise ConvergenceError(msg)
         warnings.warn(msg, RuntimeWarning, stacklevel=2)
-    _warn_vanishing_fit(y, mu, mean_y)
+    _warn_vanishing_fit(y, mu)
     scores = Xd * (w * (y - mu))[:, None]
     V, K, df_t = compute_vcov(Xd, W, scores, s.vcov_spec, s.ssc, fe=s.fe, clusters=s.clusters)
     ll = _loglik(y, mu, w)

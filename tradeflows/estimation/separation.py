@@ -205,7 +205,8 @@ def _projector(Z: sparse.csr_matrix, w: np.ndarray) -> Callable[[np.ndarray], np
 
 
 def _no_separation_certificate(
-    y: np.ndarray, X: np.ndarray, fe: np.ndarray, *, maxiter: int = 100, demean_tol: float = 1e-10
+    y: np.ndarray, X: np.ndarray, fe: np.ndarray, *, maxiter: int = 100,
+    demean_tol: float = 1e-10, polish_tol: float = 1e-13,
 ) -> bool:
     """True when a proof that no observation is separated is found (False: no proof found).
 
@@ -214,30 +215,65 @@ def _no_separation_certificate(
     0 = b'Z'λ = Σ_zeros λ_i z_i > 0 would follow. λ is sought by alternating projections
     between the null space of Z' (residuals of an unweighted least-squares fit, i.e. the fast,
     well-conditioned demeaning) and {λ >= 1 on the zeros}, with the shortfalls accumulated
-    (which speeds up the slow tail; any λ will do as long as it passes the check). The result
-    is verified directly before it is trusted: every group sum of λ per fixed effect below
-    1e-8·max|λ|, X'λ below 1e-8 of |X|'|λ|, min λ on the zeros above 1e-6·max|λ|.
+    (which speeds up the slow tail; any λ will do as long as it passes the check). Each
+    demeaning starts from the fixed-effect component of the previous pass (λ changes little
+    from pass to pass), and a candidate that is positive on every zero but fails the check is
+    projected once more at ``polish_tol`` and checked again, so that the demeaning tolerance
+    does not decide the outcome.
+    The result is verified directly before it is trusted: every group sum of λ per fixed
+    effect below 1e-8·max|λ|, X'λ below 1e-8 of |X|'|λ|, min λ on the zeros above
+    1e-6·max|λ|.
     """
     zero = y == 0
     has_fe = fe.shape[1] > 0
+    idx = None
     if has_fe:
-        from tradeflows.estimation.demean import demean
+        from tradeflows.estimation.demean import demean, demean_coef, fe_index
 
         fe = _recode(fe)
-    Xd = demean(X, fe, tol=demean_tol)[0] if has_fe and X.shape[1] else X
+        idx = fe_index(fe)
+    xcache: dict[float, np.ndarray] = {}
+
+    def xdemeaned(tol: float) -> np.ndarray:
+        if tol not in xcache:
+            xcache[tol] = demean(X, idx, tol=tol)[0] if has_fe and X.shape[1] else X
+        return xcache[tol]
+
+    init: np.ndarray | None = None
+
+    def project(lam: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray | None]:
+        """Residual of λ on [X, dummies] and the fixed-effect component (warm start)."""
+        fit = None
+        if has_fe:
+            e, fit, _, _, _ = demean_coef(lam, idx, tol=tol, init=init)
+            e = e[:, 0]
+        else:
+            e = lam.copy()
+        Xd = xdemeaned(tol)
+        if Xd.shape[1]:
+            e -= Xd @ np.linalg.lstsq(Xd, e, rcond=None)[0]
+        return e, fit
+
+    def verified(e: np.ndarray) -> bool:
+        scale = np.abs(e).max()
+        if not e[zero].min() > 1e-6 * scale:
+            return False
+        # Z'λ = 0 up to rounding and the demeaning tolerance, relative to the size of λ
+        checks = [np.abs(X.T @ e) / np.maximum(np.abs(X).T @ np.abs(e), 1e-300)]
+        checks += [np.abs(np.bincount(fe[:, j], weights=e)) / scale for j in range(fe.shape[1])]
+        return bool(max((c.max(initial=0.0) for c in checks), default=0.0) < 1e-8)
+
     lam = zero.astype(np.float64)
     push = np.zeros(y.size)
     for _ in range(maxiter):
-        e = demean(lam, fe, tol=demean_tol)[0] if has_fe else lam.copy()
-        if Xd.shape[1]:
-            e -= Xd @ np.linalg.lstsq(Xd, e, rcond=None)[0]
-        scale = np.abs(e).max()
-        if e[zero].min() > 1e-6 * scale:
-            # Z'λ = 0 up to rounding and the demeaning tolerance, relative to the size of λ
-            checks = [np.abs(X.T @ e) / np.maximum(np.abs(X).T @ np.abs(e), 1e-300)]
-            checks += [np.abs(np.bincount(fe[:, j], weights=e)) / scale
-                       for j in range(fe.shape[1])]
-            return bool(max((c.max(initial=0.0) for c in checks), default=0.0) < 1e-8)
+        e, init = project(lam, demean_tol)
+        if e[zero].min() > 1e-6 * np.abs(e).max():
+            if verified(e):
+                return True
+            if has_fe:
+                e, init = project(lam, polish_tol)
+                if verified(e):
+                    return True
         # project on {λ >= 1 on the zeros}, plus the accumulated shortfalls: rows that stay
         # short are pushed harder at each pass (11 passes instead of 87 on the penppml panel)
         push += np.where(zero, np.maximum(1.0 - e, 0.0), 0.0)
@@ -265,6 +301,33 @@ def _relu_run(
     return None, maxiter
 
 
+def _reduce_singletons(y: np.ndarray, fe: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact reduction before the rectifier: (separated, active), both (n,) bool.
+
+    A row alone in its group of some fixed effect imposes nothing on the other rows: that
+    group's coefficient can always make its z = 0 (so a positive singleton leaves the problem)
+    or > 0 (so a zero singleton is separated). Removing positive singletons can leave groups
+    whose remaining outcomes are all zero, whose rows are then separated (z = the group's
+    dummy, the removed singletons set back to 0 by their own coefficients). Singleton removal
+    and the all-zero-group check are iterated to a fixed point; the rectifier then only has to
+    look at the ``active`` rows.
+    """
+    separated = np.zeros(y.size, dtype=bool)
+    active = np.ones(y.size, dtype=bool)
+    if fe.shape[1] == 0:
+        return separated, active
+    while True:
+        single = singleton_mask(fe, keep=active)
+        separated |= single & (y == 0)
+        active &= ~single
+        rows = np.flatnonzero(active)
+        zero_group = rows[fe_separation(y[rows], fe[rows])]
+        separated[zero_group] = True
+        active[zero_group] = False
+        if not single.any() and zero_group.size == 0:
+            return separated, active
+
+
 def relu_separation(
     y: np.ndarray,
     X: np.ndarray,
@@ -276,15 +339,17 @@ def relu_separation(
 ) -> np.ndarray:
     """(n,) bool: observations separated by any combination of X and the fixed effects.
 
-    First a fast proof that nothing is separated is sought (``_no_separation_certificate``);
-    only without one does the rectifier run. Iterative rectifier (Correia, Guimarães and
-    Zylkin 2019): start from u = 1{y = 0}; regress u on X and the fixed effects by least
-    squares with weight 1 on y = 0 and K = n₊/tol² on y > 0 (which pins the fit to 0 there);
-    set fitted values in (-0.1·tol, tol) to 0; stop when all fitted values are >= 0 (they are
-    then a certificate z, the separated observations being z > 0); otherwise replace u on
-    y = 0 by max(fit, 0) and repeat. As u shrinks along a run, a certificate can be reached on
+    Singletons and the all-zero groups they leave are settled first, exactly
+    (``_reduce_singletons``). Then a fast proof that nothing else is separated is sought
+    (``_no_separation_certificate``); only without one does the rectifier run. Iterative
+    rectifier (Correia, Guimarães and Zylkin 2019): start from u = 1{y = 0}; regress u on X
+    and the fixed effects by least squares with weight 1 on y = 0 and K = n₊/tol² on y > 0
+    (which pins the fit to 0 there); set fitted values in (-0.1·tol, tol) to 0; stop when all
+    fitted values are >= 0 (they are then a certificate z, the separated observations being
+    z > 0); otherwise replace u on y = 0 by max(fit, 0) and repeat. As u shrinks along a run, a certificate can be reached on
     which some separated rows have fallen under tol, so the found rows are removed and the
-    search (proof, then rectifier) restarts on the rest until nothing new is found. The
+    search (singleton reduction, proof, then rectifier) restarts on the rest until nothing new
+    is found. The
     least-squares fits use the sparse normal equations of [X, dummies], factorised once per
     run. maxiter bounds the iterations of all runs together; when it is reached (alternating
     projections can be slow), the remaining rows are settled exactly by the linear program on
@@ -296,9 +361,16 @@ def relu_separation(
     found = np.zeros(n, dtype=bool)
     if n == 0 or (y > 0).all() or (X.shape[1] == 0 and fe.shape[1] == 0):
         return found
-    rows = np.arange(n)
+    active = np.ones(n, dtype=bool)
     budget = maxiter
-    while rows.size and not (y[rows] > 0).all():
+    while True:
+        rows = np.flatnonzero(active)
+        sep, left = _reduce_singletons(y[rows], fe[rows])
+        found[rows[sep]] = True
+        active[rows[~left]] = False
+        rows = rows[left]
+        if rows.size == 0 or (y[rows] > 0).all():
+            break
         if _no_separation_certificate(y[rows], X[rows], fe[rows]):
             break
         ncols = X.shape[1] + sum(np.unique(fe[rows, j]).size for j in range(fe.shape[1]))
@@ -319,7 +391,7 @@ def relu_separation(
         if not sep.any():
             break
         found[rows[sep]] = True
-        rows = rows[~sep]
+        active[rows[sep]] = False
     return found
 
 
@@ -393,7 +465,10 @@ def sample_mask(
     """Estimation sample of a Poisson model: singletons and separated rows removed jointly.
 
     Alternates singleton removal and ``separation_mask`` until neither drops anything (a
-    dropped singleton with y > 0 can leave an all-zero group, i.e. new separation).
+    dropped singleton with y > 0 can leave an all-zero group, i.e. new separation). Singleton
+    removal and the cheap methods ("fe", "simplex") reach their joint fixed point before the
+    rectifier ("relu") runs, so that rows they remove are counted under their reasons and the
+    rectifier's proof of no separation works on the reduced sample.
     Returns (keep, drops): keep (n,) bool, True = in the estimation sample; drops keyed
     "singletons", "separation_fe", "separation_simplex", "separation_relu" with the number
     of rows each removed (rows outside ``keep`` or with weight 0 are not counted).
@@ -412,13 +487,30 @@ def sample_mask(
         alive[single] = False
         return bool(single.any())
 
-    if singletons:
-        drop_single()
-    while separation:
-        sep, counts = separation_mask(y, X, fe, methods=separation, tol=tol, keep=alive)
+    def drop_separated(methods: tuple[str, ...]) -> bool:
+        if not methods:
+            return False
+        sep, counts = separation_mask(y, X, fe, methods=methods, tol=tol, keep=alive)
         for key, value in counts.items():
             drops[key] += value
         alive[sep] = False
-        if not sep.any() or not singletons or not drop_single():
-            break
+        return bool(sep.any())
+
+    def cheap_fixed_point() -> bool:
+        """Singletons and the cheap methods to their joint fixed point; True if any drop."""
+        dropped = False
+        while True:
+            new = drop_single() if singletons else False
+            new = drop_separated(cheap) or new
+            dropped |= new
+            if not new or not singletons:
+                return dropped
+
+    cheap = tuple(m for m in METHODS if m in separation and m != "relu")
+    # the rectifier only sees a sample without singletons or all-zero groups (the cheap part
+    # is exact and reaches its fixed point in milliseconds), and runs again only if its own
+    # drops let the cheap checks find something new
+    cheap_fixed_point()
+    while "relu" in separation and drop_separated(("relu",)) and cheap_fixed_point():
+        pass
     return alive, drops
