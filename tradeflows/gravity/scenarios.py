@@ -12,7 +12,6 @@ LaTeX / HTML tables and a PNG / SVG figure. Schema: docs/ge.md.
 
 from __future__ import annotations
 
-import html
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -25,7 +24,8 @@ from tradeflows.config import AZERBAIJAN, CENTRAL_ASIA, PACKAGE_DATA, Paths
 from tradeflows.errors import DataError, SpecificationError
 from tradeflows.gravity.ge import GEModel
 from tradeflows.gravity.uncertainty import GEIntervals, simulate_intervals
-from tradeflows.io import atomic_path, write_json, write_parquet, write_text
+from tradeflows.io import write_json, write_parquet
+from tradeflows.report.tables import write_table
 
 SCENARIO_DIR = PACKAGE_DATA / "scenarios"
 
@@ -337,18 +337,22 @@ def _display(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _figure(table: pd.DataFrame, title: str, png: Path, svg: Path) -> None:
+def _figure(table: pd.DataFrame, title: str, base: Path) -> list[Path]:
+    """Real-GDP changes with intervals for the focus countries and the 8 largest movers;
+    written as ``base.png`` and ``base.svg`` by the report's deterministic figure writer."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from tradeflows.report.figures import save_figure
 
     focus = [c for c in FOCUS if c in set(table["country"])]
     others = table[~table["country"].isin(focus)]
     top = others.reindex(others["real_gdp"].abs().sort_values(ascending=False).index)[:8]
     sub = pd.concat([table[table["country"].isin(focus)], top])
     sub = sub.iloc[::-1]
-    with plt.rc_context({"svg.hashsalt": "tradeflows", "font.size": 9}):
+    with plt.rc_context({"font.size": 9}):
         fig, ax = plt.subplots(figsize=(6.5, 0.28 * len(sub) + 1.4))
         y = np.arange(len(sub))
         err = np.vstack([sub["real_gdp"] - sub["real_gdp_lower"],
@@ -359,11 +363,7 @@ def _figure(table: pd.DataFrame, title: str, png: Path, svg: Path) -> None:
         ax.set_xlabel("Change in real GDP (%), full-endowment GE, with interval")
         ax.set_title(title)
         fig.tight_layout()
-        with atomic_path(png) as tmp:
-            fig.savefig(tmp, format="png", dpi=120, metadata={"Software": None})
-        with atomic_path(svg) as tmp:
-            fig.savefig(tmp, format="svg", metadata={"Date": None, "Creator": None})
-        plt.close(fig)
+    return save_figure(fig, base)
 
 
 def write_outputs(scn: Scenario, result: GEIntervals, year: int, notes: list[str],
@@ -393,17 +393,9 @@ def write_outputs(scn: Scenario, result: GEIntervals, year: int, notes: list[str
                f"{int(result.level * 100)}% intervals from {result.draws} draws "
                f"({result.failed} did not converge). Domestic flows approximated by GDP minus "
                "exports.")
-    tables = paths.reports / "tables"
-    written.append(write_text(f"{caption}\n\n{shown.to_markdown(index=False)}\n",
-                              tables / f"ge_{scn.name}.md"))
-    written.append(write_text(shown.to_latex(index=False, caption=caption, escape=True),
-                              tables / f"ge_{scn.name}.tex"))
-    written.append(write_text(f"<p>{html.escape(caption)}</p>\n{shown.to_html(index=False)}\n",
-                              tables / f"ge_{scn.name}.html"))
-    figs = paths.reports / "figures"
-    png, svg = figs / f"ge_{scn.name}.png", figs / f"ge_{scn.name}.svg"
-    _figure(table, scn.title, png, svg)
-    return [*written, png, svg]
+    written += write_table(shown, paths.reports / "tables" / f"ge_{scn.name}", caption)
+    written += _figure(table, scn.title, paths.reports / "figures" / f"ge_{scn.name}")
+    return written
 
 
 def run_scenario(name_or_path: str | Path, paths: Paths, draws: int | None = None,
