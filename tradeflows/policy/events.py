@@ -20,6 +20,7 @@ import pycountry
 
 from tradeflows.config import PACKAGE_DATA
 from tradeflows.errors import DataError
+from tradeflows.sources.base import require_columns
 
 EVENTS_FILE = PACKAGE_DATA / "events.csv"
 
@@ -71,9 +72,7 @@ def load_events(path: str | Path | None = None) -> pd.DataFrame:
         raw = pd.read_csv(file, dtype=str, keep_default_na=False)
     except FileNotFoundError as exc:
         raise DataError("event file not found", file=file) from exc
-    missing = [c for c in COLUMNS if c not in raw.columns]
-    if missing:
-        raise DataError(f"missing column(s) {missing}; found {list(raw.columns)}", file=file)
+    require_columns(raw, list(COLUMNS), file)
     df = raw[list(COLUMNS)].apply(lambda s: s.str.strip())
     starts, ends = [], []
     seen: set[str] = set()
