@@ -121,7 +121,8 @@ def estimate(obj: dict) -> None:
 
 @main.command()
 @click.argument("scenario")
-@click.option("--draws", type=int, default=None, help="Draws of the partial effects for intervals.")
+@click.option("--draws", type=click.IntRange(min=1), default=None,
+              help="Draws of the partial effects for intervals (>= 1).")
 @click.option("--seed", type=int, default=20261128, show_default=True)
 @click.pass_obj
 def simulate(obj: dict, scenario: str, draws: int | None, seed: int) -> None:
