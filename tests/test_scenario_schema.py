@@ -176,3 +176,10 @@ def test_where_uses_panel_columns_and_year(tmp_path) -> None:
     f2 = _write(tmp_path, HEAD + CHANGE + 'where = "gdp_per_capita > 3"\n', "t.toml")
     with pytest.raises(DataError, match="unknown column 'gdp_per_capita'"):
         scenario_costs(load_scenario(f2), xs, 2019, panel)
+
+
+@pytest.mark.parametrize("name", ["<img src=x onerror=alert(1)>.toml", "a b.toml", "..toml"])
+def test_scenario_name_is_a_safe_file_stem(tmp_path, name: str) -> None:
+    f = _write(tmp_path, HEAD + CHANGE, name)
+    with pytest.raises(DataError, match="scenario name"):
+        load_scenario(f)

@@ -297,6 +297,9 @@ def _vcov(chk: _Checker) -> object:
 def parse_scenario(raw: dict[str, Any], file: Path) -> Scenario:
     """Check a decoded scenario file against the schema; return the :class:`Scenario`."""
     chk = _Checker(raw, file)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", file.stem):
+        raise DataError(f"scenario name {file.stem!r} (the file name) names the output files; "
+                        "expected letters, digits, '_' and '-' only (at most 64)", file=file)
     unknown = sorted(set(raw) - set(TOP_KEYS))
     if unknown:
         raise DataError(f"unknown key(s) {unknown}; allowed {sorted(TOP_KEYS)}", file=file)

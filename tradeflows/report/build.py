@@ -141,6 +141,37 @@ def _context(assessments: list[Assessment], table: pd.DataFrame, paths: Paths,
             "n_inputs": len(manifest["inputs"])}
 
 
+def _markdown_text(value: object) -> object:
+    """Markdown pages show text literally: ``&``, ``<`` and ``>`` become entities (rendered
+    as the same characters, never as HTML tags)."""
+    if isinstance(value, str):
+        return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return value
+
+
+def _autoescape(name: str | None) -> bool:
+    """Every HTML or XML template (``*.html.j2``, ``*.html``, ...) escapes what it shows."""
+    stem = (name or "").removesuffix(".j2")
+    return stem.endswith((".html", ".htm", ".xml", ".svg"))
+
+
+def template_environment() -> jinja2.Environment:
+    """The report's templates: autoescaped if HTML (see ``_autoescape``); Markdown
+    templates escape ``& < >`` through ``finalize``."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
+                             autoescape=_autoescape, keep_trailing_newline=True,
+                             undefined=jinja2.StrictUndefined)
+    return env
+
+
+def render_pages(context: dict[str, object]) -> dict[str, str]:
+    """``index.html`` and ``report.md`` from the report context (``_context``)."""
+    env = template_environment()
+    md = env.overlay(finalize=_markdown_text)
+    return {"index.html": env.get_template("index.html.j2").render(**context),
+            "report.md": md.get_template("report.md.j2").render(**context)}
+
+
 def build_report(paths: Paths, progress: bool = True) -> Path:
     """Evaluate the claims and write the report under ``paths.reports``; returns the path of
     ``reports/index.html``."""
@@ -163,15 +194,11 @@ def build_report(paths: Paths, progress: bool = True) -> Path:
         groups = c4.series if c4 is not None else None
         fg.save_figure(fg.corridor_figure(cargo, groups), reports / CARGO_FIGURE)
     steps.update()
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
-                             autoescape=jinja2.select_autoescape(["html"]),
-                             keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
     manifest_file = reports / "manifest.json"
     manifest = build_manifest(paths, manifest_file)  # before the pages, for their summary
-    context = _context(assessments, table, paths, manifest)
-    index = write_text(env.get_template("index.html.j2").render(**context),
-                       reports / "index.html")
-    write_text(env.get_template("report.md.j2").render(**context), reports / "report.md")
+    pages = render_pages(_context(assessments, table, paths, manifest))
+    index = write_text(pages["index.html"], reports / "index.html")
+    write_text(pages["report.md"], reports / "report.md")
     steps.update()
     write_json(build_manifest(paths, manifest_file), manifest_file)
     steps.update()
