@@ -10,19 +10,22 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from tradeflows.claims.catalog import Claim, load_catalog
-from tradeflows.claims.concentration import concentration_evidence
-from tradeflows.claims.corridor import corridor_evidence
+from tradeflows.claims.catalog import Catalog, Claim, read_catalog
+from tradeflows.claims.documentary import documentary_evidence, timed_evidence
+from tradeflows.claims.event_study import event_study_evidence
 from tradeflows.claims.evidence import Evidence, Untestable, read_parquet_or_untestable
-from tradeflows.claims.gravity_gap import gravity_gap_evidence
-from tradeflows.claims.investment import investment_evidence
-from tradeflows.claims.rules import NOT_TESTABLE, decide
-from tradeflows.claims.stage_outputs import counterfactual_evidence, estimate_evidence
+from tradeflows.claims.reported import fdi_reported_evidence, reported_series_evidence
+from tradeflows.claims.ri_gravity import ri_gravity_evidence
+from tradeflows.claims.routes import route_alternatives_evidence
+from tradeflows.claims.rules import INCONCLUSIVE, NOT_TESTABLE, SUPPORTED, decide
+from tradeflows.claims.single_reporter import single_reporter_evidence
+from tradeflows.claims.stage_outputs import counterfactual_evidence
 from tradeflows.config import Paths
 from tradeflows.errors import TradeflowsError
+from tradeflows.policy.events import load_events
 
-COLUMNS = ["id", "claim", "verdict", "estimate", "conf_low", "conf_high", "nobs", "years",
-           "sources", "table", "figure", "note"]
+COLUMNS = ["id", "claim", "evidence_type", "verdict", "estimate", "conf_low", "conf_high",
+           "mde", "nobs", "years", "sources", "table", "figure", "note"]
 
 
 @dataclass
@@ -36,19 +39,23 @@ class Assessment:
 
     def row(self) -> dict[str, object]:
         """One row of the verdict table (see ``COLUMNS``)."""
-        ev = self.evidence
+        ev, c = self.evidence, self.claim
+        base = {"id": c.id, "claim": c.claim, "evidence_type": c.evidence,
+                "verdict": self.verdict}
         if ev is None:
-            note = f"{self.reason}. Data that would test it: {self.claim.data_needed_if_untestable}"
-            return {"id": self.claim.id, "claim": self.claim.claim, "verdict": self.verdict,
-                    "estimate": float("nan"), "conf_low": float("nan"),
-                    "conf_high": float("nan"), "nobs": pd.NA, "years": "",
-                    "sources": "; ".join(self.claim.sources), "table": "", "figure": "",
+            note = f"{self.reason}. Data that would test it: {c.data_needed_if_untestable}"
+            return {**base, "estimate": float("nan"), "conf_low": float("nan"),
+                    "conf_high": float("nan"), "mde": float("nan"), "nobs": pd.NA,
+                    "years": "", "sources": "; ".join(c.sources), "table": "", "figure": "",
                     "note": note}
-        return {"id": self.claim.id, "claim": self.claim.claim, "verdict": self.verdict,
-                "estimate": ev.estimate, "conf_low": ev.conf_low, "conf_high": ev.conf_high,
+        note = ev.note + (f" Support blocked by the design's pre-stated condition: "
+                          f"{ev.blocks_support}." if ev.blocks_support else "")
+        return {**base, "estimate": ev.estimate, "conf_low": ev.conf_low,
+                "conf_high": ev.conf_high,
+                "mde": ev.mde if ev.mde is not None else float("nan"),
                 "nobs": ev.nobs if ev.nobs is not None else pd.NA, "years": ev.years,
                 "sources": "; ".join(ev.sources), "table": ev.table or "",
-                "figure": ev.figure or "", "note": ev.note}
+                "figure": ev.figure or "", "note": note}
 
 
 class _Inputs:
@@ -62,9 +69,16 @@ class _Inputs:
         return read_parquet_or_untestable(self.paths.panel, "the gravity panel", "build")
 
     @cache  # noqa: B019
-    def investment(self) -> pd.DataFrame:
-        return read_parquet_or_untestable(self.paths.investment, "the investment table",
-                                          "build")
+    def flows(self) -> pd.DataFrame:
+        return read_parquet_or_untestable(self.paths.flows, "the canonical flows", "build")
+
+    @cache  # noqa: B019
+    def events(self) -> pd.DataFrame:
+        return load_events()
+
+    def last_trade_year(self) -> int:
+        panel = self.panel()
+        return int(panel.loc[panel["trade"].notna(), "year"].max())
 
 
 def _untestable(claim: Claim, _inputs: _Inputs) -> Evidence:
@@ -72,18 +86,24 @@ def _untestable(claim: Claim, _inputs: _Inputs) -> Evidence:
 
 
 _METHODS: dict[str, Callable[[Claim, _Inputs], Evidence]] = {
-    "estimate": lambda c, i: estimate_evidence(c, i.paths),
+    "single_reporter": lambda c, i: single_reporter_evidence(i.flows(), c),
+    "ri_gravity": lambda c, i: ri_gravity_evidence(c, i.panel()),
+    "event_study": lambda c, i: event_study_evidence(c, i.panel()),
+    "reported_series": lambda c, i: reported_series_evidence(c, i.paths.raw),
     "counterfactual": lambda c, i: counterfactual_evidence(c, i.paths),
-    "gravity_gap": lambda c, i: gravity_gap_evidence(c, i.panel()),
-    "corridor_shift": lambda c, i: corridor_evidence(c, i.panel()),
-    "concentration": lambda c, i: concentration_evidence(c, i.panel()),
-    "investment": lambda c, i: investment_evidence(c, i.investment()),
+    "documentary": lambda c, i: documentary_evidence(c, i.events()),
+    "fdi_reported": lambda c, i: fdi_reported_evidence(c, i.paths.raw),
+    "timed": lambda c, i: timed_evidence(c, i.events(), i.last_trade_year()),
+    "route_alternatives": lambda c, _i: route_alternatives_evidence(c),
     "untestable": _untestable,
 }
 
 
 def assess_claim(claim: Claim, inputs: _Inputs) -> Assessment:
-    """Gather one claim's evidence and decide; a missing input gives 'not testable'."""
+    """Gather one claim's evidence and decide; a missing input gives 'not testable'.
+
+    A design condition stated with the claim (``Evidence.blocks_support``, e.g. rejected
+    pre-trends) turns 'supported' into 'inconclusive'."""
     try:
         ev = _METHODS[claim.method](claim, inputs)
     except Untestable as exc:
@@ -91,16 +111,25 @@ def assess_claim(claim: Claim, inputs: _Inputs) -> Assessment:
     except (TradeflowsError, ImportError, ArithmeticError) as exc:
         return Assessment(claim, NOT_TESTABLE, None,
                           f"the evidence could not be computed ({type(exc).__name__}: {exc})")
-    return Assessment(claim, decide(claim.rule, ev.estimate, ev.conf_low, ev.conf_high), ev)
+    verdict = decide(claim.rule, ev.estimate, ev.conf_low, ev.conf_high)
+    if verdict == SUPPORTED and ev.blocks_support:
+        verdict = INCONCLUSIVE
+    return Assessment(claim, verdict, ev)
+
+
+def assess_catalog(paths: Paths, progress: bool = True,
+                   catalog: str | Path | None = None) -> tuple[Catalog, list[Assessment]]:
+    """The catalog (default: the packaged one) and the assessment of each claim in order."""
+    inputs = _Inputs(paths)
+    cat = read_catalog(catalog)
+    return cat, [assess_claim(c, inputs)
+                 for c in tqdm(cat.claims, desc="claims", unit="claim", disable=not progress)]
 
 
 def assess_claims(paths: Paths, progress: bool = True,
                   catalog: str | Path | None = None) -> list[Assessment]:
     """Assess every claim of the catalog (default: the packaged one), in catalog order."""
-    inputs = _Inputs(paths)
-    claims = load_catalog(catalog)
-    return [assess_claim(c, inputs)
-            for c in tqdm(claims, desc="claims", unit="claim", disable=not progress)]
+    return assess_catalog(paths, progress, catalog)[1]
 
 
 def verdict_table(assessments: list[Assessment]) -> pd.DataFrame:
@@ -109,6 +138,5 @@ def verdict_table(assessments: list[Assessment]) -> pd.DataFrame:
 
 
 def evaluate_claims(paths: Paths, progress: bool = True) -> pd.DataFrame:
-    """Verdict of every claim: id, claim, verdict, estimate, conf_low, conf_high, nobs,
-    years, sources, table, figure, note."""
+    """Verdict of every claim (columns ``COLUMNS``)."""
     return verdict_table(assess_claims(paths, progress=progress))

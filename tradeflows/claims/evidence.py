@@ -21,7 +21,9 @@ class Evidence:
     ``table``/``figure``: paths relative to ``reports/`` (without extension for tables and
     figures written in several formats); ``mde``: minimum detectable effect of the design
     (statistic's units, computed before the estimate) with ``mde_note`` saying how;
-    ``extra``: further named numbers (p-values, pre-trend tests) for the report.
+    ``extra``: further named numbers (p-values, pre-trend tests) for the report;
+    ``blocks_support``: a pre-stated condition of the design that failed (e.g. pre-trends
+    rejected), which turns "supported" into "inconclusive" (empty when none).
     """
 
     estimate: float
@@ -37,6 +39,7 @@ class Evidence:
     mde: float | None = None
     mde_note: str = ""
     extra: dict[str, object] | None = None
+    blocks_support: str = ""
 
 
 def year_span(years: pd.Series) -> str:
