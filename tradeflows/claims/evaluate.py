@@ -48,7 +48,7 @@ class Assessment:
                     "conf_high": float("nan"), "mde": float("nan"), "nobs": pd.NA,
                     "years": "", "sources": "; ".join(c.sources), "table": "", "figure": "",
                     "note": note}
-        note = ev.note + (f" Support blocked by the design's pre-stated condition: "
+        note = ev.note + (f" Pre-stated condition for support not met: "
                           f"{ev.blocks_support}." if ev.blocks_support else "")
         return {**base, "estimate": ev.estimate, "conf_low": ev.conf_low,
                 "conf_high": ev.conf_high,

@@ -19,14 +19,13 @@ def _name(k: int) -> str:
 
 
 def event_sample(panel: pd.DataFrame, claim: Claim) -> tuple[pd.DataFrame, list[int]]:
-    """Pairs with one end among ``origins`` (the other among ``countries``), the treated
+    """Pairs among ``countries`` (the gravity sample of :mod:`ri_gravity`), the treated
     indicator (origin-destination pairs whose route in ``route_year`` uses BTK; unknown
     routes count as not treated) and one dummy per event time except -1."""
     inp = claim.inputs
     require(panel, ["uses_btk"], "the panel")
     df = gravity_sample(panel, claim, [])
     origins, dests = set(inp["origins"]), set(inp["destinations"])
-    df = df[df["exporter"].isin(origins) | df["importer"].isin(origins)].copy()
     route = panel.loc[panel["year"] == int(inp["route_year"]),
                       ["exporter", "importer", "uses_btk"]]
     df = df.merge(route.rename(columns={"uses_btk": "route_btk"}), how="left",

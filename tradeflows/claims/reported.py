@@ -116,8 +116,7 @@ def fdi_share_bounds(fdi: pd.DataFrame, investors: list[str]) -> pd.DataFrame:
         total = g.loc[g["partner"] == "WLD", "value_usd_mn"]
         if len(listed) < 10 or total.empty:
             continue
-        tenth = float(listed["value_usd_mn"].nsmallest(10).max()
-                      if len(listed) == 10 else listed["value_usd_mn"].nlargest(10).min())
+        tenth = float(listed["value_usd_mn"].nlargest(10).min())
         own = listed[listed["partner"].isin(investors)]
         unlisted = len(set(investors) - set(own["partner"]))
         tot = float(total.iloc[0])

@@ -103,6 +103,7 @@ def level_growth_evidence(flows: pd.DataFrame, claim: Claim) -> Evidence:
         raise Untestable(f"no reported trade of {'/'.join(inp['reporters'])} with "
                          f"{inp['partner']} in {pre[0]}-{pre[1]} or {post[0]}-{post[1]}")
     est = float(np.log(b.mean() / a.mean()))
+    rep = rep[rep["year"].between(pre[0], post[1])]
     by_rep = rep.pivot_table(index="year", columns="reporter", values="value_usd",
                              aggfunc="sum") / 1e6
     listed = "; ".join(f"{y}: " + ", ".join(f"{r} {v:,.0f}" for r, v in row.dropna().items())
