@@ -282,12 +282,16 @@ def read_panel(path: Path, scn: Scenario) -> pd.DataFrame:
     """The panel columns the scenario needs (all columns if a change has a ``where`` query)."""
     import pyarrow.parquet as pq
 
+    from tradeflows.panel.aggregate import country_rows
+
     if any(c.where for c in scn.changes):
-        return pd.read_parquet(path)
+        return country_rows(pd.read_parquet(path))
     used = _names(scn)
     used |= {v[3:] for v in used if v.startswith("ln_")}
-    used |= {"year", "exporter", "importer", "trade", "gdp_exporter"}
-    return pd.read_parquet(path, columns=[c for c in pq.read_schema(path).names if c in used])
+    used |= {"year", "exporter", "importer", "trade", "gdp_exporter", "eu_aggregate"}
+    # the EU27's rows as one exporter are dropped: its members trade in their own rows
+    return country_rows(pd.read_parquet(
+        path, columns=[c for c in pq.read_schema(path).names if c in used]))
 
 
 def with_logs(panel: pd.DataFrame, scn: Scenario) -> pd.DataFrame:
