@@ -17,6 +17,9 @@ PACKAGE_DATA = PACKAGE_DIR / "data"
 AZERBAIJAN = "AZE"
 CENTRAL_ASIA = ("KAZ", "KGZ", "TJK", "TKM", "UZB")
 SOUTH_CAUCASUS = ("AZE", "ARM", "GEO")
+# The build's validation table: the panel against this country's own reports, by partner.
+VALIDATION_COUNTRY = AZERBAIJAN
+VALIDATION_PARTNERS = ("TUR", "GEO", "KAZ", "UZB", "RUS", "CHN")
 
 
 def _find_root() -> Path:
