@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from tradeflows.claims.catalog import Claim
-from tradeflows.claims.evidence import Evidence, Untestable
+from tradeflows.claims.evidence import Evidence, Untestable, year_span
 from tradeflows.policy.events import parse_partial_date
 
 
@@ -66,7 +66,7 @@ def documentary_evidence(claim: Claim, events: pd.DataFrame) -> Evidence:
     years = ev["start_date"].str[:4]
     return Evidence(estimate=float(distinct), conf_low=float(distinct),
                     conf_high=float(distinct), nobs=len(ev),
-                    years=f"{years.min()}-{years.max()}", sources=claim.sources, note=note,
+                    years=year_span(years.astype(int)), sources=claim.sources, note=note,
                     series=ev[["event_id", "kind", "institution_or_corridor", "country_iso3",
                                "partner_iso3", "start_date", "source_url"]])
 

@@ -144,3 +144,38 @@ def verdict_table(assessments: list[Assessment]) -> pd.DataFrame:
 def evaluate_claims(paths: Paths, progress: bool = True) -> pd.DataFrame:
     """Verdict of every claim (columns ``COLUMNS``)."""
     return verdict_table(assess_claims(paths, progress=progress))
+
+
+#: Methods whose evidence comes from the panel's chosen trade values (the mirror rule).
+PANEL_METHODS = ("ri_gravity", "event_study")
+ALT_VALUE = "trade_other_rule"
+
+
+class _AltMirrorInputs(_Inputs):
+    """The same inputs with the panel's trade chosen by the alternative mirror rule."""
+
+    @cache  # noqa: B019
+    def panel(self) -> pd.DataFrame:
+        panel = super().panel()
+        if ALT_VALUE not in panel.columns:
+            raise Untestable(f"the panel has no {ALT_VALUE} column (no alternative mirror "
+                             "rule was built)")
+        return panel.assign(trade=panel[ALT_VALUE])
+
+
+def mirror_robustness(paths: Paths, assessments: list[Assessment],
+                      progress: bool = True) -> dict[str, str]:
+    """Verdict of each claim with the panel built under the alternative mirror rule
+    (``trade_other_rule``); claims whose evidence does not use the panel's mirror choice get
+    "not applicable"."""
+    alt = _AltMirrorInputs(paths)
+    out = {}
+    for a in tqdm(assessments, desc="mirror robustness", unit="claim", disable=not progress):
+        if a.claim.method not in PANEL_METHODS:
+            out[a.claim.id] = "not applicable"
+            continue
+        b = assess_claim(a.claim, alt)
+        out[a.claim.id] = f"{b.verdict}: {b.reason}" if b.evidence is None else (
+            f"{b.verdict} ({b.evidence.estimate:+.3f} [{b.evidence.conf_low:+.3f}, "
+            f"{b.evidence.conf_high:+.3f}])")
+    return out

@@ -20,7 +20,7 @@ CARGO_FILE = PACKAGE_DATA / "corridor_cargo.csv"
 PREFERRED_REPORTER = "Ministry of Transport of Kazakhstan"
 PORT_FILE = "corridor_port_volumes_press/corridor_port_volumes.parquet"
 FDI_FILE = "cbar_fdi_by_country_press/cbar_fdi_by_country.parquet"
-CARGO_FIGURE, PORT_FIGURE = "figures/corridor_cargo", "figures/port_of_baku"
+CARGO_FIGURE = "figures/corridor_cargo"
 FDI_TABLE = "tables/cbar_fdi"
 
 
@@ -84,9 +84,8 @@ def reported_series_evidence(claim: Claim, raw_dir: Path) -> Evidence:
     note = (f"Mean {a.mean():,.3g} a year in {p0}-{p1}, {b.mean():,.3g} in {q0}-{q1} ({unit}). "
             f"Series: {listed}." + (f" Years not reported: {missing}." if missing else "")
             + " A volume series, not a comparison with a counterfactual.")
-    fig = CARGO_FIGURE if claim.inputs["series"] == "titr_cargo" else PORT_FIGURE
     return Evidence(estimate=est, conf_low=est, conf_high=est, nobs=len(a) + len(b),
-                    years=f"{p0}-{q1}", sources=claim.sources, note=note, figure=fig)
+                    years=f"{p0}-{q1}", sources=claim.sources, note=note, figure=CARGO_FIGURE)
 
 
 def cbar_fdi(raw_dir: Path) -> pd.DataFrame:

@@ -13,19 +13,26 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from tradeflows.claims.corridor import CARGO_FIGURE, cargo_series
-from tradeflows.claims.evaluate import Assessment, assess_claims, verdict_table
-from tradeflows.claims.investment import FDI_FIGURE, FDI_TABLE, fdi_into
+from tradeflows.claims import descriptive as ds
+from tradeflows.claims.catalog import Catalog
+from tradeflows.claims.evaluate import (
+    Assessment,
+    assess_catalog,
+    mirror_robustness,
+    verdict_table,
+)
+from tradeflows.claims.reported import CARGO_FIGURE, FDI_TABLE
 from tradeflows.claims.rules import VERDICTS
-from tradeflows.config import Paths
+from tradeflows.config import AZERBAIJAN, CENTRAL_ASIA, Paths
 from tradeflows.io import write_json, write_text
+from tradeflows.report import claim_figures as cf
 from tradeflows.report import figures as fg
 from tradeflows.report.manifest import build_manifest
 from tradeflows.report.tables import write_table
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-# descriptive table and figure linked from a claim even when it is not testable
-_DESCRIPTIVE = {"investment": (FDI_TABLE, FDI_FIGURE), "corridor_shift": ("", CARGO_FIGURE)}
+DESCRIPTIVE_FIRST_YEAR = 2010
+SHARE_YEARS = [2010, 2015, 2020]
 
 
 def _fmt(x: object, digits: int = 3) -> str:
@@ -52,55 +59,117 @@ def _link(reports: Path, rel: str, prefer: tuple[str, ...]) -> str:
 
 
 def _claim_outputs(a: Assessment, reports: Path) -> list[Path]:
-    """Tables and figures of one claim's evidence (claims computed in this package)."""
+    """Tables and figures of one claim's evidence (designs computed in this package)."""
     ev, c = a.evidence, a.claim
     if ev is None or ev.series is None:
         return []
     s = ev.series
     out: list[Path] = []
-    if c.method == "concentration":
-        t = s.assign(total_usd=s["total_usd"] / 1e6).rename(
-            columns={"hhi": "HHI (0-10000)", "total_usd": "total trade (USD mn)"})
-        out += write_table(t, reports / ev.table, f"{c.id}: concentration of "
-                           f"{c.inputs['country']}'s trade across partners", digits=1)
-        out += fg.save_figure(fg.concentration_figure(s, c.inputs["country"],
-                                                      int(c.inputs["kink"])),
+    if c.method == "single_reporter":
+        t = s.sort_values("h", ascending=False)[["partner", "role", "pre_usd", "post_usd",
+                                                  "g_treated", "g_control", "h"]]
+        t = t.assign(pre_usd=t["pre_usd"] / 1e6, post_usd=t["post_usd"] / 1e6).rename(
+            columns={"pre_usd": "pre (USD mn)", "post_usd": "post (USD mn)"})
+        out += write_table(t, reports / ev.table, f"{c.id}: triple difference of log shares "
+                           "by partner (placebo ranking)", digits=3)
+        placebo = s.loc[s["role"] == "placebo", "h"].to_numpy()
+        out += fg.save_figure(cf.null_distribution_figure(
+            placebo, ev.estimate, c.inputs["partner"],
+            f"{c.id}: {c.inputs['partner']} among comparable partners"), reports / ev.figure)
+    elif c.method == "ri_gravity":
+        out += fg.save_figure(cf.null_distribution_figure(
+            s["coefficient"].to_numpy(), ev.estimate, "estimate",
+            f"{c.id}: randomization distribution of the coefficient"), reports / ev.figure)
+    elif c.method == "event_study":
+        out += write_table(s, reports / ev.table, f"{c.id}: event-study coefficients", digits=3)
+        out += fg.save_figure(cf.event_study_figure(s, f"{c.id}: {c.title}"),
                               reports / ev.figure)
-    elif c.method == "corridor_shift":
-        t = s.pivot_table(index="year", columns="group", values="trade").reset_index()
-        t.columns = [str(col) for col in t.columns]
-        for col in ("middle", "northern", "other"):
-            if col in t.columns:
-                t[col] = t[col] / 1e6
-        out += write_table(t, reports / ev.table, f"{c.id}: trade of Central Asia/China-"
-                           "Europe pairs by route group (USD mn) and Middle Corridor cargo (Mt)",
-                           digits=2)
+    elif c.method == "fdi_reported":
+        out += write_table(s, reports / "tables" / f"claim_{c.id.lower()}_bounds",
+                           f"{c.id}: bounds of the Central Asian share of FDI inflows", digits=1)
+    elif c.method == "route_alternatives":
+        out += write_table(s, reports / ev.table, f"{c.id}: route costs (rail-km "
+                           "equivalents) and the value of the alternative route", digits=3)
     return out
 
 
-def _fdi_outputs(assessments: list[Assessment], paths: Paths) -> list[Path]:
-    """FDI into the host of the investment claim from its investors (flows and stocks),
-    drawn from the investment table whatever the verdict."""
-    claim = next((a.claim for a in assessments if a.claim.method == "investment"), None)
-    if claim is None or not paths.investment.is_file():
-        return []
-    host, investors = claim.inputs["host"], list(claim.inputs["investors"])
-    inv = pd.read_parquet(paths.investment)
-    frames = [fdi_into(inv, host, m).assign(measure=m) for m in ("flow", "stock")]
-    fdi = pd.concat(frames, ignore_index=True)
-    if fdi.empty:
-        return []
-    fdi["group"] = fdi["investor"].where(~fdi["investor"].isin(investors), "Central Asia")
-    ca = fdi[fdi["investor"].isin(investors)].dropna(subset=["value_usd"])
-    t = (ca.pivot_table(index="year", columns=["measure", "investor"], values="value_usd",
-                        aggfunc="sum") / 1e6)
-    t.columns = [f"{m} {i}" for m, i in t.columns]
-    t = t.reset_index()
+def descriptive_outputs(paths: Paths) -> list[dict[str, str]]:
+    """The descriptive section (shown before any test): trade with each Central Asian state
+    with the source of each point, partner shares, corridor and port cargo, FDI positions.
+    Returns one entry per item (title, table, figure links relative to reports/)."""
     reports = paths.reports
-    out = write_table(t, reports / FDI_TABLE, f"{claim.id}: FDI into {host} "
-                      "from Central Asia reported by the host (UNCTAD), USD million", digits=1)
-    out += fg.save_figure(fg.fdi_figure(fdi, host), reports / FDI_FIGURE)
-    return out
+    items: list[dict[str, str]] = []
+    panel = pd.read_parquet(paths.panel) if paths.panel.is_file() else None
+    ca = list(CENTRAL_ASIA)
+    if panel is not None:
+        trade = ds.bilateral_trade(panel, AZERBAIJAN, ca, DESCRIPTIVE_FIRST_YEAR)
+        press = ds.press_turnover(paths.raw, AZERBAIJAN, ca)
+        shown = pd.concat([trade.assign(kind="panel"),
+                           press.assign(kind="press-quoted turnover")], ignore_index=True)
+        shown = shown[["partner", "year", "kind", "trade_usd_mn", "source", "directions",
+                       "share_of_partner_total_pct"]].sort_values(["partner", "year", "kind"])
+        write_table(shown, reports / "tables" / "descriptive_aze_central_asia",
+                    "Azerbaijan's trade with each Central Asian state (USD mn), the source of "
+                    "each point, and Azerbaijan's share of the partner's total trade (%)",
+                    digits=2)
+        fg.save_figure(cf.trade_levels_figure(trade, press, AZERBAIJAN),
+                       reports / "figures" / "descriptive_aze_central_asia")
+        items.append({"title": "Azerbaijan's trade with each Central Asian state, "
+                      f"{DESCRIPTIVE_FIRST_YEAR}-{ds.latest_year(trade)}",
+                      "table": "tables/descriptive_aze_central_asia.html",
+                      "figure": "figures/descriptive_aze_central_asia.svg",
+                      "note": "Panel values (IMF DOTS to 2020, national statistics of KAZ, KGZ "
+                      "and UZB from 2021; 'directions' = how many of the two directions are "
+                      "reported) and Azerbaijan's own full-year turnover quoted in the press. "
+                      "Tajikistan and Turkmenistan are not reported after 2020."})
+        shares = ds.partner_shares(panel, AZERBAIJAN, SHARE_YEARS)
+        hhi = ds.partner_hhi(panel[panel["year"] <= max(SHARE_YEARS)], AZERBAIJAN)
+        write_table(shares, reports / "tables" / "descriptive_partner_shares",
+                    "Azerbaijan's partner shares (%), panel", digits=1)
+        write_table(hhi.assign(total_usd=hhi["total_usd"] / 1e6).rename(
+            columns={"hhi": "HHI (0-10000)", "total_usd": "total trade (USD mn)"}),
+            reports / "tables" / "descriptive_partner_hhi",
+            "Concentration of Azerbaijan's trade across partners (C6, secondary measure)",
+            digits=1)
+        fg.save_figure(cf.partner_shares_figure(shares, AZERBAIJAN),
+                       reports / "figures" / "descriptive_partner_shares")
+        items.append({"title": "Azerbaijan's partner shares",
+                      "table": "tables/descriptive_partner_shares.html",
+                      "figure": "figures/descriptive_partner_shares.svg",
+                      "note": f"Years {SHARE_YEARS}: the panel observes Azerbaijan's trade "
+                      "with every partner only to 2020. Concentration (HHI) by year: "
+                      "tables/descriptive_partner_hhi.html."})
+    cargo = ds.cargo_table(paths.raw)
+    if len(cargo):
+        write_table(cargo, reports / "tables" / "descriptive_cargo",
+                    "Middle Corridor and Port of Baku cargo (million tonnes, as reported)",
+                    digits=3)
+        fg.save_figure(cf.cargo_figure(cargo), reports / CARGO_FIGURE)
+        items.append({"title": "Middle Corridor and Port of Baku cargo",
+                      "table": "tables/descriptive_cargo.html",
+                      "figure": f"{CARGO_FIGURE}.svg",
+                      "note": "TITR: Kazakhstan Ministry of Transport (corridor_cargo.csv); "
+                      "Port of Baku: the port's releases quoted in the press "
+                      "(data/raw/corridor_port_volumes_press), several approximate."})
+    inv = pd.read_parquet(paths.investment) if paths.investment.is_file() else None
+    fdi = ds.fdi_positions(inv, paths.raw, AZERBAIJAN, ca)
+    if len(fdi):
+        write_table(fdi, reports / FDI_TABLE, "FDI into Azerbaijan: UNCTAD (Central Asian "
+                    "investors, host-reported) and CBAR gross inflows by source country "
+                    "(published top-10 lists and totals), USD million", digits=1)
+        item = {"title": "FDI positions", "table": f"{FDI_TABLE}.html", "figure": "",
+                "note": "No Central Asian state appears in CBAR's published top-10 lists "
+                "(2023, 2024); UNCTAD bilateral data end in 2012."}
+        if fdi["source"].str.startswith("CBAR").any():
+            fg.save_figure(cf.fdi_figure(fdi, AZERBAIJAN), reports / "figures" / "cbar_fdi")
+            item["figure"] = "figures/cbar_fdi.svg"
+        items.append(item)
+    return [{k: (v if k in ("title", "note") or _exists(reports, v) else "")
+             for k, v in item.items()} for item in items]
+
+
+def _exists(reports: Path, rel: str) -> bool:
+    return bool(rel) and (reports / rel).is_file()
 
 
 def _listing(folder: Path, reports: Path, prefer: tuple[str, ...]) -> list[dict[str, str]]:
@@ -118,24 +187,36 @@ def _listing(folder: Path, reports: Path, prefer: tuple[str, ...]) -> list[dict[
     return items
 
 
-def _context(assessments: list[Assessment], table: pd.DataFrame, paths: Paths,
+def _context(catalog: Catalog, assessments: list[Assessment], table: pd.DataFrame,
+             robustness: dict[str, str], descriptive: list[dict[str, str]], paths: Paths,
              manifest: dict[str, object]) -> dict[str, object]:
     reports = paths.reports
     rows = []
     for a, r in zip(assessments, table.to_dict("records"), strict=True):
-        fallback = _DESCRIPTIVE.get(a.claim.method, ("", ""))
+        c, ev = a.claim, a.evidence
+        extra = "; ".join(f"{k} {_fmt(v)}" for k, v in (ev.extra or {}).items()) \
+            if ev is not None else ""
         rows.append({
             **{k: _fmt(v) for k, v in r.items()},
             "verdict_class": r["verdict"].split(" ")[0] if r["verdict"] != VERDICTS[3]
             else "untestable",
-            "title": a.claim.title, "hypothesis": a.claim.hypothesis,
-            "window": f"{a.claim.window[0]}-{a.claim.window[1]}",
-            "specification": a.claim.specification, "rule": a.claim.rule.describe(),
-            "table_link": _link(reports, r["table"] or fallback[0], (".html", ".md", ".tex")),
-            "figure_link": _link(reports, r["figure"] or fallback[1], (".svg", ".png")),
+            "title": c.title, "hypothesis": c.hypothesis, "sample": c.sample,
+            "clustering": c.clustering, "evidence": c.evidence,
+            "window": f"{c.window[0]}-{c.window[1]}",
+            "specification": c.specification, "rule": c.rule.describe(),
+            "power": (f"{c.power.method}, target power {c.power.target:g}"
+                      + (f": MDE {_fmt(ev.mde)} ({ev.mde_note})"
+                         if ev is not None and ev.mde is not None else "")
+                      if c.power is not None else ""),
+            "extra": extra, "mirror_alt": robustness.get(c.id, ""),
+            "table_link": _link(reports, r["table"], (".html", ".md", ".tex")),
+            "figure_link": _link(reports, r["figure"], (".svg", ".png")),
         })
     counts = {v: int((table["verdict"] == v).sum()) for v in VERDICTS}
-    return {"claims": rows, "counts": counts, "manifest": manifest,
+    changes = [{"claim": ch.claim, "date": ch.date, "kind": ch.kind, "reason": ch.reason,
+                "fingerprint": ch.fingerprint} for ch in catalog.changes]
+    return {"claims": rows, "counts": counts, "manifest": manifest, "changes": changes,
+            "descriptive": descriptive,
             "tables": _listing(reports / "tables", reports, (".html", ".md", ".tex")),
             "figures": _listing(reports / "figures", reports, (".svg", ".png")),
             "n_inputs": len(manifest["inputs"])}
@@ -177,26 +258,27 @@ def build_report(paths: Paths, progress: bool = True) -> Path:
     ``reports/index.html``."""
     reports = paths.reports
     steps = tqdm(total=5, desc="report", unit="step", disable=not progress)
-    assessments = assess_claims(paths, progress=progress)
+    descriptive = descriptive_outputs(paths)
+    catalog, assessments = assess_catalog(paths, progress=progress)
     table = verdict_table(assessments)
+    robustness = mirror_robustness(paths, assessments, progress=progress)
     steps.update()
-    summary = table[["id", "verdict", "estimate", "conf_low", "conf_high", "nobs", "years"]]
+    summary = table[["id", "evidence_type", "verdict", "estimate", "conf_low", "conf_high",
+                     "mde", "nobs", "years"]].assign(
+        mirror_alternative=table["id"].map(robustness))
     write_table(summary, reports / "tables" / "claims", "Claims: verdicts by pre-stated rules")
+    changes = pd.DataFrame([vars(ch) for ch in catalog.changes])
+    write_table(changes, reports / "tables" / "claims_change_log",
+                "Change log of the claims catalog")
     for a in assessments:
         _claim_outputs(a, reports)
-    _fdi_outputs(assessments, paths)
     steps.update()
     fg.save_figure(fg.verdict_figure(table), reports / "figures" / "verdicts")
-    cargo = cargo_series()
-    if not cargo.empty:
-        c4 = next((a.evidence for a in assessments if a.claim.method == "corridor_shift"
-                   and a.evidence is not None), None)
-        groups = c4.series if c4 is not None else None
-        fg.save_figure(fg.corridor_figure(cargo, groups), reports / CARGO_FIGURE)
     steps.update()
     manifest_file = reports / "manifest.json"
     manifest = build_manifest(paths, manifest_file)  # before the pages, for their summary
-    pages = render_pages(_context(assessments, table, paths, manifest))
+    pages = render_pages(_context(catalog, assessments, table, robustness, descriptive, paths,
+                                  manifest))
     index = write_text(pages["index.html"], reports / "index.html")
     write_text(pages["report.md"], reports / "report.md")
     steps.update()
