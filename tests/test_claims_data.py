@@ -94,6 +94,15 @@ def synthetic_investment() -> pd.DataFrame:
                                        "source"])
 
 
+def synthetic_draws(countries: list[str], point: list[float], draws: int = 100,
+                    seed: int = 2) -> pd.DataFrame:
+    """Per-draw GE results: each country's point change plus independent N(0, 0.02) noise."""
+    rng = np.random.default_rng(seed)
+    rows = [(d, c, v + rng.normal(0, 0.02)) for d in range(draws)
+            for c, v in zip(countries, point, strict=True)]
+    return pd.DataFrame(rows, columns=["draw", "country", "real_gdp"])
+
+
 def synthetic_tree(root: Path) -> Path:
     """Write a tiny project under ``root`` (data/raw + data/processed); returns ``root``."""
     p = project_paths(root)
@@ -106,13 +115,13 @@ def synthetic_tree(root: Path) -> Path:
     synthetic_flows().to_parquet(p.flows, index=False)
     synthetic_investment().to_parquet(p.investment, index=False)
     p.counterfactuals.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame({
-        "country": ["AZE", "ARM", "KAZ", "KGZ", "TJK", "TKM", "UZB", "TUR"],
-        "real_gdp": [0.5, 0.8, 0.1, 0.05, 0.04, 0.02, 0.06, 0.01],
-        "real_gdp_lower": [0.3, 0.5, 0.05, -0.01, 0.01, 0.01, 0.02, -0.01],
-        "real_gdp_upper": [0.7, 1.1, 0.15, 0.09, 0.07, 0.04, 0.1, 0.03],
-        "level": 0.95,
-    }).to_parquet(p.counterfactuals / "zangezur.parquet", index=False)
+    countries = ["AZE", "ARM", "KAZ", "KGZ", "TJK", "TKM", "UZB", "TUR"]
+    point = [0.5, 0.8, 0.1, 0.05, 0.04, 0.02, 0.06, 0.01]
+    pd.DataFrame({"country": countries, "real_gdp": point, "level": 0.95,
+                  "baseline_year": 2019}).to_parquet(
+        p.counterfactuals / "zangezur_full.parquet", index=False)
+    synthetic_draws(countries, point).to_parquet(
+        p.counterfactuals / "zangezur_full_draws.parquet", index=False)
     return root
 
 
@@ -332,3 +341,48 @@ def test_descriptive_trade_and_hhi():
     t = bilateral_trade(df, "AZE", ["KAZ"], 2010).iloc[0]
     assert t["trade_usd_mn"] == pytest.approx(20e-6) and t["source"] == "imf_dots+national"
     assert t["directions"] == 2 and t["share_of_partner_total_pct"] == pytest.approx(100.0)
+
+
+def test_within_draw_minimum_is_not_the_minimum_of_bounds():
+    from tradeflows.claims.stage_outputs import within_draw_minimum
+
+    by_draw = pd.DataFrame({"draw": [0, 0, 1, 1, 2, 2], "country": ["A", "B"] * 3,
+                            "real_gdp": [1.0, 3.0, 4.0, 2.0, 0.5, 5.0]})
+    assert within_draw_minimum(by_draw, ["A", "B"], "real_gdp").tolist() == [1.0, 2.0, 0.5]
+    # a draw without every country is left out
+    assert within_draw_minimum(by_draw.iloc[:-1], ["A", "B"], "real_gdp").tolist() == [1.0, 2.0]
+
+
+def test_cited_elasticity_replaces_an_unidentified_estimate():
+    from tradeflows.gravity.scenario_schema import Cited
+    from tradeflows.gravity.scenarios import cited_effects, load_scenario
+
+    scn = load_scenario("zangezur_full")
+    assert scn.cited == Cited("ln_route_cost", -1.10, 0.41, scn.cited.source)
+    coef = pd.Series({"ln_route_cost": -0.2})
+    weak = pd.DataFrame([[0.25]], index=coef.index, columns=coef.index)  # se 0.5, |t| 0.4
+    b, v, note = cited_effects(scn, coef, weak)
+    assert b["ln_route_cost"] == -1.10 and v.loc["ln_route_cost", "ln_route_cost"] == \
+        pytest.approx(0.41 ** 2)
+    assert "not identified" in note
+    strong = pd.DataFrame([[0.0001]], index=coef.index, columns=coef.index)  # se 0.01
+    b, v, note = cited_effects(scn, coef, strong)
+    assert b["ln_route_cost"] == -0.2 and "not used" in note
+
+
+@pytest.mark.parametrize(("cited", "key"), [
+    ('term = "ln_dist2"\nestimate = -1.0\nstd_error = 0.4\nsource = "x"', "cited.term"),
+    ('term = "ln_dist"\nestimate = -1.0\nstd_error = 0\nsource = "x"', "cited.std_error"),
+    ('term = "ln_dist"\nestimate = "big"\nstd_error = 0.4\nsource = "x"', "cited.estimate"),
+    ('term = "ln_dist"\nestimate = -1.0\nstd_error = 0.4', "cited.source"),
+])
+def test_cited_schema_errors_name_the_key(tmp_path, cited, key):
+    from tradeflows.errors import DataError
+    from tradeflows.gravity.scenarios import load_scenario
+
+    f = tmp_path / "bad.toml"
+    f.write_text('title = "t"\nformula = "trade ~ ln_dist | exporter^year"\n'
+                 f"[cited]\n{cited}\n"
+                 '[[change]]\nvariable = "ln_dist"\nadd = 1.0\n')
+    with pytest.raises(DataError, match=key.replace(".", r"\.")):
+        load_scenario(f)

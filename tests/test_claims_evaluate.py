@@ -47,10 +47,18 @@ def test_panel_claims_without_their_columns_say_why(verdicts):
     assert "Data that would test it" in verdicts.loc["C3", "note"]
 
 
-def test_counterfactual_win_win_uses_every_country(verdicts):
+def test_counterfactual_win_win_minimum_within_draws(tree, verdicts):
+    import numpy as np
+    import pandas as pd
+
     c5 = verdicts.loc["C5"]
-    assert (c5["estimate"], c5["conf_low"], c5["conf_high"]) == (0.02, -0.01, 0.04)
-    assert c5["verdict"] == "inconclusive" and c5["nobs"] == 7
+    assert c5["estimate"] == 0.02  # TKM at the point estimate (TUR is not in the claim)
+    d = pd.read_parquet(tree.counterfactuals / "zangezur_full_draws.parquet")
+    d = d[d["country"] != "TUR"]
+    mins = d.groupby("draw")["real_gdp"].min()
+    assert (c5["conf_low"], c5["conf_high"]) == pytest.approx(
+        tuple(np.quantile(mins, [0.025, 0.975])))
+    assert c5["nobs"] == 100 and "within each of 100 draws" in c5["note"]
 
 
 def test_record_and_reported_claims(verdicts):
@@ -67,7 +75,7 @@ def test_missing_inputs_give_not_testable_with_reason(tmp_path):
     for cid in ("C1", "C2", "C3", "C5", "C7F", "C11"):
         assert out.loc[cid, "verdict"] == NOT_TESTABLE, cid
     assert "flows.parquet" in out.loc["C1", "note"] and "tradeflows build" in out.loc["C1", "note"]
-    assert "zangezur.parquet" in out.loc["C5", "note"]
+    assert "zangezur_full.parquet" in out.loc["C5", "note"]
     assert "cbar_fdi_by_country_press" in out.loc["C7F", "note"]
 
 
