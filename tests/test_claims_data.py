@@ -386,3 +386,19 @@ def test_cited_schema_errors_name_the_key(tmp_path, cited, key):
                  '[[change]]\nvariable = "ln_dist"\nadd = 1.0\n')
     with pytest.raises(DataError, match=key.replace(".", r"\.")):
         load_scenario(f)
+
+
+def test_route_group_trade_check_by_hand(claims):
+    from tradeflows.claims.reported import route_group_trade_check
+
+    rows = []
+    for dest, growth in (("KAZ", 1.0), ("KGZ", 1.0), ("CHN", 1.0),   # Northern (2021 route)
+                         ("TJK", 2.0), ("TKM", 2.0), ("UZB", 2.0)):  # Middle Corridor
+        for year in range(2019, 2024):
+            v = 100e6 * (growth if year >= 2022 else 1.0)
+            rows.append((year, "EUU", dest, v, "exporter", "export", "eurostat", False))
+    flows = pd.DataFrame(rows, columns=["year", "exporter", "importer", "value_usd",
+                                        "reporter_side", "flow", "source", "estimated"])
+    text = route_group_trade_check(flows, claims["C4"])
+    assert f"grew by {np.log(2):+.2f} log points" in text
+    assert f"difference {np.log(2) - 0:+.2f}" in text and "(KAZ, KGZ, CHN)" in text

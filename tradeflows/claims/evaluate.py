@@ -93,7 +93,8 @@ _METHODS: dict[str, Callable[[Claim, _Inputs], Evidence]] = {
     "single_reporter": lambda c, i: single_reporter_evidence(i.flows(), c),
     "ri_gravity": lambda c, i: ri_gravity_evidence(c, i.panel()),
     "event_study": lambda c, i: event_study_evidence(c, i.panel()),
-    "reported_series": lambda c, i: reported_series_evidence(c, i.paths.raw),
+    "reported_series": lambda c, i: reported_series_evidence(
+        c, i.paths.raw, i.flows() if "check_destinations" in c.inputs else None),
     "counterfactual": lambda c, i: counterfactual_evidence(c, i.paths),
     "documentary": lambda c, i: documentary_evidence(c, i.events()),
     "fdi_reported": lambda c, i: fdi_reported_evidence(c, i.paths.raw),

@@ -67,8 +67,11 @@ def _series(claim: Claim, raw_dir: Path) -> tuple[pd.DataFrame, str]:
     return s[["year", "value"]].reset_index(drop=True), text
 
 
-def reported_series_evidence(claim: Claim, raw_dir: Path) -> Evidence:
-    """Log growth of the mean of a reported annual series between two periods."""
+def reported_series_evidence(claim: Claim, raw_dir: Path,
+                             flows: pd.DataFrame | None = None) -> Evidence:
+    """Log growth of the mean of a reported annual series between two periods; with
+    ``check_destinations`` in the inputs and ``flows``, the trade check of
+    :func:`route_group_trade_check` is added to the note."""
     (p0, p1), (q0, q1) = claim.inputs["pre"], claim.inputs["post"]
     s, unit = _series(claim, raw_dir)
     a = s[s["year"].between(p0, p1)]["value"]
@@ -84,6 +87,8 @@ def reported_series_evidence(claim: Claim, raw_dir: Path) -> Evidence:
     note = (f"Mean {a.mean():,.3g} a year in {p0}-{p1}, {b.mean():,.3g} in {q0}-{q1} ({unit}). "
             f"Series: {listed}." + (f" Years not reported: {missing}." if missing else "")
             + " A volume series, not a comparison with a counterfactual.")
+    if flows is not None and "check_destinations" in claim.inputs:
+        note += route_group_trade_check(flows, claim)
     return Evidence(estimate=est, conf_low=est, conf_high=est, nobs=len(a) + len(b),
                     years=f"{p0}-{q1}", sources=claim.sources, note=note, figure=CARGO_FIGURE)
 
@@ -146,3 +151,38 @@ def fdi_reported_evidence(claim: Claim, raw_dir: Path) -> Evidence:
                     conf_high=float(latest["share_high"]), nobs=len(bounds),
                     years=f"{int(bounds['year'].min())}-{int(bounds['year'].max())}",
                     sources=claim.sources, note=note, series=bounds, table=FDI_TABLE)
+
+
+def route_group_trade_check(flows: pd.DataFrame, claim: Claim) -> str:
+    """The trade check of a corridor claim, described beside the rule: growth of the EU27's
+    exports (Eurostat, one consistent reporter; Europe's exports carry no gold or energy
+    outliers of the Central Asian exporters) to destinations grouped by the modelled route of
+    ``check_route_year``, Middle Corridor minus Northern route. Empty text if unavailable."""
+    from tradeflows.policy.corridors import route_variables
+
+    inp = claim.inputs
+    dests = list(inp["check_destinations"])
+    (p0, p1), (q0, q1) = inp["pre"], (inp["post"][0], inp["check_last_year"])
+    eu = flows[(flows["source"] == "eurostat") & (flows["exporter"] == "EUU")
+               & flows["importer"].isin(dests)]
+    if eu.empty:
+        return ""
+    routes = route_variables([(inp["check_europe_node"], d) for d in dests],
+                             [int(inp["check_route_year"])]).set_index("importer")
+    groups = {"middle": routes.index[routes["uses_middle_corridor"] == 1].tolist(),
+              "northern": routes.index[routes["uses_northern"] == 1].tolist()}
+    growth = {}
+    for g, members in groups.items():
+        rows = eu[eu["importer"].isin(members)].groupby("year")["value_usd"].sum()
+        a = rows[rows.index.to_series().between(p0, p1)]
+        b = rows[rows.index.to_series().between(q0, q1)]
+        if a.empty or b.empty:
+            return ""
+        growth[g] = float(np.log(b.mean() / a.mean()))
+    return (f" Trade check (described, not in the rule): EU27 exports to destinations whose "
+            f"{inp['check_route_year']} route uses the Middle Corridor "
+            f"({', '.join(groups['middle'])}) grew by {growth['middle']:+.2f} log points from "
+            f"{p0}-{p1} to {q0}-{q1}, to those routed through Russia "
+            f"({', '.join(groups['northern'])}) by {growth['northern']:+.2f}; difference "
+            f"{growth['middle'] - growth['northern']:+.2f}. Groups are modelled routes, not "
+            "observed ones.")
