@@ -81,7 +81,7 @@ def test_packaged_catalog_covers_every_statement():
     # the v1 claims were estimated before, so their v2 designs are logged changes
     for cid in ("C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8"):
         kinds = [ch.kind for ch in cat.log_for(cid)]
-        assert kinds == ["registered", "changed"], cid
+        assert kinds[:2] == ["registered", "changed"] and set(kinds[2:]) <= {"changed"}, cid
 
 
 def test_good_minimal_entry(tmp_path):
