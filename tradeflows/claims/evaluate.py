@@ -149,6 +149,8 @@ def evaluate_claims(paths: Paths, progress: bool = True) -> pd.DataFrame:
 
 #: Methods whose evidence comes from the panel's chosen trade values (the mirror rule).
 PANEL_METHODS = ("ri_gravity", "event_study")
+#: Methods that read a GE counterfactual built from the panel (not rerun for robustness).
+GE_METHODS = ("counterfactual",)
 ALT_VALUE = "trade_other_rule"
 
 
@@ -172,6 +174,10 @@ def mirror_robustness(paths: Paths, assessments: list[Assessment],
     alt = _AltMirrorInputs(paths)
     out = {}
     for a in tqdm(assessments, desc="mirror robustness", unit="claim", disable=not progress):
+        if a.claim.method in GE_METHODS:
+            out[a.claim.id] = ("not run: the GE scenario would have to be re-estimated and "
+                               "re-solved on the panel built under the alternative rule")
+            continue
         if a.claim.method not in PANEL_METHODS:
             out[a.claim.id] = "not applicable"
             continue

@@ -62,8 +62,9 @@ def counterfactual_evidence(claim: Claim, paths: Paths) -> Evidence:
             f"{worst}. Interval: percentiles of the minimum over countries within each of "
             f"{mins.size} draws (share of draws in which each country is the worst off: "
             + ", ".join(f"{c} {s:.2f}" for c, s in share_worst.items() if s > 0)
-            + f"). {cited}".rstrip() + " Baseline: observed flows (the ARM-AZE zero is kept; "
-            "the blockade is not lifted in this scenario).")
+            + "). " + (f"{cited}. " if cited else "")
+            + "Baseline: observed flows (the ARM-AZE zero is kept; the blockade is not lifted "
+            "in this scenario).")
     series = pd.DataFrame({"draw": np.arange(mins.size), "minimum": mins})
     return Evidence(estimate=float(point.min()), conf_low=float(lo), conf_high=float(hi),
                     nobs=mins.size, years=f"baseline {int(base.iloc[0])}" if len(base) else "",
