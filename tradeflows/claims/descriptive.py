@@ -16,6 +16,7 @@ from tradeflows.claims.evidence import Untestable, require
 from tradeflows.claims.reported import cargo_series, cbar_fdi, port_volumes
 
 PRESS_TRADE = "press_bilateral_trade_2019_2025/press_bilateral_trade.parquet"
+MIN_COVERAGE = 0.5
 
 
 def _pair_rows(panel: pd.DataFrame, country: str, partners: list[str]) -> pd.DataFrame:
@@ -30,8 +31,9 @@ def bilateral_trade(panel: pd.DataFrame, country: str, partners: list[str],
     """``country``'s trade (exports + imports, USD million) with each partner by year from
     ``first``, as the panel holds it, with the source of each point (``trade_source`` of the
     two directions, e.g. ``imf_dots`` or ``national``), ``directions`` (how many of the two
-    directions are reported) and the partner's share of it in the partner's total trade in
-    the panel (percent)."""
+    directions are reported) and its share in the partner's total trade in the panel
+    (percent; only in years in which at least ``MIN_COVERAGE`` of the partner's best-covered
+    year's pairs are reported, so that the total is known)."""
     require(panel, ["year", "exporter", "importer", "trade", "trade_source"], "the panel")
     p = panel[(panel["year"] >= first) & (panel["exporter"] != panel["importer"])]
     rows = _pair_rows(p, country, partners)
@@ -39,13 +41,20 @@ def bilateral_trade(panel: pd.DataFrame, country: str, partners: list[str],
     agg = rows.groupby(["partner", "year"]).agg(
         trade_usd_mn=("trade", lambda s: s.sum() / 1e6), directions=("trade", "size"),
         source=("trade_source", lambda s: "+".join(sorted(set(s.dropna().astype(str))))))
-    total = {}
+    total, coverage = {}, {}
     for c in partners:
         own = p[((p["exporter"] == c) | (p["importer"] == c)) & p["trade"].notna()]
         total[c] = own.groupby("year")["trade"].sum() / 1e6
+        n = own.groupby("year").size()
+        coverage[c] = n / n.max()
     tot = pd.concat(total, names=["partner", "year"]).rename("partner_total_usd_mn")
-    out = agg.join(tot, how="left").reset_index()
+    cov = pd.concat(coverage, names=["partner", "year"]).rename("coverage")
+    out = agg.join(tot, how="left").join(cov, how="left").reset_index()
+    # the partner's total is known only where most of its pairs are reported
+    known = out["coverage"] >= MIN_COVERAGE
+    out["partner_total_usd_mn"] = out["partner_total_usd_mn"].where(known)
     out["share_of_partner_total_pct"] = 100 * out["trade_usd_mn"] / out["partner_total_usd_mn"]
+    out = out.drop(columns="coverage")
     return out.sort_values(["partner", "year"]).reset_index(drop=True)
 
 

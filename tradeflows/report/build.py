@@ -118,10 +118,7 @@ def descriptive_outputs(paths: Paths) -> list[dict[str, str]]:
                       f"{DESCRIPTIVE_FIRST_YEAR}-{ds.latest_year(trade)}",
                       "table": "tables/descriptive_aze_central_asia.html",
                       "figure": "figures/descriptive_aze_central_asia.svg",
-                      "note": "Panel values (IMF DOTS to 2020, national statistics of KAZ, KGZ "
-                      "and UZB from 2021; 'directions' = how many of the two directions are "
-                      "reported) and Azerbaijan's own full-year turnover quoted in the press. "
-                      "Tajikistan and Turkmenistan are not reported after 2020."})
+                      "note": _sources_note(trade)})
         shares = ds.partner_shares(panel, AZERBAIJAN, SHARE_YEARS)
         hhi = ds.partner_hhi(panel[panel["year"] <= max(SHARE_YEARS)], AZERBAIJAN)
         write_table(shares, reports / "tables" / "descriptive_partner_shares",
@@ -166,6 +163,20 @@ def descriptive_outputs(paths: Paths) -> list[dict[str, str]]:
         items.append(item)
     return [{k: (v if k in ("title", "note") or _exists(reports, v) else "")
              for k, v in item.items()} for item in items]
+
+
+def _sources_note(trade: pd.DataFrame) -> str:
+    """Which source each partner's points come from, by period (from the data)."""
+    parts = []
+    for partner, g in trade.groupby("partner"):
+        spans = g.groupby("source")["year"].agg(["min", "max"]).sort_values("min")
+        parts.append(f"{partner}: " + ", ".join(f"{src} {lo}-{hi}" if lo != hi else
+                                                  f"{src} {lo}"
+                                                  for src, (lo, hi) in spans.iterrows()))
+    return ("Panel values by source (" + "; ".join(parts) + "); 'directions' = how many of "
+            "the two directions are reported; the share of the partner's total is left blank "
+            "where the partner's total is not observed. Hollow triangles: Azerbaijan's own "
+            "full-year turnover quoted in the press.")
 
 
 def _exists(reports: Path, rel: str) -> bool:
