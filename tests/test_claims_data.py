@@ -402,3 +402,16 @@ def test_route_group_trade_check_by_hand(claims):
     text = route_group_trade_check(flows, claims["C4"])
     assert f"grew by {np.log(2):+.2f} log points" in text
     assert f"difference {np.log(2) - 0:+.2f}" in text and "(KAZ, KGZ, CHN)" in text
+
+
+def test_sensitivity_to_the_drawn_elasticity():
+    from tradeflows.claims.stage_outputs import sensitivity
+
+    coef = np.linspace(-2.0, 0.0, 20)
+    rows = [(d, c, b, -b * w) for d, b in enumerate(coef) for c, w in (("A", 1.0), ("B", 2.0))]
+    by_draw = pd.DataFrame(rows, columns=["draw", "country", "coef_ln_route_cost", "real_gdp"])
+    text = sensitivity(by_draw, ["A", "B"], "real_gdp")
+    # the minimum is A's change (= -b); lowest tenth of b: -2.0, -1.89 -> mean +1.95
+    assert "ln_route_cost drawn in [-2.00, 0.00]" in text
+    assert f"{np.mean(-coef[:2]):+.4f}% where it is at most" in text
+    assert sensitivity(by_draw.drop(columns="coef_ln_route_cost"), ["A", "B"], "real_gdp") == ""
