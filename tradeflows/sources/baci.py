@@ -26,6 +26,7 @@ from tradeflows.sources._common import (
     KeyTracker,
     check_integer,
     check_nonnegative,
+    check_year,
     extract_member,
     finish_trade,
     iter_csv,
@@ -120,6 +121,7 @@ def read_baci(path: str | Path, country_codes: str | Path | None = None, *,
         for col in ("t", "i", "j"):
             check_integer(chunk, col, path)
             chunk[col] = chunk[col].astype("int64")
+        check_year(chunk, "t", path)
         check_nonnegative(chunk, "v", path)
         for col in ("i", "j"):
             known = chunk[col].isin(list(codes))

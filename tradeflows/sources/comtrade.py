@@ -37,6 +37,7 @@ from tradeflows.sources._common import (
     check_integer,
     check_nonnegative,
     check_unique,
+    check_year,
     finish_trade,
     header_of,
     map_country,
@@ -151,6 +152,7 @@ def read_comtrade(path: str | Path, *, keep_product: bool = False) -> pd.DataFra
         frame[col] = _numbers(frame[col], col, path, offset)
     for col in ("year", "reporter", "partner"):
         check_integer(frame, col, path)
+    check_year(frame, "year", path)
     check_nonnegative(frame, "value", path)
     known = frame["flow"].isin(list(FLOWS))
     drops["other_flow"] = int((~known).sum())

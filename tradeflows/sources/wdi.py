@@ -106,7 +106,7 @@ def read_wdi(path: str | Path, indicator: str = "NY.GDP.MKTP.CD", *,
                      var_name="year", value_name="text")
     long["text"] = long["text"].str.strip().replace("..", "")
     long = long[long["text"] != ""].reset_index(drop=True)
-    long["value"] = to_number(long["text"], column="value", file=path)
+    long["value"] = to_number(long["text"], column="value", file=path, rows=long["_line"])
     long["year"] = long["year"].map(years)
     if nonnegative:
         check_nonnegative(long, "value", path)
