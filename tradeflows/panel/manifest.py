@@ -44,8 +44,11 @@ class Manifest:
         self.steps[name] = {"rows_in": int(rows_in), "rows_out": int(rows_out),
                             "drops": {k: int(v) for k, v in (drops or {}).items() if v}}
 
-    def add_output(self, path: str | Path, rows: int) -> None:
-        self.outputs[self._name(path)] = {"sha256": sha256_file(path), "rows": int(rows)}
+    def add_output(self, path: str | Path, rows: int, written: str | Path | None = None
+                   ) -> None:
+        """Record an output by its final ``path``; ``written``: where it is staged now."""
+        self.outputs[self._name(path)] = {"sha256": sha256_file(written or path),
+                                          "rows": int(rows)}
 
     def to_dict(self) -> dict[str, Any]:
         return {"settings": self.settings, "inputs": self.inputs, "steps": self.steps,
