@@ -69,7 +69,13 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
 
 
 def write_parquet(df: pd.DataFrame, target: str | Path) -> Path:
-    """Write ``df`` to Parquet atomically (pyarrow, no index, deterministic bytes)."""
+    """Write ``df`` to Parquet atomically (pyarrow, no index, deterministic bytes).
+
+    ``df.attrs`` (reader bookkeeping such as the source file's path) is not stored: outputs
+    hold no absolute paths and are equal across checkouts."""
+    if df.attrs:
+        df = df.copy(deep=False)
+        df.attrs = {}
     with atomic_path(target) as tmp:
         df.to_parquet(tmp, engine="pyarrow", index=False)
     return Path(target)

@@ -160,7 +160,8 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
     raw = p.raw
     manifest = Manifest(root=p.root, settings={
         "interval": interval, "cif_fob": CIF_FOB, "bad_rows": bad_rows,
-        "extra_files": [str(f) for f in extra_files], "tradeflows_version": __version__})
+        "tradeflows_version": __version__})
+    manifest.settings["extra_files"] = [manifest._name(f) for f in extra_files]
     trade_readers: list[tuple[Path, Callable[[], pd.DataFrame]]] = [
         (raw / bundled.IMF_DOTS, lambda: bundled.read_imf_dots(raw / bundled.IMF_DOTS,
                                                                bad_rows=bad_rows)),

@@ -22,11 +22,13 @@ class Manifest:
     steps: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def _name(self, path: str | Path) -> str:
+        """Path relative to the project root; a file outside it by its name only
+        (``external/<name>``): no absolute path in the manifest."""
         path = Path(path).absolute()  # not resolve(): data/raw may be a symbolic link
         try:
             return path.relative_to(self.root.absolute()).as_posix()
         except ValueError:
-            return str(path)
+            return f"external/{path.name}"
 
     def add_input(self, path: str | Path, table: pd.DataFrame | None = None, *,
                   role: str) -> None:
