@@ -66,9 +66,10 @@ def read_country_codes(path: str | Path) -> dict[int, str | None]:
         raise DataError(f"missing column(s): need 'country_code' and one of {_ISO3_COLUMNS}; "
                         f"found {list(table.columns)}", file=path)
     codes = pd.to_numeric(table["country_code"].str.strip(), errors="coerce")
-    if codes.isna().any():
-        pos = int(np.flatnonzero(codes.isna().to_numpy())[0])
-        raise DataError(f"country_code {table['country_code'].iloc[pos]!r} is not a number",
+    bad = ~np.isfinite(codes.to_numpy(dtype=float, na_value=np.nan)) | (codes % 1 != 0)
+    if bad.any():
+        pos = int(np.flatnonzero(np.asarray(bad))[0])
+        raise DataError(f"country_code {table['country_code'].iloc[pos]!r} is not a whole number",
                         file=path, row=pos + 2, column="country_code")
     iso = table[iso_col].str.strip().str.upper().replace(_PSEUDO_ISO3)
     numeric = codes.astype("int64")
