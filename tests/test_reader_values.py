@@ -179,3 +179,26 @@ def test_ppml_one_row_or_one_cluster_is_a_clear_error() -> None:
     df = pd.DataFrame({"y": [1.0, 2, 3, 4], "x": [0.1, 0.5, 0.3, 0.9], "g": ["a"] * 4})
     with pytest.raises(SpecificationError, match="at least 2 clusters"):
         tf.ppml(df, "y ~ x", vcov={"CL1": "g"})
+
+
+def _zip(path, text: str) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("data.csv", text)
+
+
+def test_replaced_archive_is_extracted_again(tmp_path) -> None:
+    from tradeflows.sources._common import extract_member
+
+    archive = tmp_path / "set.zip"
+    _zip(archive, "a,b\n1,2\n")
+    first = extract_member(archive, "data.csv")
+    assert first.read_text() == "a,b\n1,2\n"
+    _zip(archive, "a,b\n7,9\n")  # same member size, other contents
+    again = extract_member(archive, "data.csv")
+    assert again == first and again.read_text() == "a,b\n7,9\n"
+    mtime = again.stat().st_mtime_ns
+    assert extract_member(archive, "data.csv").stat().st_mtime_ns == mtime  # reused
+    with pytest.raises(DataError, match=r"set\.zip: cannot extract 'nope\.csv'"):
+        extract_member(archive, "nope.csv")

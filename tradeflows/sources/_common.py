@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import json
 import re
 import shutil
 import zipfile
@@ -67,17 +68,36 @@ def zip_members(archive: str | Path, pattern: str) -> list[str]:
 
 
 def extract_member(archive: str | Path, member: str) -> Path:
-    """Extract ``member`` of a zip into a folder named after the archive, beside it; an
-    earlier extraction of the same size is reused. Returns the extracted file's path."""
+    """Extract ``member`` of a zip into a folder named after the archive, beside it.
+
+    An earlier extraction is reused only if it came from a member with the same CRC-32 and
+    size (recorded in ``.<name>.source`` beside it): an archive replaced in the cache by
+    one with other contents is extracted again. Returns the extracted file's path."""
     archive = Path(archive)
     target = archive.with_suffix("") / Path(member).name
-    with zipfile.ZipFile(archive) as zf:
-        info = zf.getinfo(member)
-        if target.exists() and target.stat().st_size == info.file_size:
-            return target
-        with atomic_path(target) as tmp, zf.open(info) as src, open(tmp, "wb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
+    record = target.with_name(f".{target.name}.source")
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            info = zf.getinfo(member)
+            source = {"member": member, "crc32": info.CRC, "size": info.file_size}
+            if (target.exists() and target.stat().st_size == info.file_size
+                    and record.is_file() and _read_record(record) == source):
+                return target
+            # zipfile checks the CRC-32 while reading: a corrupt member raises BadZipFile
+            with atomic_path(target) as tmp, zf.open(info) as src, open(tmp, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+    except (zipfile.BadZipFile, KeyError) as exc:
+        raise DataError(f"cannot extract {member!r} ({exc})", file=archive) from exc
+    with atomic_path(record) as tmp:
+        tmp.write_text(json.dumps(source, sort_keys=True), encoding="utf-8")
     return target
+
+
+def _read_record(path: Path) -> object:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def header_of(path: str | Path, *, skiprows: int = 0, sep: str = ",",
