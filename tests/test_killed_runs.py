@@ -179,3 +179,32 @@ def test_live_process_stage_is_left_alone(tmp_path) -> None:
     assert recover(tmp_path) == []  # our own process is alive
     stage.commit()
     assert _texts(tmp_path)["a.txt"] == "new a.txt"
+
+
+def test_named_last_file_moves_last(tmp_path, monkeypatch) -> None:
+    """A scenario's JSON (``last=``) is its set's manifest: moved after the tables."""
+    for text in ("old", "new"):
+        stage = StagedOutputs(tmp_path, last=("s.json",))
+        for name in ("a.parquet", "s.json", "z.parquet"):
+            write_text(f"{text} {name}", stage.path(tmp_path / name))
+        if text == "old":
+            stage.commit()
+    real, moves = os.replace, []
+
+    def dying_replace(src, dst):
+        if ".commit-" in str(src):
+            if len(moves) == 2:
+                raise KeyboardInterrupt
+            moves.append(Path(dst).name)
+        return real(src, dst)
+
+    monkeypatch.setattr(tio.os, "replace", dying_replace)
+    with pytest.raises(KeyboardInterrupt):
+        stage.commit()
+    assert moves == ["a.parquet", "z.parquet"]
+    assert (tmp_path / "s.json").read_text() == "old s.json"
+    monkeypatch.setattr(tio.os, "replace", real)
+    monkeypatch.setattr(tio, "_alive", lambda pid: False)
+    recover(tmp_path)
+    assert (tmp_path / "s.json").read_text() == "new s.json"
+    assert _leftovers(tmp_path) == []

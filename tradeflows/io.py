@@ -31,6 +31,7 @@ TMP_SUFFIX = ".tmp"
 STAGE_PREFIX = ".stage-"
 COMMIT_PREFIX = ".commit-"
 LAST = ("manifest.json",)  # file names moved into place after every other file
+LAST_LIST = ".last.json"  # in a decided stage: further names to move last
 _TMP_NAME = re.compile(r"^\..+\.(\d+)\.[^.]+\.tmp$")
 _STAGE_NAME = re.compile(r"^\.(?:stage|commit)-(\d+)-")
 
@@ -103,12 +104,15 @@ class StagedOutputs:
     whole folder, such as the report).
     """
 
-    def __init__(self, root: str | Path, *, copy_existing: bool = False) -> None:
+    def __init__(self, root: str | Path, *, copy_existing: bool = False,
+                 last: tuple[str, ...] = ()) -> None:
         self.root = Path(root)
+        self.last = last  # more names moved after the others (beside ``LAST``)
         self.root.mkdir(parents=True, exist_ok=True)
         recover(self.root)
         self.dir = Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{os.getpid()}-",
                                          dir=self.root))
+        self.staging = self.dir  # ``dir`` becomes the decided folder on commit
         if copy_existing:
             for f in _visible_files(self.root):
                 dest = self.dir / f.relative_to(self.root)
@@ -127,12 +131,14 @@ class StagedOutputs:
         return staged
 
     def target(self, staged: str | Path) -> Path:
-        """The final location of a staged file."""
-        return self.root / Path(staged).absolute().relative_to(self.dir.absolute())
+        """The final location of a staged file (given before or after ``commit``)."""
+        return self.root / Path(staged).absolute().relative_to(self.staging.absolute())
 
     def commit(self) -> None:
         """Decide the new set (rename the staging folder) and move its files into place."""
         decided = self.dir.with_name(COMMIT_PREFIX + self.dir.name[len(STAGE_PREFIX):])
+        if self.last:
+            write_json(list(self.last), self.dir / LAST_LIST)
         _fsync_tree(self.dir)
         os.replace(self.dir, decided)
         self.dir = decided
@@ -170,8 +176,13 @@ def _fsync_tree(folder: Path) -> None:
 def _apply(decided: Path, root: Path) -> None:
     """Move every file of a decided stage onto its target (``LAST`` names last), then drop
     the folder. Safe to rerun after an interruption: moved files are no longer there."""
+    listed = decided / LAST_LIST
+    last = set(LAST)
+    if listed.is_file():
+        last |= set(json.loads(listed.read_text(encoding="utf-8")))
+        listed.unlink()
     files = [f for f in sorted(decided.rglob("*")) if f.is_file()]
-    files.sort(key=lambda f: f.name in LAST)
+    files.sort(key=lambda f: f.name in last)
     for f in files:
         target = root / f.relative_to(decided)
         target.parent.mkdir(parents=True, exist_ok=True)
