@@ -46,7 +46,11 @@ def main(ctx: click.Context, root: Path | None, quiet: bool) -> None:
       tradeflows simulate zangezur  a general-equilibrium counterfactual
       tradeflows reproduce          everything, raw data -> reports/index.html
     """
+    from tradeflows.io import recover
+
     ctx.obj = {"paths": project_paths(root), "progress": not quiet}
+    for folder in (ctx.obj["paths"].processed, ctx.obj["paths"].reports):
+        recover(folder)  # finish or drop what a killed run left (tradeflows.io)
 
 
 @main.command()

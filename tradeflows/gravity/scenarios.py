@@ -28,7 +28,7 @@ from tradeflows.gravity.scenario_schema import (
     parse_scenario,
 )
 from tradeflows.gravity.uncertainty import GEIntervals, simulate_intervals
-from tradeflows.io import write_json, write_parquet
+from tradeflows.io import StagedOutputs, write_json, write_parquet
 from tradeflows.report.tables import write_table
 from tradeflows.selection import SelectionError, check, column_kind, columns, evaluate
 
@@ -370,7 +370,11 @@ def _figure(table: pd.DataFrame, title: str, base: Path) -> list[Path]:
 
 def write_outputs(scn: Scenario, result: GEIntervals, year: int, notes: list[str],
                   coefs: pd.DataFrame, paths: Paths) -> list[Path]:
-    """Write the Parquet table + JSON metadata, tables (md, tex, html) and figure (png, svg)."""
+    """Write the Parquet table + JSON metadata, tables (md, tex, html) and figure (png, svg).
+
+    Both sets are staged and committed as units (``tradeflows.io.StagedOutputs``): the
+    report's tables and figures first, then the counterfactual tables with their JSON last,
+    so a killed run leaves the previous scenario's files. Returns the final paths."""
     table = _ordered(result.country)
     table.insert(0, "scenario", scn.name)
     table["baseline_year"] = year
@@ -378,28 +382,34 @@ def write_outputs(scn: Scenario, result: GEIntervals, year: int, notes: list[str
     table["draws_failed"] = result.failed
     table["level"] = result.level
     table["domestic_constructed"] = True
-    out_dir = paths.counterfactuals
-    written = [write_parquet(table, out_dir / f"{scn.name}.parquet")]
     pairs = result.point.pairs
-    written.append(write_parquet(pairs[pairs["trade"].abs() > 1e-9],
-                                 out_dir / f"{scn.name}_pairs.parquet"))
-    if result.by_draw is not None:
-        written.append(write_parquet(result.by_draw, out_dir / f"{scn.name}_draws.parquet"))
     meta = {"scenario": scn.name, "title": scn.title, "description": scn.description,
             "file": scn.file.name, "formula": scn.formula, "sigma": scn.sigma,
             "reference": scn.reference, "baseline_year": year, "draws": result.draws,
             "draws_failed": result.failed, "level": result.level, "seed": result.seed,
             "method": result.point.method, "iterations": result.point.iterations,
             "partial_effects": coefs.reset_index().to_dict(orient="records"), "notes": notes}
-    written.append(write_json(meta, out_dir / f"{scn.name}.json"))
-    shown = _display(table)
     caption = (f"{scn.title}: full-endowment GE changes in percent, {year} baseline, "
                f"{int(result.level * 100)}% intervals from {result.draws} draws "
                f"({result.failed} did not converge). Domestic flows approximated by GDP minus "
                "exports.")
-    written += write_table(shown, paths.reports / "tables" / f"ge_{scn.name}", caption)
-    written += _figure(table, scn.title, paths.reports / "figures" / f"ge_{scn.name}")
-    return written
+    out_dir = paths.counterfactuals
+    with StagedOutputs(paths.reports) as shown, StagedOutputs(
+            out_dir, last=(f"{scn.name}.json",)) as data:
+        staged = [write_parquet(table, data.path(out_dir / f"{scn.name}.parquet")),
+                  write_parquet(pairs[pairs["trade"].abs() > 1e-9],
+                                data.path(out_dir / f"{scn.name}_pairs.parquet")),
+                  write_json(meta, data.path(out_dir / f"{scn.name}.json"))]
+        if result.by_draw is not None:
+            staged.append(write_parquet(result.by_draw,
+                                        data.path(out_dir / f"{scn.name}_draws.parquet")))
+        figures = write_table(_display(table),
+                              shown.path(paths.reports / "tables" / f"ge_{scn.name}"), caption)
+        figures += _figure(table, scn.title,
+                           shown.path(paths.reports / "figures" / f"ge_{scn.name}"))
+        shown.commit()
+        data.commit()
+    return [data.target(p) for p in staged] + [shown.target(p) for p in figures]
 
 
 def run_scenario(name_or_path: str | Path, paths: Paths, draws: int | None = None,

@@ -24,7 +24,7 @@ from tradeflows.claims.evaluate import (
 from tradeflows.claims.reported import CARGO_FIGURE, FDI_TABLE
 from tradeflows.claims.rules import VERDICTS
 from tradeflows.config import AZERBAIJAN, CENTRAL_ASIA, Paths
-from tradeflows.io import write_json, write_text
+from tradeflows.io import StagedOutputs, write_json, write_text
 from tradeflows.report import claim_figures as cf
 from tradeflows.report import figures as fg
 from tradeflows.report.manifest import build_manifest
@@ -93,11 +93,11 @@ def _claim_outputs(a: Assessment, reports: Path) -> list[Path]:
     return out
 
 
-def descriptive_outputs(paths: Paths) -> list[dict[str, str]]:
-    """The descriptive section (shown before any test): trade with each Central Asian state
-    with the source of each point, partner shares, corridor and port cargo, FDI positions.
-    Returns one entry per item (title, table, figure links relative to reports/)."""
-    reports = paths.reports
+def descriptive_outputs(paths: Paths, reports: Path) -> list[dict[str, str]]:
+    """The descriptive section (shown before any test), written under ``reports`` (the
+    report's stage folder): trade with each Central Asian state with the source of each
+    point, partner shares, corridor and port cargo, FDI positions. Returns one entry per item
+    (title, table, figure links relative to reports/)."""
     items: list[dict[str, str]] = []
     panel = pd.read_parquet(paths.panel) if paths.panel.is_file() else None
     ca = list(CENTRAL_ASIA)
@@ -199,9 +199,8 @@ def _listing(folder: Path, reports: Path, prefer: tuple[str, ...]) -> list[dict[
 
 
 def _context(catalog: Catalog, assessments: list[Assessment], table: pd.DataFrame,
-             robustness: dict[str, str], descriptive: list[dict[str, str]], paths: Paths,
+             robustness: dict[str, str], descriptive: list[dict[str, str]], reports: Path,
              manifest: dict[str, object]) -> dict[str, object]:
-    reports = paths.reports
     rows = []
     for a, r in zip(assessments, table.to_dict("records"), strict=True):
         c, ev = a.claim, a.evidence
@@ -266,34 +265,39 @@ def render_pages(context: dict[str, object]) -> dict[str, str]:
 
 def build_report(paths: Paths, progress: bool = True) -> Path:
     """Evaluate the claims and write the report under ``paths.reports``; returns the path of
-    ``reports/index.html``."""
-    reports = paths.reports
+    ``reports/index.html``. The new files are staged and committed together with the
+    manifest (``tradeflows.io.StagedOutputs``): a killed run leaves the previous report."""
     steps = tqdm(total=5, desc="report", unit="step", disable=not progress)
-    descriptive = descriptive_outputs(paths)
     catalog, assessments = assess_catalog(paths, progress=progress)
     table = verdict_table(assessments)
     robustness = mirror_robustness(paths, assessments, progress=progress)
     steps.update()
-    summary = table[["id", "evidence_type", "verdict", "estimate", "conf_low", "conf_high",
-                     "mde", "nobs", "years"]].assign(
-        mirror_alternative=table["id"].map(robustness))
-    write_table(summary, reports / "tables" / "claims", "Claims: verdicts by pre-stated rules")
-    changes = pd.DataFrame([vars(ch) for ch in catalog.changes])
-    write_table(changes, reports / "tables" / "claims_change_log",
-                "Change log of the claims catalog")
-    for a in assessments:
-        _claim_outputs(a, reports)
-    steps.update()
-    fg.save_figure(fg.verdict_figure(table), reports / "figures" / "verdicts")
-    steps.update()
-    manifest_file = reports / "manifest.json"
-    manifest = build_manifest(paths, manifest_file)  # before the pages, for their summary
-    pages = render_pages(_context(catalog, assessments, table, robustness, descriptive, paths,
-                                  manifest))
-    index = write_text(pages["index.html"], reports / "index.html")
-    write_text(pages["report.md"], reports / "report.md")
-    steps.update()
-    write_json(build_manifest(paths, manifest_file), manifest_file)
+    with StagedOutputs(paths.reports, copy_existing=True) as stage:
+        reports = stage.dir
+        descriptive = descriptive_outputs(paths, reports)
+        summary = table[["id", "evidence_type", "verdict", "estimate", "conf_low", "conf_high",
+                         "mde", "nobs", "years"]].assign(
+            mirror_alternative=table["id"].map(robustness))
+        write_table(summary, reports / "tables" / "claims",
+                    "Claims: verdicts by pre-stated rules")
+        changes = pd.DataFrame([vars(ch) for ch in catalog.changes])
+        write_table(changes, reports / "tables" / "claims_change_log",
+                    "Change log of the claims catalog")
+        for a in assessments:
+            _claim_outputs(a, reports)
+        steps.update()
+        fg.save_figure(fg.verdict_figure(table), reports / "figures" / "verdicts")
+        steps.update()
+        manifest_file = reports / "manifest.json"
+        # before the pages, for their summary
+        manifest = build_manifest(paths, manifest_file, reports=reports)
+        pages = render_pages(_context(catalog, assessments, table, robustness, descriptive,
+                                      reports, manifest))
+        write_text(pages["index.html"], reports / "index.html")
+        write_text(pages["report.md"], reports / "report.md")
+        steps.update()
+        write_json(build_manifest(paths, manifest_file, reports=reports), manifest_file)
+        stage.commit()
     steps.update()
     steps.close()
-    return index
+    return paths.reports / "index.html"
