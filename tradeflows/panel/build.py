@@ -351,7 +351,7 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
 
 
 def _write_csv(table: pd.DataFrame, target: Path, manifest: Manifest) -> None:
-    write_text(table.to_csv(index=False, float_format="%.6g"), target)
+    write_text(table.to_csv(index=False, float_format="%.12g"), target)
     manifest.add_output(target, len(table))
 
 
