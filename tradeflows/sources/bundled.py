@@ -50,7 +50,8 @@ REPORTED_SOURCE = "reported_press"
 REPORTED_FLOWS = ("exports", "imports", "turnover")
 
 # The European Union as a reporter (Eurostat): ISO 3166-1 exceptionally reserved code "EU",
-# World Bank "EUU". It is an aggregate: kept in flows.parquet, never a panel country.
+# World Bank "EUU". An aggregate: in the panel only as one exporter on rows flagged
+# eu_aggregate (tradeflows.panel.aggregate), never a country of the square.
 EU_CODE = "EUU"
 
 # Old or non-ISO three-letter codes used by CEPII, UN Comtrade (penppml) and UNCTAD files:
