@@ -40,7 +40,7 @@ from tradeflows.config import VALIDATION_COUNTRY, VALIDATION_PARTNERS, Paths
 from tradeflows.config import paths as project_paths
 from tradeflows.countries import exists_in_year
 from tradeflows.errors import DataError
-from tradeflows.io import write_parquet, write_text
+from tradeflows.io import StagedOutputs, write_parquet, write_text
 from tradeflows.panel.aggregate import aggregate_exporter_rows
 from tradeflows.panel.covariates import add_covariates
 from tradeflows.panel.manifest import Manifest
@@ -245,7 +245,8 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
     manifest = Manifest(root=p.root, settings={
         "interval": interval, "cif_fob": CIF_FOB, "bad_rows": bad_rows,
         "mirror_rule": rule, "discrepancy_factor": DISCREPANCY_FACTOR,
-        "extra_files": [str(f) for f in extra_files], "tradeflows_version": __version__})
+        "tradeflows_version": __version__})
+    manifest.settings["extra_files"] = [manifest._name(f) for f in extra_files]
     trade_readers: list[tuple[Path, Callable[[], pd.DataFrame]]] = [
         (raw / bundled.IMF_DOTS, lambda: bundled.read_imf_dots(raw / bundled.IMF_DOTS,
                                                                bad_rows=bad_rows)),
@@ -262,7 +263,9 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
         trade_readers.append((reported_path, lambda: bundled.reported_trade_flows(
             bundled.read_reported_trade(reported_path, bad_rows=bad_rows))))
     n_steps = len(trade_readers) + 9
-    with tqdm(total=n_steps, desc="build", unit="step", disable=not progress) as bar:
+    # every output of the build is committed together (tradeflows.io)
+    with StagedOutputs(p.processed) as stage, tqdm(total=n_steps, desc="build", unit="step",
+                                                   disable=not progress) as bar:
         tables = []
         for path, reader in trade_readers:
             bar.set_postfix_str(Path(path).name)
@@ -272,8 +275,7 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
             bar.update()
         manifest.add_input(raw / bundled.ECB_RATES, role="EUR/USD rates for eurostat")
         flows = combine_trade(tables)
-        write_parquet(flows, p.flows)
-        manifest.add_output(p.flows, len(flows))
+        manifest.add_output(p.flows, len(flows), write_parquet(flows, stage.path(p.flows)))
         bar.update()
 
         bar.set_postfix_str("covariates")
@@ -286,12 +288,12 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
         bar.set_postfix_str("investment")
         investment = bundled.read_unctad_fdi(raw / bundled.UNCTAD_FDI, bad_rows=bad_rows)
         manifest.add_input(raw / bundled.UNCTAD_FDI, investment, role="investment")
-        write_parquet(investment, p.investment)
-        manifest.add_output(p.investment, len(investment))
+        manifest.add_output(p.investment, len(investment),
+                            write_parquet(investment, stage.path(p.investment)))
         bar.update()
 
         bar.set_postfix_str("reported statistics")
-        reported = _write_reported(raw, p.processed, manifest, bad_rows)
+        reported = _write_reported(raw, p.processed, manifest, bad_rows, stage)
         bar.update()
 
         bar.set_postfix_str("mirror + square")
@@ -304,16 +306,16 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
 
         bar.set_postfix_str("checks")
         overlap = overlap_agreement(flows, years=OVERLAP_YEARS, margin=OVERLAP_MARGIN)
-        _write_csv(overlap, p.processed / "source_overlap.csv", manifest)
+        _write_csv(overlap, p.processed / "source_overlap.csv", manifest, stage)
         manifest.steps["source_overlap"] = {
             "years": list(OVERLAP_YEARS), "margin": OVERLAP_MARGIN,
             "series": len(overlap), "flagged": int(overlap["flagged"].sum())}
         moves = rule_moves(panel)
-        write_parquet(moves, p.processed / "mirror_moves.parquet")
-        manifest.add_output(p.processed / "mirror_moves.parquet", len(moves))
+        target = p.processed / "mirror_moves.parquet"
+        manifest.add_output(target, len(moves), write_parquet(moves, stage.path(target)))
         validation = validation_table(panel, flows, VALIDATION_COUNTRY, VALIDATION_PARTNERS,
                                       reported=reported, rule=rule)
-        _write_csv(validation, p.processed / "validation.csv", manifest)
+        _write_csv(validation, p.processed / "validation.csv", manifest, stage)
         bar.update()
 
         bar.set_postfix_str("policy variables")
@@ -325,10 +327,10 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
         bar.update()
 
         bar.set_postfix_str("write")
-        write_parquet(panel, p.panel)
-        manifest.add_output(p.panel, len(panel))
+        manifest.add_output(p.panel, len(panel), write_parquet(panel, stage.path(p.panel)))
         bar.update()
-        manifest.write(p.manifest)
+        manifest.write(stage.path(p.manifest))
+        stage.commit()
         bar.update()
 
     all_drops: dict[str, int] = {}
@@ -350,13 +352,14 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
         overlap_flagged=(int(overlap["flagged"].sum()), len(overlap)))
 
 
-def _write_csv(table: pd.DataFrame, target: Path, manifest: Manifest) -> None:
-    write_text(table.to_csv(index=False, float_format="%.12g"), target)
-    manifest.add_output(target, len(table))
+def _write_csv(table: pd.DataFrame, target: Path, manifest: Manifest,
+               stage: StagedOutputs) -> None:
+    written = write_text(table.to_csv(index=False, float_format="%.12g"), stage.path(target))
+    manifest.add_output(target, len(table), written)
 
 
 def _write_reported(raw: Path, processed: Path, manifest: Manifest,
-                    bad_rows: bundled.BadRows) -> pd.DataFrame | None:
+                    bad_rows: bundled.BadRows, stage: StagedOutputs) -> pd.DataFrame | None:
     """Write the reported-statistics tables present under ``raw``; return the trade one."""
     readers = (("reported.parquet", bundled.REPORTED_TRADE, bundled.read_reported_trade),
                ("reported_fdi.parquet", bundled.REPORTED_FDI, bundled.read_reported_fdi),
@@ -368,8 +371,8 @@ def _write_reported(raw: Path, processed: Path, manifest: Manifest,
             continue
         table = reader(raw / rel, bad_rows=bad_rows)
         manifest.add_input(raw / rel, table, role="reported statistics (not in the panel)")
-        write_parquet(table, processed / name)
-        manifest.add_output(processed / name, len(table))
+        target = processed / name
+        manifest.add_output(target, len(table), write_parquet(table, stage.path(target)))
         if rel == bundled.REPORTED_TRADE:
             trade = table
     return trade
