@@ -370,7 +370,8 @@ def _write_reported(raw: Path, processed: Path, manifest: Manifest,
         if not (raw / rel).exists():
             continue
         table = reader(raw / rel, bad_rows=bad_rows)
-        manifest.add_input(raw / rel, table, role="reported statistics (not in the panel)")
+        if rel != bundled.REPORTED_TRADE:  # recorded with its panel-eligible rows as trade
+            manifest.add_input(raw / rel, table, role="reported statistics (not in the panel)")
         target = processed / name
         manifest.add_output(target, len(table), write_parquet(table, stage.path(target)))
         if rel == bundled.REPORTED_TRADE:
