@@ -80,15 +80,20 @@ def fetch(obj: dict, source: str, url: str | None, sha256: str | None, year: int
 @click.option("--drop-bad-rows", is_flag=True,
               help="Drop (and count in the manifest) rows with bad values, duplicate keys or "
                    "unknown codes instead of stopping at the first one.")
+@click.option("--mirror-rule", type=click.Choice(["v2", "importer_first"]), default="v2",
+              show_default=True,
+              help="Which report gives a flow's value: v2 (energy exporters' own reports, "
+                   "else the importer's) or importer_first (the rule of earlier versions; "
+                   "a robustness check).")
 @click.pass_obj
 def build(obj: dict, interval: int | None, extra_files: tuple[Path, ...],
-          drop_bad_rows: bool = False) -> None:
+          drop_bad_rows: bool = False, mirror_rule: str = "v2") -> None:
     """Build the pair-year gravity panel from data/raw (and --extra files)."""
     from tradeflows.panel.build import build_panel
 
     summary = build_panel(obj["paths"], interval=interval, extra_files=list(extra_files),
                           progress=obj["progress"],
-                          bad_rows="drop" if drop_bad_rows else "raise")
+                          bad_rows="drop" if drop_bad_rows else "raise", rule=mirror_rule)
     click.echo(summary.describe())
 
 

@@ -179,7 +179,7 @@ def _with_ids(df: pd.DataFrame, method: str) -> pd.DataFrame:
     df["trade"] = df["trade"] / 1e6
     df = specs.add_fixed_effect_ids(df)
     df["country_pair"] = df["pair"]
-    if method == "pair_family_fe" and "pair_family" in df.columns:
+    if method == "pair_family_fe":
         df["pair"] = df["pair_family"]
     return df
 
@@ -332,6 +332,13 @@ def estimate_application(panel: pd.DataFrame, *, countries: list[str] | None = N
             res.notes.append(f"ots_dynamic: not estimated ({err})")
     uzb_pairs = [("UZB", c) for c in OTS_MEMBERS_2019 if c != "UZB"]
     res.event_year = accession_year(df, uzb_pairs)
+    if method == "pair_family_fe":
+        # event time is compared with the reference year within one source's series: with a
+        # (pair, family) effect, lags after a change of source would not be identified
+        df = _with_ids(source_sample(panel, chosen, "single_family").data, "single_family")
+        res.notes.append("event_uzb_ots: sample with one source family per pair (each "
+                         "pair's most frequent family), so leads and lags are compared "
+                         "within one source's series; lags beyond it are not estimated")
     df["uzb_ots_event"] = event_years(df, uzb_pairs, res.event_year)
     treated = df["uzb_ots_event"].notna() & df["trade"].notna()
     if treated.any():

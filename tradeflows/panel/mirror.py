@@ -95,7 +95,6 @@ ENERGY_EXPORTERS_FILE = PACKAGE_DATA / "energy_exporters.csv"
 
 BASES = ("importer_cif", "exporter_fob", "importer_cif_estimated", "exporter_fob_estimated")
 BASIS_SIDE = {b: b.split("_")[0] for b in BASES}
-MIRROR_CASES = ("agree", "exporter_higher", "importer_higher", "one_report", "none")
 
 
 @lru_cache(maxsize=4)

@@ -14,6 +14,10 @@ remedies (``method=``), either of which the default sample applies:
   often in the window (ties: ``tradeflows.panel.mirror.SOURCE_PRECEDENCE`` order); the other
   rows are dropped and counted (``other_source_family``).
 
+``"mixed"`` applies neither (each pair keeps one fixed effect across sources): not
+source-consistent, for comparison only. A panel without ``family_col`` is treated as one
+family, ``"unspecified"`` (recorded).
+
 Rows of an aggregate reporter (``eu_aggregate``: the EU27 as one exporter) are dropped by
 default, so that no flow is counted twice with its member states' own reports. The returned
 :class:`SourceSample` records what was done; ``note()`` is a sentence for a table's notes.
@@ -29,10 +33,11 @@ import pandas as pd
 
 from tradeflows.panel.mirror import source_rank
 
-SampleMethod = Literal["pair_family_fe", "single_family"]
-SAMPLE_METHODS: tuple[str, ...] = ("pair_family_fe", "single_family")
+SampleMethod = Literal["pair_family_fe", "single_family", "mixed"]
+SAMPLE_METHODS: tuple[str, ...] = ("pair_family_fe", "single_family", "mixed")
 DEFAULT_METHOD: SampleMethod = "pair_family_fe"
 NO_FAMILY = "none"
+UNSPECIFIED = "unspecified"
 
 
 @dataclass
@@ -56,9 +61,12 @@ class SourceSample:
     def note(self) -> str:
         """One sentence for a table's notes."""
         fams = ", ".join(f"{k} {v:,}" for k, v in self.rows_by_family.items())
-        how = ("pair x source-family fixed effects (each pair's series from each source "
-               "family has its own fixed effect)" if self.method == "pair_family_fe" else
-               "one source family per pair (rows of the pair's other families dropped)")
+        how = {"pair_family_fe": "pair x source-family fixed effects (each pair's series "
+               "from each source family has its own fixed effect)",
+               "single_family": "one source family per pair (rows of the pair's other "
+               "families dropped)",
+               "mixed": "NOT source-consistent (one fixed effect per pair across source "
+               "families)"}[self.method]
         window = f" in {self.window[0]}-{self.window[1]}" if self.window else ""
         drops = "; ".join(f"{k}: {v:,}" for k, v in self.drops.items() if v)
         return (f"Source-consistent sample{window}: {how}; observed rows by source family: "
@@ -67,6 +75,8 @@ class SourceSample:
 
 
 def _family(df: pd.DataFrame, family_col: str) -> pd.Series:
+    if family_col not in df.columns:
+        return pd.Series(np.where(df["trade"].notna(), UNSPECIFIED, NO_FAMILY), index=df.index)
     fam = df[family_col].astype(object)
     return fam.where(df["trade"].notna() & fam.notna(), NO_FAMILY)
 
@@ -78,12 +88,12 @@ def source_consistent(panel: pd.DataFrame, method: SampleMethod = DEFAULT_METHOD
 
     ``window``: first and last year kept (rows outside are dropped and counted).
     ``family_col``: the column naming each row's source family. Needs ``year, exporter,
-    importer, trade`` and ``family_col``. Adds ``source_family`` and ``pair_family``.
+    importer, trade``. Adds ``source_family`` and ``pair_family`` (``"EXP_IMP:family"``;
+    ``"EXP_IMP"`` under ``"mixed"``).
     """
     if method not in SAMPLE_METHODS:
         raise ValueError(f"method must be one of {SAMPLE_METHODS}, got {method!r}")
-    missing = [c for c in ("year", "exporter", "importer", "trade", family_col)
-               if c not in panel.columns]
+    missing = [c for c in ("year", "exporter", "importer", "trade") if c not in panel.columns]
     if missing:
         raise ValueError(f"the panel lacks column(s) {missing} needed for a source-consistent "
                          "sample")
@@ -113,7 +123,8 @@ def source_consistent(panel: pd.DataFrame, method: SampleMethod = DEFAULT_METHOD
                                   == pair.map(main).to_numpy(dtype=object))
         drops["other_source_family"] = int((~keep).sum())
         df, pair = df[keep], pair[keep]
-    df["pair_family"] = (pair + ":" + df["source_family"].astype(str)).to_numpy()
+    df["pair_family"] = (pair if method == "mixed"
+                         else pair + ":" + df["source_family"].astype(str)).to_numpy()
     fams = df.loc[df["source_family"] != NO_FAMILY, "source_family"].value_counts()
     rows_by_family = {str(k): int(v) for k, v in sorted(fams.items())}
     return SourceSample(df.reset_index(drop=True), str(method), window, family_col,

@@ -147,9 +147,11 @@ def validation_table(panel: pd.DataFrame, flows: pd.DataFrame, country: str,
     return out[COLUMNS].reset_index(drop=True)
 
 
-def describe_validation(table: pd.DataFrame, flow: str = "turnover") -> str:
-    """A compact text of the ``flow`` rows: one line per partner, ratio by year."""
+def describe_validation(table: pd.DataFrame, flow: str = "turnover", last: int = 12) -> str:
+    """A compact text of the ``flow`` rows of the ``last`` years with a comparison: one line
+    per partner, ratio by year (the file has every year)."""
     rows = table[(table["flow"] == flow) & table["ratio"].notna()]
+    rows = rows[rows["year"].isin(sorted(rows["year"].unique())[-last:])]
     if not len(rows):
         return f"validation: no {flow} figure to compare"
     country = str(rows["country"].iloc[0])

@@ -56,7 +56,8 @@ REPORTED_SOURCE = "reported_press"
 REPORTED_FLOWS = ("exports", "imports", "turnover")
 
 # The European Union as a reporter (Eurostat): ISO 3166-1 exceptionally reserved code "EU",
-# World Bank "EUU". It is an aggregate: kept in flows.parquet, never a panel country.
+# World Bank "EUU". An aggregate: in the panel only as one exporter on rows flagged
+# eu_aggregate (tradeflows.panel.aggregate), never a country of the square.
 EU_CODE = "EUU"
 
 # Old or non-ISO three-letter codes used by CEPII, UN Comtrade (penppml) and UNCTAD files:
@@ -516,17 +517,8 @@ def _text(df: pd.DataFrame, column: str) -> np.ndarray:
 
 
 def _flags(df: pd.DataFrame, columns: list[str], file: Path) -> dict[str, np.ndarray]:
-    """Boolean flag columns; anything but True/False (or 0/1) raises ``DataError``."""
-    out = {}
-    for col in columns:
-        values = df[col]
-        ok = values.isin([True, False, 0, 1]).to_numpy()
-        if not ok.all():
-            pos = int(np.flatnonzero(~ok)[0])
-            raise DataError(f"flag {values.iloc[pos]!r}; expected True or False", file=file,
-                            row=df.index[pos], column=col)
-        out[col] = values.astype(bool).to_numpy()
-    return out
+    """Boolean flag columns, parsed strictly (``parse_bool``; the error names the row)."""
+    return {col: parse_bool(df[col], column=col, file=file, rows=df.index) for col in columns}
 
 
 def read_reported_trade(path: str | Path | None = None, *, bad_rows: BadRows = "raise"
@@ -549,13 +541,13 @@ def read_reported_trade(path: str | Path | None = None, *, bad_rows: BadRows = "
     require_columns(raw, cols, file)
     _check_unit(raw, "value_usd_mn", file)
     drops: dict[str, int] = {}
-    df = raw[cols].reset_index(drop=True)
+    df = raw[cols]
     flows = df["flow"].astype(object)
     bad_flow = ~flows.isin(list(REPORTED_FLOWS))
     if bad_flow.any():
         pos = int(np.flatnonzero(bad_flow.to_numpy())[0])
         raise DataError(f"flow {flows.iloc[pos]!r}; expected one of {list(REPORTED_FLOWS)}",
-                        file=file, row=pos, column="flow")
+                        file=file, row=df.index[pos], column="flow")
     df = _numbers(df, "value_usd_mn", file, bad_rows, drops)
     df = _numbers(df, "period_months", file, bad_rows, drops)
     df = _countries(df, ["reporter_iso3", "partner_iso3"], "iso3", file, bad_rows, drops)
@@ -564,7 +556,7 @@ def read_reported_trade(path: str | Path | None = None, *, bad_rows: BadRows = "
     months = df["period_months"].to_numpy()
     full_year = (period == "FY") & (months == 12)
     flow = df["flow"].astype(object).to_numpy()
-    out = pd.DataFrame({
+    out = pd.DataFrame(index=df.index, data={
         "year": _years(df["year"], file),
         "reporter": df["reporter_iso3"].to_numpy(dtype=object),
         "partner": df["partner_iso3"].to_numpy(dtype=object),
@@ -623,12 +615,12 @@ def read_reported_fdi(path: str | Path | None = None, *, bad_rows: BadRows = "ra
     require_columns(raw, cols, file)
     _check_unit(raw, "value_usd_mn", file)
     drops: dict[str, int] = {}
-    df = raw[cols].reset_index(drop=True)
+    df = raw[cols]
     bad = ~df["direction"].isin(["inward", "outward"])
     if bad.any():
         pos = int(np.flatnonzero(bad.to_numpy())[0])
         raise DataError(f"direction {df['direction'].iloc[pos]!r}; expected 'inward' or "
-                        "'outward'", file=file, row=pos, column="direction")
+                        "'outward'", file=file, row=df.index[pos], column="direction")
     df = _numbers(df, "value_usd_mn", file, bad_rows, drops)
     df = _numbers(df, "share_pct", file, bad_rows, drops, allow_missing=True)
     world = (df["partner_iso3"].astype(object) == "WLD").to_numpy()
@@ -637,7 +629,7 @@ def read_reported_fdi(path: str | Path | None = None, *, bad_rows: BadRows = "ra
     df = pd.concat([countries, df[world]]).sort_index()
     flags = _flags(df, ["derived", "approx"], file)
     period = _text(df, "period")
-    out = pd.DataFrame({
+    out = pd.DataFrame(index=df.index, data={
         "year": _years(df["year"], file),
         "direction": df["direction"].to_numpy(dtype=object),
         "reporter": df["reporter_iso3"].to_numpy(dtype=object),
@@ -665,10 +657,10 @@ def read_reported_corridor(path: str | Path | None = None, *, bad_rows: BadRows 
             "source_agency", "publisher", "pub_date", "url", "note"]
     require_columns(raw, cols, file)
     drops: dict[str, int] = {}
-    df = _numbers(raw[cols].reset_index(drop=True), "value", file, bad_rows, drops)
+    df = _numbers(raw[cols], "value", file, bad_rows, drops)
     flags = _flags(df, ["derived", "approx"], file)
     period = _text(df, "period")
-    out = pd.DataFrame({
+    out = pd.DataFrame(index=df.index, data={
         "series": _text(df, "series"), "year": _years(df["year"], file), "period": period,
         "full_year": period == "FY", "variable": _text(df, "variable"),
         "value": df["value"].to_numpy(dtype="float64"), "unit": _text(df, "unit"),
