@@ -263,7 +263,7 @@ def btk_panel(effect: float, pre_trend: float = 0.0, seed: int = 5) -> pd.DataFr
 def btk_claim(claims):
     c = claims["C3"]
     inputs = {**c.inputs, "countries": ["AZE", "GEO", "KAZ", "UZB", "TUR", "RUS", "CHN",
-                                        "IRN", "DEU", "FRA"]}
+                                        "IRN", "DEU", "FRA"], "ri_draws": 19}
     return dataclasses.replace(c, inputs=inputs)
 
 
@@ -274,6 +274,8 @@ def test_event_study_known_effect_and_pretrends(claims):
     assert decide(claim.rule, ev.estimate, ev.conf_low, ev.conf_high) == SUPPORTED
     assert ev.blocks_support == "" and ev.extra["pre-trend p-value"] > 0.05
     assert ev.extra["treated undirected pairs"] == 4
+    assert ev.extra["randomization p-value"] == pytest.approx(1 / 20)
+    assert ev.mde is not None and ev.mde < 0.4
     trend = event_study_evidence(claim, btk_panel(0.4, pre_trend=0.1))
     assert trend.blocks_support.startswith("the pre-trend test rejects")
 
