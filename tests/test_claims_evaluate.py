@@ -84,6 +84,7 @@ def test_mirror_robustness_column(tree):
     rob = mirror_robustness(tree, assessments, progress=False)
     assert rob["C1"] == "not applicable"
     assert rob["C2"].startswith(NOT_TESTABLE) and "trade_other_rule" in rob["C2"]
+    assert rob["C5"].startswith(NOT_TESTABLE) and "trade_other_rule" in rob["C5"]
 
 
 def test_cli_claims_prints_every_verdict(tree):

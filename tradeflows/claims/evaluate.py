@@ -149,7 +149,7 @@ def evaluate_claims(paths: Paths, progress: bool = True) -> pd.DataFrame:
 
 #: Methods whose evidence comes from the panel's chosen trade values (the mirror rule).
 PANEL_METHODS = ("ri_gravity", "event_study")
-#: Methods that read a GE counterfactual built from the panel (not rerun for robustness).
+#: Methods that read a GE counterfactual built from the panel (rerun on the alternative panel).
 GE_METHODS = ("counterfactual",)
 ALT_VALUE = "trade_other_rule"
 
@@ -166,6 +166,33 @@ class _AltMirrorInputs(_Inputs):
         return panel.assign(trade=panel[ALT_VALUE])
 
 
+def _ge_robustness(claim: Claim, alt: _AltMirrorInputs) -> str:
+    """Re-estimate and re-solve the claim's GE scenario on the panel under the alternative
+    mirror rule (in a temporary project folder) and assess the claim on that result."""
+    import tempfile
+
+    from tradeflows.config import paths as project_paths
+    from tradeflows.gravity.scenarios import run_scenario
+
+    try:
+        panel = alt.panel()
+    except Untestable as exc:
+        return f"{NOT_TESTABLE}: {exc}"
+    with tempfile.TemporaryDirectory(prefix="tradeflows-mirror-") as tmp:
+        tmp_paths = project_paths(tmp)
+        tmp_paths.processed.mkdir(parents=True)
+        panel.to_parquet(tmp_paths.panel, index=False)
+        try:
+            run_scenario(claim.inputs["scenario"], tmp_paths, progress=False)
+        except TradeflowsError as exc:
+            return f"{NOT_TESTABLE}: the scenario failed on the alternative panel ({exc})"
+        b = assess_claim(claim, _Inputs(tmp_paths))
+    if b.evidence is None:
+        return f"{b.verdict}: {b.reason}"
+    return (f"{b.verdict} ({b.evidence.estimate:+.3f} [{b.evidence.conf_low:+.3f}, "
+            f"{b.evidence.conf_high:+.3f}])")
+
+
 def mirror_robustness(paths: Paths, assessments: list[Assessment],
                       progress: bool = True) -> dict[str, str]:
     """Verdict of each claim with the panel built under the alternative mirror rule
@@ -175,8 +202,7 @@ def mirror_robustness(paths: Paths, assessments: list[Assessment],
     out = {}
     for a in tqdm(assessments, desc="mirror robustness", unit="claim", disable=not progress):
         if a.claim.method in GE_METHODS:
-            out[a.claim.id] = ("not run: the GE scenario would have to be re-estimated and "
-                               "re-solved on the panel built under the alternative rule")
+            out[a.claim.id] = _ge_robustness(a.claim, alt)
             continue
         if a.claim.method not in PANEL_METHODS:
             out[a.claim.id] = "not applicable"
