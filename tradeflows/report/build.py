@@ -25,6 +25,7 @@ from tradeflows.claims.reported import CARGO_FIGURE, FDI_TABLE
 from tradeflows.claims.rules import VERDICTS
 from tradeflows.config import AZERBAIJAN, CENTRAL_ASIA, Paths
 from tradeflows.io import StagedOutputs, write_json, write_text
+from tradeflows.panel.aggregate import country_rows
 from tradeflows.report import claim_figures as cf
 from tradeflows.report import figures as fg
 from tradeflows.report.manifest import build_manifest
@@ -99,7 +100,8 @@ def descriptive_outputs(paths: Paths, reports: Path) -> list[dict[str, str]]:
     point, partner shares, corridor and port cargo, FDI positions. Returns one entry per item
     (title, table, figure links relative to reports/)."""
     items: list[dict[str, str]] = []
-    panel = pd.read_parquet(paths.panel) if paths.panel.is_file() else None
+    # the EU27's rows as one exporter would count its members' trade twice
+    panel = country_rows(pd.read_parquet(paths.panel)) if paths.panel.is_file() else None
     ca = list(CENTRAL_ASIA)
     if panel is not None:
         trade = ds.bilateral_trade(panel, AZERBAIJAN, ca, DESCRIPTIVE_FIRST_YEAR)
