@@ -181,9 +181,8 @@ def selection_frame(xs: pd.DataFrame, year: int, columns: list[str],
             rows = rows.drop_duplicates(["exporter", "importer"])
             merged = frame[["exporter", "importer"]].merge(rows, how="left",
                                                            on=["exporter", "importer"])
-            frame[extra] = merged[extra].to_numpy()
             for c in extra:
-                frame[c] = frame[c].astype(rows[c].dtype, errors="ignore")
+                frame[c] = merged[c].to_numpy()
     return frame
 
 
