@@ -341,7 +341,8 @@ PPML_DATA = pd.DataFrame({
 @given(parts=st.lists(FORMULA_ALPHABET, max_size=12), noise=st.text(max_size=20))
 def test_ppml_formula_boundary(parts: list[str], noise: str) -> None:
     for formula in ("".join(parts), noise):
-        try:
-            tf.ppml(PPML_DATA, formula)
-        except TradeflowsError:
-            pass
+        for fit in (tf.ppml, tf.ols):
+            try:
+                fit(PPML_DATA, formula)
+            except TradeflowsError:
+                pass
