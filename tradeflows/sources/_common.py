@@ -18,9 +18,6 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import re
-import shutil
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,7 +29,8 @@ from tqdm.auto import tqdm
 
 from tradeflows.countries import is_aggregate, to_iso3
 from tradeflows.errors import DataError
-from tradeflows.io import atomic_path
+from tradeflows.sources.archive import extract_member as extract_member  # re-exported
+from tradeflows.sources.archive import zip_members as zip_members  # re-exported
 from tradeflows.sources.base import TRADE_COLUMNS, require_columns, to_number, validate_trade
 
 BLOCK_BYTES = 64 << 20  # bytes of CSV text per chunk
@@ -48,29 +46,6 @@ def read_csv_text(path: str | Path, *, skiprows: int = 0, sep: str = ",",
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
             csv.Error) as exc:
         raise DataError(f"malformed CSV file ({type(exc).__name__}: {exc})", file=path) from exc
-
-
-def zip_members(archive: str | Path, pattern: str) -> list[str]:
-    """Names of the members of a zip archive matching the regular expression ``pattern``."""
-    try:
-        with zipfile.ZipFile(archive) as zf:
-            return sorted(n for n in zf.namelist() if re.search(pattern, Path(n).name))
-    except zipfile.BadZipFile as exc:
-        raise DataError(f"not a readable zip archive ({exc})", file=archive) from exc
-
-
-def extract_member(archive: str | Path, member: str) -> Path:
-    """Extract ``member`` of a zip into a folder named after the archive, beside it; an
-    earlier extraction of the same size is reused. Returns the extracted file's path."""
-    archive = Path(archive)
-    target = archive.with_suffix("") / Path(member).name
-    with zipfile.ZipFile(archive) as zf:
-        info = zf.getinfo(member)
-        if target.exists() and target.stat().st_size == info.file_size:
-            return target
-        with atomic_path(target) as tmp, zf.open(info) as src, open(tmp, "wb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
-    return target
 
 
 def header_of(path: str | Path, *, skiprows: int = 0, sep: str = ",",
