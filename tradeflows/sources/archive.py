@@ -25,7 +25,9 @@ ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")
 MAX_MEMBER_BYTES = 32 << 30  # 32 GiB: a BACI yearly CSV is about 0.5 GiB
 _CHUNK = 1 << 20
 _STAMP = ".archive.sha256"
-_checksums: dict[tuple[str, int, int, int], str] = {}  # (path, size, mtime_ns, inode) -> sha256
+# (path, size, mtime_ns, ctime_ns, inode) -> sha256; ctime changes on every write, even one
+# that restores the size and the modification time
+_checksums: dict[tuple[str, int, int, int, int], str] = {}
 
 
 def is_zip(path: str | Path) -> bool:
@@ -60,7 +62,7 @@ def zip_members(archive: str | Path, pattern: str) -> list[str]:
 def archive_checksum(archive: Path) -> str:
     """sha256 of the archive, computed once per process for an unchanged file."""
     st = archive.stat()
-    key = (str(archive.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+    key = (str(archive.resolve()), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
     if key not in _checksums:
         _checksums[key] = sha256_file(archive)
     return _checksums[key]

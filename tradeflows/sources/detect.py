@@ -40,6 +40,8 @@ def kind_of(path: str | Path) -> str:
     """``baci``, ``cepii_gravity``, ``itpd``, ``comtrade``, ``imf_imts``, ``imf`` (DOTS) or
     raise ``DataError`` naming what was found."""
     path = Path(path)
+    if not path.is_file():
+        raise DataError("cannot tell which source this file is from: no such file", file=path)
     if is_zip(path):
         for kind, pattern in (("baci", r"^BACI_.*_Y\d{4}_V\d{6}[a-z]?\.csv$"),
                               ("cepii_gravity", r"^Gravity_V\d{6}[a-z]?\.csv$"),
@@ -63,7 +65,7 @@ def kind_of(path: str | Path) -> str:
             return kind
     if fields & {"refYear", "RefYear", "Trade Flow Code"}:
         return "comtrade"
-    raise DataError(f"cannot tell the source of this file from its content (first line "
+    raise DataError(f"cannot tell which source this file is from its content (first line "
                     f"{header[:80]!r}); expected a BACI, CEPII Gravity, ITPD-E, UN Comtrade or "
                     "IMF file", file=path)
 

@@ -133,10 +133,17 @@ def _from_sdmx(path: Path) -> pd.DataFrame:
     mults = set()
     for n, s in enumerate(series):
         where = f"series {n}"
+        if not isinstance(s, dict):
+            raise DataError(f"{where} is {type(s).__name__}; expected an object", file=path)
         missing = [k for k in ("@REF_AREA", "@INDICATOR", "@COUNTERPART_AREA", "@UNIT_MULT")
                    if k not in s]
         if missing:
             raise DataError(f"{where} lacks attribute(s) {missing}", file=path)
+        bad = [k for k in ("@REF_AREA", "@INDICATOR", "@COUNTERPART_AREA", "@UNIT_MULT", "@FREQ")
+               if k in s and not isinstance(s[k], str | int)]
+        if bad:
+            raise DataError(f"{where}: attribute {bad[0]} is {type(s[bad[0]]).__name__}; "
+                            "expected text", file=path)
         if s.get("@FREQ", "A") != "A":
             raise DataError(f"{where} has frequency {s['@FREQ']!r}; expected annual ('A')",
                             file=path)
@@ -150,7 +157,12 @@ def _from_sdmx(path: Path) -> pd.DataFrame:
             raise DataError(f"{where} ({s['@REF_AREA']} {s['@INDICATOR']} "
                             f"{s['@COUNTERPART_AREA']}) has UNIT_MULT {mult} while earlier "
                             f"series have {sorted(mults - {mult})}; mixed units", file=path)
-        for obs in _as_list(s.get("Obs")):
+        for k, obs in enumerate(_as_list(s.get("Obs"))):
+            if not isinstance(obs, dict) or not all(
+                    isinstance(obs.get(a, ""), str | int | float)
+                    for a in ("@TIME_PERIOD", "@OBS_VALUE", "@OBS_STATUS")):
+                raise DataError(f"{where}, observation {k}: {str(obs)[:80]!r}; expected an "
+                                "object with text @TIME_PERIOD and @OBS_VALUE", file=path)
             if obs.get("@OBS_VALUE") in (None, ""):  # an observation without a value: missing
                 continue
             rows.append((s["@INDICATOR"], s["@REF_AREA"], s["@COUNTERPART_AREA"],
