@@ -259,6 +259,11 @@ def test_comtrade_key_sent_as_header_and_never_printed(service, tmp_path, monkey
     assert request["headers"]["Ocp-Apim-Subscription-Key"] == COMTRADE_TEST_KEY
     assert COMTRADE_TEST_KEY not in request["path"]
     assert keyed.read_bytes() == path.read_bytes()
+    # an address given with url= on another host never receives the key
+    other = service.base + request["path"]
+    with pytest.raises(DataError, match="HTTP 401"):
+        fetch("comtrade", url=other, cache_dir=tmp_path / "url", progress=False)
+    assert "Ocp-Apim-Subscription-Key" not in service.log[-1]["headers"]
     monkeypatch.setenv("COMTRADE_API_KEY", "wrong-key-77")
     result = CliRunner().invoke(main, ["--quiet", "fetch", "comtrade", "--mirror",
                                        service.base],

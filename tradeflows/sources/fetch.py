@@ -42,6 +42,7 @@ from tradeflows.sources.registry import COMTRADE_KEYED_URL, SOURCES, resolve
 
 COMTRADE_KEY_ENV = "COMTRADE_API_KEY"
 COMTRADE_KEY_HEADER = "Ocp-Apim-Subscription-Key"
+COMTRADE_HOST = "comtradeapi.un.org"
 MAX_REDIRECTS = 5
 _SECRET_HEADERS = {COMTRADE_KEY_HEADER.lower(), "authorization"}
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -194,18 +195,18 @@ def fetch(source: str, url: str | None = None, sha256: str | None = None, *,
         raise SpecificationError(f"unknown source {source!r}; expected one of {sources()}")
     if url is not None and release is not None:
         raise SpecificationError("pass either a release or an address (url), not both")
-    headers: dict[str, str] = {}
+    key = os.environ.get(COMTRADE_KEY_ENV, "").strip() if source == "comtrade" else ""
     if url is None:
-        key = os.environ.get(COMTRADE_KEY_ENV, "").strip() if source == "comtrade" else ""
         entry = resolve(source, release, COMTRADE_KEYED_URL if key else None)
         address, name, published, headers = entry.url, entry.file_name, entry.sha256, entry.headers
-        if key:
-            headers[COMTRADE_KEY_HEADER] = key
         allow_hosts = (*allow_hosts, *entry.source.allowed_hosts)
     else:
         address, name, published = url, _file_name(source, url), None
-        if source == "imf":
-            headers = dict(SOURCES["imf"].headers)
+        headers = dict(SOURCES[source].headers)
+        # the key goes to the publisher only, never to another address given with url=
+        key = key if urlsplit(url).hostname == COMTRADE_HOST else ""
+    if key:
+        headers[COMTRADE_KEY_HEADER] = key
     _check_address(address)
     shown = _redact(address)
     if mirror:

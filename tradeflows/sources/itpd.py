@@ -4,7 +4,7 @@ Published as ``ITPDE_R03.zip`` (release 3, the current one, under
 ``usitc.gov/data/gravity/itpd_e/r03/``) holding ``ITPDE_R03.csv``; release 2 was
 ``ITPD_E_R02.csv``. Every release has the columns: ``exporter_iso3, exporter_name,
 importer_iso3, importer_name, year, industry_id, industry_descr, broad_sector, trade,
-flag_mirror, flag_zero`` (R02/R03 add ``*_dynamic_code``/``*_iso3_dynamic`` columns, not
+flag_mirror, flag_zero`` (R02 adds ``*_dynamic_code``, R03 ``*_iso3_dynamic`` columns, not
 used). ``trade`` is in **millions of current USD**; exporter = importer rows are domestic
 trade (kept). ``flag_mirror`` = 1 when USITC used the mirror (exporter-reported) figure
 instead of the importer's; ``flag_zero``: ``p`` positive, ``r`` zero in the raw data, ``u``

@@ -71,7 +71,7 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
         "itpd", "USITC International Trade and Production Database for Estimation (ITPD-E)",
         "https://www.usitc.gov/data/gravity/itpd_e/{release_lower}/ITPDE_{release}.zip",
         "ITPDE_{release}.zip", r"R\d{2}", "R03", ("R03",), "see the release notes",
-        "millions of current USD", "public domain (US government work; cite USITC)",
+        "millions of current USD", "US government work, public domain (cite Borchert et al. 2020)",
         "tradeflows.sources.itpd.read_itpd", 8 * GIB),
     Source(
         "imf", "IMF International Trade in Goods (IMTS, successor of DOTS): every reporter's "
