@@ -85,6 +85,7 @@ def _redirect_allowed(current: str, target: str, allow_hosts: tuple[str, ...],
                       allow_http: bool) -> None:
     """Raise ``DataError`` unless a redirect from ``current`` to ``target`` is allowed."""
     cur, new = urlsplit(current), urlsplit(target)
+    current, target = _redact(current), _redact(target)
     if new.scheme not in ("http", "https"):
         raise DataError(f"refused a redirect to {target!r}: only http(s) is followed",
                         file=current)
@@ -116,9 +117,9 @@ def _download(url: str, target: Path, headers: dict[str, str], max_bytes: int, *
     """Stream ``url`` into ``target`` (atomically) and return its sha256. ``shown`` is the
     address used in messages (never a secret). The file is checked (``_check_content``) and,
     when ``check_pin`` is given, compared with it before it replaces anything."""
-    session = requests.Session()
     sent = {"User-Agent": f"tradeflows/{__version__}", **headers}
     current = url
+    session = requests.Session()
     try:
         for _ in range(MAX_REDIRECTS + 1):
             resp = session.get(current, headers=sent, stream=True, allow_redirects=False,
@@ -164,6 +165,8 @@ def _download(url: str, target: Path, headers: dict[str, str], max_bytes: int, *
     except requests.RequestException as exc:
         text = _redact_text(str(exc), headers)
         raise DataError(f"download failed ({type(exc).__name__}: {text})", file=shown) from None
+    finally:
+        session.close()
     return actual
 
 
