@@ -47,7 +47,7 @@ def tls(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy",
-                "ALL_PROXY", "COMTRADE_API_KEY"):
+                "ALL_PROXY", "COMTRADE_API_KEY", "IMF_API_KEY"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
 
@@ -232,9 +232,14 @@ def test_https_to_http_redirect_refused(service, tls, tmp_path, monkeypatch):
     assert imf.read_bytes() == IMTS.read_bytes()
 
 
-def test_imf_needs_the_csv_accept_header(service, tmp_path):
+def test_imf_needs_the_csv_accept_header(service, tmp_path, monkeypatch):
     _fetch(service, "imf", tmp_path)
     assert "sdmx.data+csv" in service.log[-1]["headers"]["Accept"]
+    assert "Ocp-Apim-Subscription-Key" not in service.log[-1]["headers"]
+    monkeypatch.setenv("IMF_API_KEY", "imf-key-31")  # optional key: sent as a header
+    _fetch(service, "imf", tmp_path / "keyed")
+    assert service.log[-1]["headers"]["Ocp-Apim-Subscription-Key"] == "imf-key-31"
+    monkeypatch.delenv("IMF_API_KEY")
     address = registry.resolve("imf").url.replace("https://api.imf.org", service.base)
     # without the registry's headers the service answers SDMX-ML: refused, nothing kept
     import tradeflows.sources.registry as reg
@@ -259,6 +264,12 @@ def test_comtrade_key_sent_as_header_and_never_printed(service, tmp_path, monkey
     assert request["headers"]["Ocp-Apim-Subscription-Key"] == COMTRADE_TEST_KEY
     assert COMTRADE_TEST_KEY not in request["path"]
     assert keyed.read_bytes() == path.read_bytes()
+    # an API address given with url= is saved with the .json name too
+    preview = service.base + service.log[-2]["path"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PinnedChecksumWarning)
+        assert fetch("comtrade", url=preview, cache_dir=tmp_path / "u", progress=False
+                     ).name.endswith("-HS.json")
     # an address given with url= on another host never receives the key
     other = service.base + request["path"]
     with pytest.raises(DataError, match="HTTP 401"):

@@ -18,9 +18,10 @@ Safety rules, each a one-line ``DataError`` / ``SpecificationError`` when broken
 * Redirects: followed only to the same host, and never from https to http (nor to any other
   scheme), unless ``allow_hosts`` names the other host or ``allow_http=True``.
 * Only ``http``/``https`` addresses; ``file://`` and others are refused.
-* Comtrade: ``COMTRADE_API_KEY`` is sent as the ``Ocp-Apim-Subscription-Key`` header (the
-  data endpoint, 100 000 records) and never appears in a message; without it the public
-  preview is used, whose 500-record cap is an error when reached.
+* Keys: ``COMTRADE_API_KEY`` (and ``IMF_API_KEY``, optional for the IMF) is sent as the
+  ``Ocp-Apim-Subscription-Key`` header, only to the publisher's host, and never appears in an
+  address or a message. With a Comtrade key the data endpoint is used (100 000 records);
+  without it the public preview, whose 500-record cap is an error when reached.
 """
 
 from __future__ import annotations
@@ -40,12 +41,14 @@ from tradeflows.errors import DataError, SpecificationError
 from tradeflows.io import atomic_path, sha256_file, write_text
 from tradeflows.sources.registry import COMTRADE_KEYED_URL, SOURCES, resolve
 
-COMTRADE_KEY_ENV = "COMTRADE_API_KEY"
-COMTRADE_KEY_HEADER = "Ocp-Apim-Subscription-Key"
-COMTRADE_HOST = "comtradeapi.un.org"
+KEY_HEADER = "Ocp-Apim-Subscription-Key"  # both publishers' API gateways read it
+# source -> (environment variable holding the subscription key, the only host it is sent to)
+KEYS = {"comtrade": ("COMTRADE_API_KEY", "comtradeapi.un.org"),
+        "imf": ("IMF_API_KEY", "api.imf.org")}
 MAX_REDIRECTS = 5
-_SECRET_HEADERS = {COMTRADE_KEY_HEADER.lower(), "authorization"}
+_SECRET_HEADERS = {KEY_HEADER.lower(), "authorization"}
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+_EXTENSIONS = {".csv", ".zip", ".json", ".xls", ".xlsx", ".gz", ".txt", ".tsv"}
 _KEY_QUERY = re.compile(r"(?i)((?:subscription[-_]?key|api[-_]?key|token|key)=)[^&\s]*")
 
 
@@ -60,9 +63,12 @@ def sources() -> list[str]:
 
 def _file_name(source: str, url: str) -> str:
     """Cache file name for an address given with ``url=``: its last path part, made safe,
-    after a short hash of the full address so two addresses never share a file."""
+    after a short hash of the full address so two addresses never share a file; an API path
+    without a file extension gets the source's (``.json`` for Comtrade, ``.csv`` for IMF)."""
     base = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1] or source
     stem = re.sub(r"[^A-Za-z0-9._+-]+", "_", base)
+    if Path(stem).suffix.lower() not in _EXTENSIONS:
+        stem += Path(SOURCES[source].file_name).suffix
     return f"{hashlib.sha256(url.encode()).hexdigest()[:10]}-{stem}"
 
 
@@ -198,18 +204,20 @@ def fetch(source: str, url: str | None = None, sha256: str | None = None, *,
         raise SpecificationError(f"unknown source {source!r}; expected one of {sources()}")
     if url is not None and release is not None:
         raise SpecificationError("pass either a release or an address (url), not both")
-    key = os.environ.get(COMTRADE_KEY_ENV, "").strip() if source == "comtrade" else ""
+    key_env, key_host = KEYS.get(source, ("", ""))
+    key = os.environ.get(key_env, "").strip() if key_env else ""
     if url is None:
-        entry = resolve(source, release, COMTRADE_KEYED_URL if key else None)
+        keyed = COMTRADE_KEYED_URL if key and source == "comtrade" else None
+        entry = resolve(source, release, keyed)
         address, name, published, headers = entry.url, entry.file_name, entry.sha256, entry.headers
         allow_hosts = (*allow_hosts, *entry.source.allowed_hosts)
     else:
         address, name, published = url, _file_name(source, url), None
         headers = dict(SOURCES[source].headers)
         # the key goes to the publisher only, never to another address given with url=
-        key = key if urlsplit(url).hostname == COMTRADE_HOST else ""
+        key = key if urlsplit(url).hostname == key_host else ""
     if key:
-        headers[COMTRADE_KEY_HEADER] = key
+        headers[KEY_HEADER] = key
     _check_address(address)
     shown = _redact(address)
     if mirror:
