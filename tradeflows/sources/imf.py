@@ -286,16 +286,19 @@ def read_imf_imts(path: str | Path, *, unknown_codes: str = "raise",
         parts.append(chunk[~self_rows])
     keys.check(path)
     long = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(columns))
-    side = long["INDICATOR"].map(lambda i: IMTS_INDICATORS[i][0])
-    exp = (side == "exporter").to_numpy()
+    exp = (long["INDICATOR"] == "XG_FOB_USD").to_numpy()
     status = long["OBS_STATUS"] if "OBS_STATUS" in long else pd.Series("", index=long.index)
+    reporter = long["COUNTRY"].to_numpy(dtype=object)
+    partner = long["COUNTERPART_COUNTRY"].to_numpy(dtype=object)
     out = pd.DataFrame({
         "year": long["TIME_PERIOD"].astype("int64").to_numpy(),
-        "exporter": np.where(exp, long["COUNTRY"], long["COUNTERPART_COUNTRY"]),
-        "importer": np.where(exp, long["COUNTERPART_COUNTRY"], long["COUNTRY"]),
+        "exporter": np.where(exp, reporter, partner),
+        "importer": np.where(exp, partner, reporter),
         "value_usd": long["OBS_VALUE"].to_numpy(dtype="float64"),
-        "reporter_side": side.to_numpy(),
-        "flow": long["INDICATOR"].map(lambda i: IMTS_INDICATORS[i][1]).to_numpy(),
+        "reporter_side": np.where(exp, IMTS_INDICATORS["XG_FOB_USD"][0],
+                                  IMTS_INDICATORS["MG_CIF_USD"][0]),
+        "flow": np.where(exp, IMTS_INDICATORS["XG_FOB_USD"][1],
+                         IMTS_INDICATORS["MG_CIF_USD"][1]),
         "source": IMTS_SOURCE,
         "estimated": status.astype(str).str.strip().str.lower().eq("e").to_numpy()})
     return finish_trade(out, path, drops)
