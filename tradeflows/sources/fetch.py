@@ -63,8 +63,9 @@ def sources() -> list[str]:
 
 def _file_name(source: str, url: str) -> str:
     """Cache file name for an address given with ``url=``: its last path part, made safe,
-    after a short hash of the full address so two addresses never share a file; an API path
-    without a file extension gets the source's (``.json`` for Comtrade, ``.csv`` for IMF)."""
+    after a short hash of the full address so two addresses never share a file; a path
+    without a data-file extension (``.csv``, ``.zip``, ``.json``, ...) gets the source's
+    (``.json`` for Comtrade, ``.csv`` for IMF, ``.zip`` for WDI). Readers go by content."""
     base = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1] or source
     stem = re.sub(r"[^A-Za-z0-9._+-]+", "_", base)
     if Path(stem).suffix.lower() not in _EXTENSIONS:
