@@ -19,8 +19,8 @@ Safety rules, each a one-line ``DataError`` / ``SpecificationError`` when broken
   scheme), unless ``allow_hosts`` names the other host or ``allow_http=True``.
 * Only ``http``/``https`` addresses; ``file://`` and others are refused.
 * Keys: ``COMTRADE_API_KEY`` (and ``IMF_API_KEY``, optional for the IMF) is sent as the
-  ``Ocp-Apim-Subscription-Key`` header, only to the publisher's host, and never appears in an
-  address or a message. With a Comtrade key the data endpoint is used (100 000 records);
+  ``Ocp-Apim-Subscription-Key`` header, only to the publisher's host (or the ``mirror`` named
+  to stand for it), and never appears in an address or a message. With a Comtrade key the data endpoint is used (100 000 records);
   without it the public preview, whose 500-record cap is an error when reached.
 """
 
