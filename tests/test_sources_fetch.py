@@ -254,7 +254,8 @@ def test_imf_needs_the_csv_accept_header(service, tmp_path, monkeypatch):
 
 def test_comtrade_key_sent_as_header_and_never_printed(service, tmp_path, monkeypatch):
     path, _ = _fetch(service, "comtrade", tmp_path)
-    assert "/public/v1/preview/C/A/HS?" in service.log[-1]["path"]
+    preview_path = service.log[-1]["path"]
+    assert "/public/v1/preview/C/A/HS?" in preview_path
     assert "Ocp-Apim-Subscription-Key" not in service.log[-1]["headers"]
     assert json.loads(path.read_text())["count"] == 9
     monkeypatch.setenv("COMTRADE_API_KEY", COMTRADE_TEST_KEY)
@@ -265,11 +266,21 @@ def test_comtrade_key_sent_as_header_and_never_printed(service, tmp_path, monkey
     assert COMTRADE_TEST_KEY not in request["path"]
     assert keyed.read_bytes() == path.read_bytes()
     # an API address given with url= is saved with the .json name too
-    preview = service.base + service.log[-2]["path"]
+    preview = service.base + preview_path
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PinnedChecksumWarning)
         assert fetch("comtrade", url=preview, cache_dir=tmp_path / "u", progress=False
                      ).name.endswith("-HS.json")
+    # a redirect to another (allowed) host does not carry the key along
+    port = service.base.rsplit(":", 1)[1]
+    service.routes["/data/v1/get/C/A/HS"] = lambda h: h.redirect(
+        f"http://localhost:{port}{preview_path}")
+    try:
+        _fetch(service, "comtrade", tmp_path / "moved", allow_hosts=("localhost",))
+    finally:
+        del service.routes["/data/v1/get/C/A/HS"]
+    assert service.log[-2]["headers"]["Ocp-Apim-Subscription-Key"] == COMTRADE_TEST_KEY
+    assert "Ocp-Apim-Subscription-Key" not in service.log[-1]["headers"]
     # an address given with url= on another host never receives the key
     other = service.base + request["path"]
     with pytest.raises(DataError, match="HTTP 401"):
