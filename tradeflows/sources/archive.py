@@ -5,8 +5,10 @@
   ``...?downloadformat=csv`` answer, for example, is a zip.
 * ``extract_member(archive, member)``: the member is extracted once into a folder named after
   the archive, beside it, with a stamp file recording the sha256 of the archive it came
-  from; when the archive's checksum changes (a new release downloaded under the same name,
-  or a replaced file) the member is extracted again, even if its size is unchanged.
+  from and the member's CRC-32 and size; when the archive's checksum changes (a new release
+  downloaded under the same name, or a replaced file) the member is extracted again, even if
+  its size is unchanged. The archive's sha256 is computed once per process for an unchanged
+  file (same size, modification and change times, inode).
   Extraction stops with ``DataError`` once a member exceeds ``MAX_MEMBER_BYTES`` (or the
   ``TRADEFLOWS_MAX_MEMBER_BYTES`` environment variable), so a zip bomb cannot fill the disk.
 """
@@ -70,28 +72,30 @@ def archive_checksum(archive: Path) -> str:
 
 def extract_member(archive: str | Path, member: str) -> Path:
     """Extract ``member`` of a zip beside it (``<archive without suffix>/<file name>``) and
-    return the extracted file's path; an extraction from the same archive (same sha256) is
-    reused. Raises ``DataError`` for a missing member, a corrupt archive or a member larger
-    than ``max_member_bytes()``."""
+    return the extracted file's path. An earlier extraction is reused only if its stamp
+    records the same archive sha256 and the member's CRC-32 and size. Raises ``DataError``
+    for a missing member, a corrupt archive or a member larger than ``max_member_bytes()``."""
     archive = Path(archive)
     folder = archive.parent / (archive.name[:-4] if archive.name.lower().endswith(".zip")
                                else f"{archive.name}.unzipped")
     target = folder / Path(member).name
     stamp = folder / f"{Path(member).name}{_STAMP}"
-    checksum = archive_checksum(archive)
-    if target.exists() and stamp.exists() and stamp.read_text().strip() == checksum:
-        return target
     limit = max_member_bytes()
     try:
         with zipfile.ZipFile(archive) as zf:
             try:
                 info = zf.getinfo(member)
             except KeyError as exc:
-                raise DataError(f"no member {member!r} in the archive", file=archive) from exc
+                raise DataError(f"cannot extract {member!r}: no such member in the archive",
+                                file=archive) from exc
+            source = f"{archive_checksum(archive)} {info.CRC:08x} {info.file_size}"
+            if target.exists() and stamp.exists() and stamp.read_text().strip() == source:
+                return target
             if info.file_size > limit:
                 raise DataError(f"member {member!r} would extract to {info.file_size:,} bytes, "
                                 f"more than the limit of {limit:,} (TRADEFLOWS_MAX_MEMBER_BYTES)",
                                 file=archive)
+            # zipfile checks the CRC-32 while reading: a corrupt member raises BadZipFile
             with atomic_path(target) as tmp, zf.open(info) as src, open(tmp, "wb") as dst:
                 written = 0
                 while chunk := src.read(_CHUNK):
@@ -102,6 +106,5 @@ def extract_member(archive: str | Path, member: str) -> Path:
                     dst.write(chunk)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
         raise DataError(f"corrupt zip archive ({exc})", file=archive) from exc
-    write_text(checksum + "\n", stamp)
+    write_text(source + "\n", stamp)
     return target
-

@@ -28,6 +28,7 @@ from tradeflows.sources._common import (
     KeyTracker,
     check_integer,
     check_nonnegative,
+    check_year,
     extract_member,
     finish_trade,
     iter_csv,
@@ -74,6 +75,7 @@ def read_itpd(path: str | Path, *, keep_industry: bool = False,
         require_present(chunk, list(COLUMNS), path)
         for col in ("year", "industry_id"):
             check_integer(chunk, col, path)
+        check_year(chunk, "year", path)
         check_nonnegative(chunk, "trade", path)
         for col, allowed in (("flag_mirror", {0.0, 1.0}), ("flag_zero", {"p", "r", "u"})):
             bad = ~chunk[col].isin(allowed)
