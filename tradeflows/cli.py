@@ -54,20 +54,53 @@ def main(ctx: click.Context, root: Path | None, quiet: bool) -> None:
 
 
 @main.command()
-@click.argument("source")
-@click.option("--url", help="Download address (default: the source's published address).")
+@click.argument("source", required=False)
+@click.option("--list", "show_list", is_flag=True, help="List the sources and their releases.")
+@click.option("--release", help="Release to fetch (default: the current one; see --list).")
+@click.option("--url", help="Download address (default: the release's published address).")
 @click.option("--sha256", help="Expected checksum of the file; a mismatch stops the download.")
-@click.option("--year", type=int, help="Year of the release, for yearly files such as BACI.")
+@click.option("--mirror", help="Fetch the same path and query from this server "
+              "(e.g. http://127.0.0.1:8000).")
+@click.option("--max-bytes", type=click.IntRange(min=1), default=None,
+              help="Largest response accepted (default: a limit per source).")
+@click.option("--allow-redirect", "allow_hosts", multiple=True, metavar="HOST",
+              help="Follow redirects to HOST too (default: same host only; repeatable).")
+@click.option("--allow-http-redirect", is_flag=True,
+              help="Follow a redirect from https to plain http.")
 @click.pass_obj
-def fetch(obj: dict, source: str, url: str | None, sha256: str | None, year: int | None) -> None:
-    """Download a public SOURCE file into the cache (checksummed, cached).
+def fetch(obj: dict, source: str | None, show_list: bool, release: str | None, url: str | None,
+          sha256: str | None, mirror: str | None, max_bytes: int | None,
+          allow_hosts: tuple[str, ...], allow_http_redirect: bool) -> None:
+    """Download a public SOURCE file into the cache (checksummed, cached); print its path.
 
-    SOURCE is one of: baci, cepii_gravity, comtrade, imf, itpd, wdi, unctad_fdi.
+    SOURCE is one of: baci, cepii_gravity, comtrade, imf, itpd, wdi, unctad_fdi
+    (``tradeflows fetch --list`` shows the releases, addresses and licences). Keys in
+    COMTRADE_API_KEY / IMF_API_KEY are sent as a header to the publisher (never printed).
     """
-    from tradeflows.sources.fetch import fetch as fetch_source
+    import warnings
 
-    path = fetch_source(source, url=url, sha256=sha256, year=year,
-                        cache_dir=obj["paths"].cache, progress=obj["progress"])
+    from tradeflows.sources.fetch import PinnedChecksumWarning
+    from tradeflows.sources.fetch import fetch as fetch_source
+    from tradeflows.sources.registry import listing
+
+    if show_list:
+        for row in listing():
+            click.echo(click.style(f"{row['source']}  {row['release']}", bold=True)
+                       + f"  ({row['covers']})  {row['title']}")
+            for label in ("url", "file", "units", "licence", "checksum", "releases", "reader"):
+                click.echo(f"    {label + ':':<10}{row[label]}")
+        return
+    if source is None:
+        raise click.UsageError("give a SOURCE (or --list)")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PinnedChecksumWarning)
+        path = fetch_source(source, url=url, sha256=sha256, release=release,
+                            cache_dir=obj["paths"].cache, progress=obj["progress"],
+                            mirror=mirror, max_bytes=max_bytes, allow_hosts=allow_hosts,
+                            allow_http=allow_http_redirect)
+    for warning in caught:
+        if issubclass(warning.category, PinnedChecksumWarning):
+            click.echo(f"warning: {warning.message}", err=True)
     click.echo(str(path))
 
 
@@ -76,7 +109,8 @@ def fetch(obj: dict, source: str, url: str | None, sha256: str | None, year: int
               help="Keep every N-th year only (e.g. 4, as in Yotov et al. 2016).")
 @click.option("--extra", "extra_files", multiple=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A downloaded BACI or CEPII Gravity file to add (repeatable).")
+              help="A downloaded trade file to add: BACI, CEPII Gravity, ITPD-E, UN Comtrade "
+                   "or IMF (recognised by content; repeatable).")
 @click.option("--drop-bad-rows", is_flag=True,
               help="Drop (and count in the manifest) rows with bad values, duplicate keys or "
                    "unknown codes instead of stopping at the first one.")
