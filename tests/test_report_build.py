@@ -114,7 +114,7 @@ def test_table_formats_agree():
     assert "<caption>Cap &lt;1&gt;</caption>" in html
     assert "<td>a&amp;b</td><td></td><td>20</td>" in html
     md = to_markdown(df, "Cap")
-    assert "| both_ots | 0.123 | 10 |" in md and "| a&b |  | 20 |" in md
+    assert r"| both\_ots | 0.123 | 10 |" in md and "| a&b |  | 20 |" in md
 
 
 def test_cli_report_writes_index(tmp_path):
@@ -125,5 +125,12 @@ def test_cli_report_writes_index(tmp_path):
     root = synthetic_tree(tmp_path)
     out = CliRunner().invoke(main, ["--root", str(root), "--quiet", "report"])
     assert out.exit_code == 0, out.output
-    assert out.output.strip() == str(root / "reports" / "index.html")
+    lines = out.output.strip().splitlines()
+    assert lines[-1] == f"report: {root / 'reports' / 'index.html'}"
+    verdicts = pd.read_csv(root / "reports" / "tables" / "claims.csv")
+    for cid, verdict in zip(verdicts["id"], verdicts["verdict"], strict=True):
+        row = next(line for line in lines if line.split()[:1] == [cid])
+        assert verdict.split()[0] in row
+    counts = verdicts["verdict"].value_counts()
+    assert "; ".join(f"{n} {v}" for v, n in counts.items()) in out.output
     assert (root / "reports" / "manifest.json").is_file()

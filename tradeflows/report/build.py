@@ -62,7 +62,7 @@ def _claim_outputs(a: Assessment, reports: Path) -> list[Path]:
         t = s.assign(total_usd=s["total_usd"] / 1e6).rename(
             columns={"hhi": "HHI (0-10000)", "total_usd": "total trade (USD mn)"})
         out += write_table(t, reports / ev.table, f"{c.id}: concentration of "
-                           f"{c.inputs['country']}'s trade across partners", digits=1)
+                           f"{c.inputs['country']}'s trade across partners", digits=4)
         out += fg.save_figure(fg.concentration_figure(s, c.inputs["country"],
                                                       int(c.inputs["kink"])),
                               reports / ev.figure)
@@ -74,7 +74,7 @@ def _claim_outputs(a: Assessment, reports: Path) -> list[Path]:
                 t[col] = t[col] / 1e6
         out += write_table(t, reports / ev.table, f"{c.id}: trade of Central Asia/China-"
                            "Europe pairs by route group (USD mn) and Middle Corridor cargo (Mt)",
-                           digits=2)
+                           digits=3)
     return out
 
 
@@ -98,7 +98,7 @@ def _fdi_outputs(assessments: list[Assessment], paths: Paths) -> list[Path]:
     t = t.reset_index()
     reports = paths.reports
     out = write_table(t, reports / FDI_TABLE, f"{claim.id}: FDI into {host} "
-                      "from Central Asia reported by the host (UNCTAD), USD million", digits=1)
+                      "from Central Asia reported by the host (UNCTAD), USD million", digits=3)
     out += fg.save_figure(fg.fdi_figure(fdi, host), reports / FDI_FIGURE)
     return out
 
@@ -151,6 +151,7 @@ def build_report(paths: Paths, progress: bool = True) -> Path:
     steps.update()
     summary = table[["id", "verdict", "estimate", "conf_low", "conf_high", "nobs", "years"]]
     write_table(summary, reports / "tables" / "claims", "Claims: verdicts by pre-stated rules")
+    write_text(table.to_csv(index=False, lineterminator="\n"), reports / "tables" / "claims.csv")
     for a in assessments:
         _claim_outputs(a, reports)
     _fdi_outputs(assessments, paths)
