@@ -27,10 +27,10 @@ FOCUS = (AZERBAIJAN, *CENTRAL_ASIA)
 
 def console() -> Console:
     """A rich console on the command's standard output (no colour when it is not a terminal,
-    100 columns then, so that piped output is not cut at 80)."""
+    120 columns then, so that piped output is not cut at 80)."""
     stream = sys.stdout
     tty = stream.isatty()
-    return Console(file=stream, width=None if tty else 100, highlight=False,
+    return Console(file=stream, width=None if tty else 120, highlight=False,
                    color_system="auto" if tty else None, soft_wrap=False)
 
 
@@ -40,6 +40,16 @@ def signed(x: float, digits: int = 3) -> str:
         return ""
     text = number(x, digits)
     return text if text.startswith("-") or text == "0" else "+" + text
+
+
+def compact(x: float) -> str:
+    """Two significant digits with a sign; scientific below 0.001 (GE changes in percent span
+    many orders of magnitude)."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return ""
+    if x != 0 and abs(x) < 1e-3:
+        return f"{x:+.1e}"
+    return signed(x, 2)
 
 
 def interval(lo: float, hi: float, digits: int = 3) -> str:
@@ -91,7 +101,7 @@ def print_estimates(con: Console, file: Path, specs: Sequence[str]) -> None:
     for col, just in (("model", "left"), ("term", "left"), ("coef.", "right"),
                       ("95% interval", "right"), ("trade change", "right"),
                       ("p", "right"), ("N", "right")):
-        table.add_column(col, justify=just)
+        table.add_column(col, justify=just, no_wrap=True)
     for r in rows.itertuples(index=False):
         table.add_row(r.spec, r.term, signed(r.estimate), interval(r.conf_low, r.conf_high),
                       signed(100 * math.expm1(r.estimate)) + "%", number(r.p_value, 2),
@@ -113,15 +123,15 @@ def print_counterfactual(con: Console, file: Path) -> None:
     title = meta.get("title", file.stem)
     table = Table(title=f"{title}: GE changes in percent, {100 * level:g}% intervals",
                   title_justify="left", box=box.SIMPLE_HEAD)
-    table.add_column("country", justify="left")
+    table.add_column("country", justify="left", no_wrap=True)
     for heading in GE_SHOWN.values():
-        table.add_column(heading, justify="right")
+        table.add_column(f"{heading} [interval]", justify="right", no_wrap=True)
     from tradeflows.countries import country_name
 
     for code, r in shown.iterrows():
-        table.add_row(f"{country_name(code)} ({code})",
-                      *(f"{signed(r[c])} {interval(r[f'{c}_lower'], r[f'{c}_upper'])}"
-                        for c in GE_SHOWN))
+        table.add_row(country_name(code),
+                      *(f"{compact(r[c])} [{compact(r[f'{c}_lower'])}, "
+                        f"{compact(r[f'{c}_upper'])}]" for c in GE_SHOWN))
     con.print(table)
     draws = int(cf["draws"].iloc[0]) if "draws" in cf.columns else meta.get("draws")
     failed = int(cf["draws_failed"].iloc[0]) if "draws_failed" in cf.columns else 0
@@ -138,7 +148,7 @@ def print_verdicts(con: Console, verdicts: pd.DataFrame, report: Path | None = N
                   title_justify="left", box=box.SIMPLE_HEAD)
     table.add_column("id", justify="left", no_wrap=True)
     table.add_column("claim", justify="left", max_width=44)
-    table.add_column("verdict", justify="left")
+    table.add_column("verdict", justify="left", no_wrap=True)
     table.add_column("estimate", justify="right", no_wrap=True)
     table.add_column("interval", justify="right", no_wrap=True)
     table.add_column("N", justify="right", no_wrap=True)
