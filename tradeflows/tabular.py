@@ -197,18 +197,23 @@ def render(t: Table, fmt: str) -> str:
 def frame_table(df: pd.DataFrame, caption: str | None = None, digits: int = 3,
                 notes: Sequence[str] = ()) -> Table:
     """A :class:`Table` of a data frame: numbers with ``digits`` significant digits (see
-    :func:`number`), text as is, missing values empty; text columns left-aligned."""
-    def cell(v: object) -> str:
+    :func:`number`; whole numbers in a column named like "year" without separators), text as
+    is, missing values empty; text columns left-aligned."""
+    def cell(v: object, plain: bool) -> str:
         if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
             return ""
+        if hasattr(v, "item") and not isinstance(v, str):  # numpy scalars
+            v = v.item()
+        if plain and isinstance(v, (int, float)) and float(v).is_integer():
+            return str(int(v))
         if isinstance(v, (int, float)) and not isinstance(v, bool):
             return number(v, digits)
-        if hasattr(v, "item") and not isinstance(v, str):  # numpy scalars
-            return cell(v.item())
         return str(v)
 
+    plain = ["year" in str(c).lower() for c in df.columns]
     align = "".join("r" if pd.api.types.is_numeric_dtype(df[c])
                     and not pd.api.types.is_bool_dtype(df[c]) else "l" for c in df.columns)
-    rows = [[cell(v) for v in row] for row in df.itertuples(index=False, name=None)]
+    rows = [[cell(v, p) for v, p in zip(row, plain, strict=True)]
+            for row in df.itertuples(index=False, name=None)]
     return Table(columns=[str(c) for c in df.columns], rows=rows, caption=caption,
                  notes=list(notes), align=align)
