@@ -175,7 +175,9 @@ def simulate(obj: dict, scenario: str, draws: int | None, seed: int) -> None:
     paths = obj["paths"]
     written = run_scenario(scenario, paths, draws=draws, seed=seed, progress=obj["progress"])
     con = out.console()
-    out.print_counterfactual(con, written[0])
+    table = next(p for p in written if p.suffix == ".parquet"
+                 and p.parent == paths.counterfactuals and not p.stem.endswith("_pairs"))
+    out.print_counterfactual(con, table)
     out.print_written(con, written, paths.root)
 
 

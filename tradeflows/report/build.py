@@ -88,25 +88,18 @@ def _statistic_rows(a: Assessment, paths: Paths) -> tuple[pd.DataFrame, str] | N
     if c.method == "estimate":
         file = paths.estimates / "application.parquet"
         term, spec = c.inputs["term"], c.inputs.get("spec")
-        est = pd.read_parquet(file) if file.is_file() else pd.DataFrame()
-        same = est[est["term"] == term] if len(est) else est
-        if spec is None or same.empty or spec not in set(same["spec"]):
-            same = pd.DataFrame({"spec": [spec or ""]})
-        rows = pd.DataFrame({
-            "label": [f"spec '{s}'" for s in same["spec"]],
-            "estimate": [ev.estimate if s == spec else e
-                         for s, e in zip(same["spec"], same.get("estimate", [ev.estimate]),
-                                         strict=True)],
-            "conf_low": [ev.conf_low if s == spec else lo
-                         for s, lo in zip(same["spec"], same.get("conf_low", [ev.conf_low]),
-                                          strict=True)],
-            "conf_high": [ev.conf_high if s == spec else hi
-                          for s, hi in zip(same["spec"], same.get("conf_high", [ev.conf_high]),
-                                           strict=True)],
-            "highlight": [s == spec for s in same["spec"]],
-        })
-        return rows, (f"Bold: the estimate the rule uses ({fg.variable_label(term, 200)}, spec "
-                      f"'{spec}'); grey: the same term in the other specifications.")
+        cols = ["spec", "estimate", "conf_low", "conf_high"]
+        est = pd.read_parquet(file) if file.is_file() else pd.DataFrame(columns=["term", *cols])
+        others = est.loc[(est["term"] == term) & (est["spec"] != spec), cols]
+        # the rule's own row carries the rule's interval (its level may differ from 95%)
+        own = pd.DataFrame([{"spec": spec or "", "estimate": ev.estimate,
+                             "conf_low": ev.conf_low, "conf_high": ev.conf_high}])
+        rows = pd.concat([own, others], ignore_index=True)
+        rows.insert(0, "label", [f"spec '{x}'" for x in rows["spec"]])
+        rows["highlight"] = rows.index == 0
+        return rows.drop(columns="spec"), (
+            f"Bold: the estimate the rule uses ({fg.variable_label(term, 200)}, spec "
+            f"'{spec}'); grey: the same term in the other specifications.")
     if c.method == "counterfactual" and ev.series is not None:
         m = c.inputs["measure"]
         s = ev.series.sort_values(m, ascending=False, kind="stable")
