@@ -59,7 +59,8 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Project root holding data/raw (default: current directory).")
+              help="Project folder (default: the nearest folder at or above the current "
+                   "directory holding tradeflows.toml or data/raw).")
 @click.option("--quiet", is_flag=True,
               help="Hide progress bars (they are shown only on a terminal anyway).")
 @click.version_option(package_name="tradeflows")
