@@ -47,6 +47,24 @@ def test_files_written(built):
     assert b"<svg" in first["figures/verdicts.svg"][:400]
 
 
+def test_each_claim_links_the_figure_of_its_own_statistic(built):
+    """C2 and C3 (estimates of different terms) and C5 (a GE change) each get their own
+    figure; none is the shared coefficient figure; PNGs are 300 dpi."""
+    import matplotlib.image as mpimg
+
+    p, _, first, _ = built
+    claims = pd.read_csv(p.reports / "tables" / "claims.csv").set_index("id")
+    for cid in ("C2", "C3", "C5"):
+        assert claims.loc[cid, "figure"] == f"figures/claim_{cid}"
+        assert f"figures/claim_{cid}.png" in first and f"figures/claim_{cid}.svg" in first
+    assert len({first[f"figures/claim_{c}.png"] for c in ("C2", "C3", "C5")}) == 3
+    md = first["report.md"].decode()
+    assert md.count("figures/gravity_coefficients") == 0
+    assert "](figures/claim_C2.svg)" in md
+    width = mpimg.imread(p.reports / "figures" / "claim_C2.png").shape[1]
+    assert width == round(6.4 * 300)  # 6.4 in at 300 dpi
+
+
 def test_second_run_is_byte_identical(built):
     _, _, first, second = built
     assert first.keys() == second.keys()
