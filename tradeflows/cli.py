@@ -23,7 +23,8 @@ from tradeflows.errors import TradeflowsError
 
 class _Obj(dict):
     """The commands' shared state: ``progress`` and, resolved when a command first asks for
-    it, ``paths`` (so that ``init`` and ``variables`` run outside a project)."""
+    it, ``paths`` (so that ``init`` and ``variables`` run outside a project); resolving it
+    first recovers what a killed run left in the project's output folders."""
 
     def __missing__(self, key: str) -> object:
         if key != "paths":
@@ -33,8 +34,12 @@ class _Obj(dict):
             raise ProjectNotFoundError(f"{Path(root).resolve()} is not a tradeflows project "
                                        "(no tradeflows.toml or data/raw); create one with "
                                        "`tradeflows init DIR`")
-        self["paths"] = project_paths(root)
-        return self["paths"]
+        from tradeflows.io import recover
+
+        paths = self["paths"] = project_paths(root)
+        for folder in (paths.processed, paths.reports):
+            recover(folder)  # finish or drop what a killed run left (tradeflows.io)
+        return paths
 
 
 def _scenario_help() -> str:
@@ -165,7 +170,8 @@ def estimate(obj: dict) -> None:
 
 @main.command(epilog="\b\nBundled scenarios:\n" + _scenario_help())
 @click.argument("scenario")
-@click.option("--draws", type=int, default=None, help="Draws of the partial effects for intervals.")
+@click.option("--draws", type=click.IntRange(min=1), default=None,
+              help="Draws of the partial effects for intervals (>= 1).")
 @click.option("--seed", type=int, default=20261128, show_default=True)
 @click.pass_obj
 def simulate(obj: dict, scenario: str, draws: int | None, seed: int) -> None:

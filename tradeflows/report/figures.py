@@ -136,15 +136,17 @@ def interval_figure(rows: pd.DataFrame, *, null: float | None, xlabel: str, titl
     for yi, e in zip(y, est, strict=True):
         ax.annotate(_short(e), (right, yi), xytext=(3, 0), textcoords="offset points",
                     va="center", ha="left", fontsize=7, color="#333333", annotation_clip=False)
-    ax.set_yticks(y, list(rows["label"]))
+    ax.set_yticks(y, [x if len(x) <= 48 else textwrap.shorten(x, 48) for x in rows["label"]])
     for tick, bold in zip(ax.get_yticklabels(), hl, strict=True):
         if bold:
             tick.set_fontweight("bold")
     ax.set_ylim(-0.7, n - 0.3)
     ax.set_xlabel(xlabel)
-    fig.suptitle(title, x=0.01, ha="left", fontsize=10, fontweight="bold")
+    fig.suptitle(textwrap.shorten(title, 90), x=0.01, ha="left", fontsize=10,
+                 fontweight="bold")
     if note:
-        ax.set_title(textwrap.fill(note, 95), loc="left", fontsize=7, color="#555555")
+        ax.set_title(textwrap.fill(textwrap.shorten(note, 600), 95), loc="left", fontsize=7,
+                     color="#555555")
     ax.xaxis.grid(True, color="#e8e8e8", lw=0.6)
     ax.set_axisbelow(True)
     return fig
