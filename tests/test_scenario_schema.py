@@ -51,6 +51,7 @@ def test_simulate_refuses_attack_exit_nonzero(tmp_path) -> None:
     """`tradeflows simulate` on a hostile file stops with a one-line error and no side effect."""
     marker = tmp_path / "pwned"
     f = _write(tmp_path, HEAD + CHANGE + f'where = "@pd.io.common.os.system(\'touch {marker}\')"\n')
+    (tmp_path / "data" / "raw").mkdir(parents=True)  # a project folder (tradeflows.config)
     done = subprocess.run([sys.executable, "-m", "tradeflows.cli", "--root", str(tmp_path),
                            "--quiet", "simulate", str(f)], capture_output=True, text=True,
                           timeout=120)
