@@ -4,6 +4,8 @@ The public API (imported lazily so that ``import tradeflows`` stays fast):
 
 - ``ppml``, ``ols``: estimation with high-dimensional fixed effects
 - ``etable``: several models side by side (LaTeX, HTML, Markdown)
+- ``coefplot``, ``iplot``, ``event_study``: coefficient and event-study plots (Figures)
+- ``FitCollection``: the result of multiple estimation (``sw``/``csw``) and sample splits
 - ``build_panel``: raw data to the pair-year gravity panel
 - ``add_policy_variables``: memberships, agreements, sanctions and corridor routes
 """
@@ -19,6 +21,10 @@ _EXPORTS = {
     "ppml": "tradeflows.estimation",
     "ols": "tradeflows.estimation",
     "etable": "tradeflows.estimation",
+    "FitCollection": "tradeflows.estimation",
+    "coefplot": "tradeflows.estimation.plots",
+    "iplot": "tradeflows.estimation.plots",
+    "event_study": "tradeflows.estimation.event_study",
     "build_panel": "tradeflows.panel.build",
     "add_policy_variables": "tradeflows.policy",
     "paths": "tradeflows.config",

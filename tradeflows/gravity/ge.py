@@ -335,7 +335,7 @@ class _GEPPML:
                    tol=1e-12, separation=())
         if not res.converged:
             raise ConvergenceError("GE-PPML: a PPML step did not converge")
-        fitted = scale * res.predict(newdata=frame).reshape(self.n, self.n)
+        fitted = scale * res.predict(newdata=frame).to_numpy().reshape(self.n, self.n)
         core = fitted / t
         exp_pi = core[:, self.ref]
         exp_chi = core[self.ref, :] / core[self.ref, self.ref]
