@@ -6,6 +6,8 @@ The public API (imported lazily so that ``import tradeflows`` stays fast):
 - ``etable``: several models side by side (LaTeX, HTML, Markdown)
 - ``coefplot``, ``iplot``, ``event_study``: coefficient and event-study plots (Figures)
 - ``FitCollection``: the result of multiple estimation (``sw``/``csw``) and sample splits
+- ``wild_cluster_bootstrap``, ``randomization_inference``: inference with few clusters
+- ``three_way_bias_correction``: Weidner-Zylkin correction of three-way PPML
 - ``build_panel``: raw data to the pair-year gravity panel
 - ``add_policy_variables``: memberships, agreements, sanctions and corridor routes
 """
@@ -25,6 +27,9 @@ _EXPORTS = {
     "coefplot": "tradeflows.estimation.plots",
     "iplot": "tradeflows.estimation.plots",
     "event_study": "tradeflows.estimation.event_study",
+    "wild_cluster_bootstrap": "tradeflows.estimation.inference",
+    "randomization_inference": "tradeflows.estimation.inference",
+    "three_way_bias_correction": "tradeflows.estimation.bias_correction",
     "build_panel": "tradeflows.panel.build",
     "add_policy_variables": "tradeflows.policy",
     "paths": "tradeflows.config",
