@@ -8,6 +8,8 @@ The public API (imported lazily so that ``import tradeflows`` stays fast):
 - ``FitCollection``: the result of multiple estimation (``sw``/``csw``) and sample splits
 - ``wild_cluster_bootstrap``, ``randomization_inference``: inference with few clusters
 - ``three_way_bias_correction``: Weidner-Zylkin correction of three-way PPML
+- ``GEModel``: general-equilibrium counterfactuals (costs from coefficients, a given cost
+  matrix, or a panel with pair fixed effects)
 - ``build_panel``: raw data to the pair-year gravity panel
 - ``add_policy_variables``: memberships, agreements, sanctions and corridor routes
 """
@@ -30,6 +32,7 @@ _EXPORTS = {
     "wild_cluster_bootstrap": "tradeflows.estimation.inference",
     "randomization_inference": "tradeflows.estimation.inference",
     "three_way_bias_correction": "tradeflows.estimation.bias_correction",
+    "GEModel": "tradeflows.gravity.ge",
     "build_panel": "tradeflows.panel.build",
     "add_policy_variables": "tradeflows.policy",
     "paths": "tradeflows.config",
