@@ -42,14 +42,13 @@ def relative_time(data: pd.DataFrame, unit: str | Sequence[str], time: str,
         raise SpecificationError(
             f"event window -{leads}..{lags} must contain the reference period {reference}")
     ev = pd.to_numeric(data[treatment_time], errors="coerce").astype(float)
-    key = data[units].astype(str).agg("\x1f".join, axis=1) if len(units) > 1 \
-        else data[units[0]].astype(str)
-    varying = ev.groupby(key.to_numpy()).nunique(dropna=False) > 1
+    key = data.groupby(units, sort=False, dropna=False).ngroup().to_numpy()
+    varying = ev.groupby(key).nunique(dropna=False) > 1
     if varying.any():
-        bad = varying[varying].index[0]
-        row = int(np.flatnonzero((key == bad).to_numpy())[0])
-        raise DataError(f"treatment time varies within unit {bad.replace(chr(31), ', ')}",
-                        row=row, column=treatment_time)
+        row = int(np.flatnonzero(key == varying[varying].index[0])[0])
+        name = ", ".join(str(data[u].iloc[row]) for u in units)
+        raise DataError(f"treatment time varies within unit {name}", row=row,
+                        column=treatment_time)
     rel = pd.to_numeric(data[time], errors="coerce").astype(float) - ev
     if bin_endpoints:
         rel = rel.clip(lower=-leads, upper=lags)

@@ -151,25 +151,35 @@ class RandomizationResult:
                 f"p = {self.pvalue:.4f}")
 
 
+class _Paths:
+    """Treatment paths as a dense (units, periods) table, for repeated permutation."""
+
+    def __init__(self, data: pd.DataFrame, treatment: str, units: list[str], time: str) -> None:
+        self.unit = data.groupby(units, sort=True, dropna=False).ngroup().to_numpy()
+        self.period, periods = pd.factorize(data[time], sort=True)
+        table = np.full((self.unit.max() + 1, len(periods)), np.nan)
+        if pd.Series(self.unit * len(periods) + self.period).duplicated().any():
+            raise SpecificationError(f"randomization inference: several rows per unit and "
+                                     f"{time!r}; the unit must identify a panel series")
+        table[self.unit, self.period] = data[treatment].to_numpy(dtype=float)
+        self.table = table
+        observed = ~np.isnan(table)
+        _, self.pattern = np.unique(observed, axis=0, return_inverse=True)
+
+    def permuted(self, rng: np.random.Generator) -> np.ndarray:
+        """Row values after reassigning whole unit paths among units with the same
+        observed periods."""
+        order = np.arange(self.table.shape[0])
+        for g in np.unique(self.pattern):
+            members = np.flatnonzero(self.pattern == g)
+            order[members] = members[rng.permutation(members.size)]
+        return self.table[order][self.unit, self.period]
+
+
 def _permuted_paths(data: pd.DataFrame, treatment: str, units: list[str], time: str,
                     rng: np.random.Generator) -> np.ndarray:
-    """Treatment values after reassigning whole unit paths among units with the same
-    observed periods."""
-    key = data[units].astype(str).agg("\x1f".join, axis=1) if len(units) > 1 \
-        else data[units[0]].astype(str)
-    wide = pd.DataFrame({"u": key.to_numpy(), "t": data[time].to_numpy(),
-                         "v": data[treatment].to_numpy(dtype=float)})
-    if wide.duplicated(["u", "t"]).any():
-        raise SpecificationError(f"randomization inference: several rows per unit and "
-                                 f"{time!r}; the unit must identify a panel series")
-    table = wide.pivot(index="u", columns="t", values="v")
-    pattern = table.notna().apply(lambda r: r.to_numpy().tobytes(), axis=1)
-    new = table.copy()
-    for _, members in table.groupby(pattern.to_numpy()).groups.items():
-        order = rng.permutation(len(members))
-        new.loc[members] = table.loc[members].to_numpy()[order]
-    stacked = new.stack(future_stack=True)
-    return stacked.reindex(pd.MultiIndex.from_arrays([wide.u, wide.t])).to_numpy()
+    """One permutation of the treatment paths (see :class:`_Paths`)."""
+    return _Paths(data, treatment, units, time).permuted(rng)
 
 
 def randomization_inference(data: pd.DataFrame, formula: str, treatment: str,
@@ -202,10 +212,10 @@ def randomization_inference(data: pd.DataFrame, formula: str, treatment: str,
     if not np.isfinite(observed):
         raise SpecificationError(f"randomization inference: {treatment!r} not estimated")
     rng = np.random.default_rng(seed)
+    paths = _Paths(data, treatment, units, time)
     perm = np.empty(draws)
     for b in range(draws):
-        perm[b] = stat(data.assign(**{treatment: _permuted_paths(data, treatment, units, time,
-                                                                 rng)}))
+        perm[b] = stat(data.assign(**{treatment: paths.permuted(rng)}))
     valid = perm[np.isfinite(perm)]
     p = (1 + np.sum(np.abs(valid) >= abs(observed))) / (1 + valid.size)
     return RandomizationResult(treatment, observed, perm, float(p), statistic)
