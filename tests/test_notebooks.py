@@ -37,7 +37,7 @@ def project(tmp_path_factory) -> tuple[Path, Path]:
 
 def test_notebooks_exist():
     names = {p.name for p in NOTEBOOKS}
-    assert {"tour.ipynb", "claims.ipynb", "replication.ipynb"} <= names
+    assert {"tour.ipynb", "claims.ipynb", "replication.ipynb", "tutorial.ipynb"} <= names
 
 
 @pytest.mark.slow
