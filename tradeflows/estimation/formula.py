@@ -383,28 +383,48 @@ def expand_formula(formula: str) -> list[str]:
 class Design:
     """How the regressors were built, to rebuild them on new data (``predict``).
 
-    spec: formulaic ModelSpec of the non-``i()`` terms (None if there are none); iterms: the
-    ``i()`` terms with their levels; drop_intercept: the intercept column formulaic made for
-    reference coding is removed (fixed effects absorb it).
+    Columns, in order: ``Intercept`` (when ``intercept``), the ``simple`` terms (columns and
+    products ``a:b`` of numeric columns, computed directly), the formulaic terms (``spec``, a
+    formulaic ModelSpec; None if there are none; its intercept column, made for reference
+    coding, removed), then the ``i()`` terms with their levels.
     """
 
     spec: Any
     iterms: list[ITerm]
-    drop_intercept: bool
+    intercept: bool
     columns: list[str]
     spec_columns: list[str] = field(default_factory=list)
+    simple: list[str] = field(default_factory=list)
 
     def matrix(self, data: pd.DataFrame) -> np.ndarray:
         """(n, len(columns)) regressors of ``data`` (NaN where an input is missing)."""
-        blocks = []
+        blocks = [np.ones((len(data), 1))] if self.intercept else []
+        blocks += [_product(data, t)[:, None] for t in self.simple]
         if self.spec is not None:
             mm = self.spec.get_model_matrix(_prepared(data, self.spec_columns),
                                             na_action="ignore")
-            if self.drop_intercept and "Intercept" in mm.columns:
-                mm = mm.drop(columns="Intercept")
-            blocks.append(mm.to_numpy(dtype=float))
+            blocks.append(mm.drop(columns=[c for c in mm.columns if c == "Intercept"])
+                          .to_numpy(dtype=float))
         blocks += [it.matrix(data) for it in self.iterms]
         return np.column_stack(blocks) if blocks else np.empty((len(data), 0))
+
+
+def _product(data: pd.DataFrame, term: str) -> np.ndarray:
+    """The numeric column ``a`` or the product of ``a:b:...`` (float, NaN kept)."""
+    out = None
+    for c in term.split(":"):
+        v = _numeric(data, c)
+        out = v if out is None else out * v
+    return out
+
+
+def _is_simple(tree: ast.AST) -> bool:
+    """A column name or a ``:`` product of column names."""
+    node = tree.body if isinstance(tree, ast.Expression) else tree
+    if isinstance(node, ast.Name):
+        return True
+    return (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod)
+            and _is_simple(node.left) and _is_simple(node.right))
 
 
 def _prepared(data: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -435,6 +455,7 @@ def _level_sort(values: pd.Series) -> tuple:
 def _build_design(f: Formula, data: pd.DataFrame) -> tuple[Design, np.ndarray, list[str]]:
     """Design, X (n, p) and column names of the regressors on ``data`` (no missing inputs)."""
     iterms: list[ITerm] = []
+    simple: list[str] = []
     other: list[str] = []
     other_cols: list[str] = []
     for t in f.terms:
@@ -453,42 +474,40 @@ def _build_design(f: Formula, data: pd.DataFrame) -> tuple[Design, np.ndarray, l
                 raise SpecificationError(f"formula {f.text!r}: {it.text}: reference level(s) "
                                          f"{unknown} not among the values of {it.factor!r}")
             iterms.append(replace(it, by_numeric=by_numeric, levels=levels, levels2=levels2))
+        elif _is_simple(tree):
+            for c in cols:
+                _numeric(data, c)  # bare names must be numeric
+            simple.append(t)
         else:
-            if isinstance(tree, ast.Expression) and isinstance(tree.body, ast.Name):
-                _numeric(data, tree.body.id)  # bare names must be numeric
             other.append(t)
             other_cols += cols
+    intercept = f.intercept and not f.fixef
+    blocks = [np.ones((len(data), 1))] if intercept else []
+    names = ["Intercept"] if intercept else []
+    blocks += [_product(data, t)[:, None] for t in simple]
+    names += simple
     spec = None
-    blocks: list[np.ndarray] = []
-    names: list[str] = []
-    drop_intercept = bool(f.fixef) or not f.intercept
-    if other or f.intercept:
+    if other:
         from formulaic import model_matrix
 
-        rhs = " + ".join(other) if other else ""
-        if f.intercept or f.fixef:
-            rhs = "1" + (" + " + rhs if rhs else "")
-        else:
-            rhs = "0 + " + rhs
-        context = dict(_NUMERIC_FUNCS)
+        # with an intercept or fixed effects, factors get a reference level (column dropped)
+        rhs = ("1 + " if f.intercept or f.fixef else "0 + ") + " + ".join(other)
         try:
             mm = model_matrix(rhs, _prepared(data, list(dict.fromkeys(other_cols))),
-                              na_action="ignore", context=context)
+                              na_action="ignore", context=dict(_NUMERIC_FUNCS))
         except Exception as exc:  # formulaic raises many types; report one line
             raise SpecificationError(f"formula {f.text!r}: {type(exc).__name__}: "
                                      f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
         spec = mm.model_spec
-        keep_icpt = f.intercept and not f.fixef
-        drop_intercept = not keep_icpt
-        if drop_intercept and "Intercept" in mm.columns:
-            mm = mm.drop(columns="Intercept")
+        mm = mm.drop(columns=[c for c in mm.columns if c == "Intercept"])
         blocks.append(mm.to_numpy(dtype=float))
         names += [str(c) for c in mm.columns]
     for it in iterms:
         blocks.append(it.matrix(data))
         names += [c[0] for c in it.columns()]
     X = np.column_stack(blocks) if blocks else np.empty((len(data), 0))
-    return Design(spec, iterms, drop_intercept, names, list(dict.fromkeys(other_cols))), X, names
+    design = Design(spec, iterms, intercept, names, list(dict.fromkeys(other_cols)), simple)
+    return design, X, names
 
 
 def factorize_fe(data: pd.DataFrame, term: str) -> tuple[np.ndarray, pd.Index]:

@@ -225,7 +225,8 @@ class Results:
         n = len(data)
         eta = np.zeros(n)
         design = self.formula_spec.design
-        needed = design.spec_columns + [c for t in design.iterms for c in (t.factor, t.by) if c]
+        needed = design.spec_columns + [c for t in design.simple for c in t.split(":")] + [
+            c for t in design.iterms for c in (t.factor, t.by) if c]
         missing = [c for c in needed if c not in data.columns]
         if missing:
             raise SpecificationError(f"predict: newdata lacks column {missing[0]!r}")
