@@ -573,7 +573,7 @@ def model_frame(data: pd.DataFrame, formula: str | Formula,
             raise SpecificationError(f"{key} has {a.shape[0]} rows, data has {n0}")
         ok &= ~pd.isna(a) if a.ndim == 1 else ~pd.isna(a).any(axis=1)
     idx = np.flatnonzero(ok)
-    sub = data.iloc[idx]
+    sub = data[f.variables()].iloc[idx]  # only the columns used (the panel is wide)
     lhs_tree, _ = _check_expr(f.depvar, f.text, set(_NUMERIC_FUNCS))
     y = _eval_numeric(lhs_tree, sub)
     design, X, names = _build_design(f, sub)
