@@ -114,3 +114,15 @@ def test_one_cluster_left_is_a_clear_error() -> None:
     with pytest.raises(SpecificationError, match="at least 2 clusters; 1 left"):
         tf.ppml(df, "y ~ x | g")
     assert np.isfinite(tf.ppml(df, "y ~ x | g", vcov="hetero").se["x"])
+
+
+def test_predict_unseen_levels_are_nan_not_reference(data) -> None:
+    d = data.assign(f=np.where(data.x1 > 0, "a", "b"))
+    r = tf.ppml(d, "y ~ x1 + C(f) + i(t, ref=0)", vcov="hetero")
+    new = pd.DataFrame({"x1": [0.1, 0.1, 0.1, 0.1], "x2": 0.0, "f": ["a", "zz", "b", "a"],
+                        "t": [1, 2, 9, 0]}, index=list("pqrs"))
+    pred = r.predict(new)
+    assert pred.index.tolist() == list("pqrs")
+    assert pred[["q", "r"]].isna().all() and pred[["p", "s"]].notna().all()
+    b = r.coef
+    assert pred["s"] == pytest.approx(np.exp(b["Intercept"] + 0.1 * b["x1"]), rel=1e-12)

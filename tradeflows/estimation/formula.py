@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -395,18 +396,31 @@ class Design:
     columns: list[str]
     spec_columns: list[str] = field(default_factory=list)
     simple: list[str] = field(default_factory=list)
+    categories: dict[str, set] = field(default_factory=dict)
 
     def matrix(self, data: pd.DataFrame) -> np.ndarray:
-        """(n, len(columns)) regressors of ``data`` (NaN where an input is missing)."""
+        """(n, len(columns)) regressors of ``data``: NaN in every column of a row where an
+        input is missing or a factor has a level not seen in the fit (never silently the
+        reference level)."""
         blocks = [np.ones((len(data), 1))] if self.intercept else []
         blocks += [_product(data, t)[:, None] for t in self.simple]
+        unseen = np.zeros(len(data), dtype=bool)
         if self.spec is not None:
-            mm = self.spec.get_model_matrix(_prepared(data, self.spec_columns),
-                                            na_action="ignore")
+            for col, seen in self.categories.items():
+                unseen |= ~data[col].isin(seen).to_numpy() & data[col].notna().to_numpy()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # unseen levels: handled above
+                mm = self.spec.get_model_matrix(_prepared(data, self.spec_columns),
+                                                na_action="ignore")
             blocks.append(mm.drop(columns=[c for c in mm.columns if c == "Intercept"])
                           .to_numpy(dtype=float))
-        blocks += [it.matrix(data) for it in self.iterms]
-        return np.column_stack(blocks) if blocks else np.empty((len(data), 0))
+        for it in self.iterms:
+            known = set(it.levels) | set(it.ref)
+            unseen |= ~data[it.factor].isin(known).to_numpy() & data[it.factor].notna().to_numpy()
+            blocks.append(it.matrix(data))
+        X = np.column_stack(blocks) if blocks else np.empty((len(data), 0))
+        X[unseen] = np.nan
+        return X
 
 
 def _product(data: pd.DataFrame, term: str) -> np.ndarray:
@@ -458,6 +472,7 @@ def _build_design(f: Formula, data: pd.DataFrame) -> tuple[Design, np.ndarray, l
     simple: list[str] = []
     other: list[str] = []
     other_cols: list[str] = []
+    categorical: list[str] = []
     for t in f.terms:
         tree, cols = _check_expr(t, f.text, set(_NUMERIC_FUNCS) | _FORMULAIC_FUNCS | {"i"})
         if t.startswith("i("):
@@ -481,6 +496,11 @@ def _build_design(f: Formula, data: pd.DataFrame) -> tuple[Design, np.ndarray, l
         else:
             other.append(t)
             other_cols += cols
+            categorical += [c for c in cols if not pd.api.types.is_numeric_dtype(data[c])
+                            and data[c].dtype != bool]
+            categorical += [node.args[0].id for node in ast.walk(tree)
+                            if isinstance(node, ast.Call) and _func_name(node.func) == "C"
+                            and node.args and isinstance(node.args[0], ast.Name)]
     intercept = f.intercept and not f.fixef
     blocks = [np.ones((len(data), 1))] if intercept else []
     names = ["Intercept"] if intercept else []
@@ -506,7 +526,9 @@ def _build_design(f: Formula, data: pd.DataFrame) -> tuple[Design, np.ndarray, l
         blocks.append(it.matrix(data))
         names += [c[0] for c in it.columns()]
     X = np.column_stack(blocks) if blocks else np.empty((len(data), 0))
-    design = Design(spec, iterms, intercept, names, list(dict.fromkeys(other_cols)), simple)
+    categories = {c: set(data[c].dropna().unique()) for c in dict.fromkeys(categorical)}
+    design = Design(spec, iterms, intercept, names, list(dict.fromkeys(other_cols)), simple,
+                    categories)
     return design, X, names
 
 
