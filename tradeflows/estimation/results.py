@@ -34,8 +34,8 @@ def attach_data(res: Results, data: pd.DataFrame) -> Results:
     """Record the input's index and the dependent variable of the estimation sample, for
     ``predict()``/``resid()`` on the data's index (done by ``tradeflows.ppml``/``ols``)."""
     res.data_index = data.index
-    tree, _ = _check_expr(res.depvar, res.formula, {"log", "exp", "sqrt", "log1p", "abs"})
-    res.y = _eval_numeric(tree, data.iloc[res.sample_index])
+    tree, cols = _check_expr(res.depvar, res.formula, {"log", "exp", "sqrt", "log1p", "abs"})
+    res.y = _eval_numeric(tree, data[list(dict.fromkeys(cols))].iloc[res.sample_index])
     return res
 
 
