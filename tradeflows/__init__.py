@@ -6,7 +6,8 @@ The public API (imported lazily so that ``import tradeflows`` stays fast):
 - ``etable``: several models side by side (LaTeX, HTML, Markdown)
 - ``coefplot``, ``iplot``, ``event_study``: coefficient and event-study plots (Figures)
 - ``FitCollection``: the result of multiple estimation (``sw``/``csw``) and sample splits
-- ``wild_cluster_bootstrap``, ``randomization_inference``: inference with few clusters
+- ``wild_cluster_bootstrap`` (OLS), ``score_bootstrap`` (PPML), ``randomization_inference``:
+  inference with few clusters
 - ``three_way_bias_correction``: Weidner-Zylkin correction of three-way PPML
 - ``GEModel``: general-equilibrium counterfactuals (costs from coefficients, a given cost
   matrix, or a panel with pair fixed effects)
@@ -30,6 +31,7 @@ _EXPORTS = {
     "iplot": "tradeflows.estimation.plots",
     "event_study": "tradeflows.estimation.event_study",
     "wild_cluster_bootstrap": "tradeflows.estimation.inference",
+    "score_bootstrap": "tradeflows.estimation.inference",
     "randomization_inference": "tradeflows.estimation.inference",
     "three_way_bias_correction": "tradeflows.estimation.bias_correction",
     "GEModel": "tradeflows.gravity.ge",

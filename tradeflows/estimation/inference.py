@@ -12,6 +12,13 @@ Projecting out the fixed effects first is exact when every fixed effect is neste
 cluster variable (unit FE, unit clusters) or absent; otherwise the bootstrap residuals are
 not re-projected on the FE in each draw (as fwildclusterboot's ``fe=``).
 
+**Score bootstrap for PPML** (Kline and Santos 2012; what Stata's boottest does after
+maximum-likelihood estimation): the model is refitted with the null imposed
+(``fixed_coefs={param: r}``), the regressors are demeaned with its weights, and the score
+statistic t = sum_g C_g / sqrt(sum_g C_g^2), C_g = [H^-1 S_g]_param (S_g the cluster sums of
+the scores x~_i (y_i - mu~_i), H = X~' diag(mu~) X~), is compared with its wild versions
+with C_g multiplied by the cluster weights (all sign patterns when 2^G <= B).
+
 **Randomization inference**: the treatment path of each unit (its treatment values over time)
 is reassigned at random among units observed in the same periods, the model re-estimated,
 and the observed statistic compared with the permutation distribution:
@@ -32,8 +39,8 @@ from tradeflows.estimation.demean import demean_coef
 from tradeflows.estimation.sample import build_sample
 from tradeflows.estimation.vcov import fixef_dof
 
-__all__ = ["BootstrapResult", "wild_cluster_bootstrap", "RandomizationResult",
-           "randomization_inference"]
+__all__ = ["BootstrapResult", "wild_cluster_bootstrap", "score_bootstrap",
+           "RandomizationResult", "randomization_inference"]
 
 
 @dataclass(frozen=True)
@@ -132,6 +139,43 @@ def wild_cluster_bootstrap(data: pd.DataFrame, formula: str, param: str, cluster
     pvalue = float(np.mean(np.abs(t) < np.abs(t_boot)))
     return BootstrapResult(param, float(r), float(t), pvalue, t_boot, G, enumerated,
                            "WCR11" if impose_null else "WCU11", weights)
+
+
+def score_bootstrap(data: pd.DataFrame, formula: str, param: str, cluster: str, *,
+                    r: float = 0.0, B: int = 9999, weights: str = "rademacher", seed: int = 0,
+                    **fit_kw: Any) -> BootstrapResult:
+    """Wild cluster score bootstrap test of ``param = r`` in the PPML model ``formula``
+    (module docstring); ``cluster``: a column or ``a^b``. Other keyword arguments go to
+    ``tradeflows.ppml`` (not ``weights``/``fixed_coefs``). ``statistic``: the score t."""
+    from tradeflows.estimation.formula import factorize_fe
+    from tradeflows.estimation.models import ppml
+
+    if "fixed_coefs" in fit_kw or "weights" in fit_kw:
+        raise SpecificationError("score bootstrap: weights and fixed_coefs are not supported")
+    fit = ppml(data, formula, vcov={"CL": cluster}, fixed_coefs={param: r}, **fit_kw)
+    design = fit.formula_spec.design
+    if param not in design.columns:
+        raise SpecificationError(f"score bootstrap: {param!r} is not a regressor of {formula!r}")
+    rows = data.iloc[fit.sample_index]
+    x = design.matrix(rows)[:, design.columns.index(param)]
+    X = np.column_stack([fit.X, x])
+    mu = np.exp(fit.eta)
+    Xd, _, _, _, _ = demean_coef(X, fit.fe, mu, tol=1e-12)
+    codes = factorize_fe(rows, cluster)[0]
+    G = int(codes.max()) + 1
+    if G < 2:
+        raise SpecificationError("score bootstrap needs at least 2 clusters")
+    e = fit.y - mu
+    S = np.column_stack([np.bincount(codes, weights=Xd[:, c] * e, minlength=G)
+                         for c in range(Xd.shape[1])])
+    Hinv = np.linalg.inv(Xd.T @ (Xd * mu[:, None]))
+    C = S @ Hinv[-1]
+    t = float(C.sum() / np.sqrt(np.sum(C**2)))
+    V, enumerated = _weights(weights, G, B, np.random.default_rng(seed))
+    t_boot = (C @ V) / np.sqrt(np.sum((C[:, None] * V) ** 2, axis=0))
+    pvalue = float(np.mean(np.abs(t) < np.abs(t_boot)))
+    return BootstrapResult(param, float(r), t, pvalue, t_boot, G, enumerated, "score",
+                           weights)
 
 
 @dataclass(frozen=True)
