@@ -126,3 +126,13 @@ def test_predict_unseen_levels_are_nan_not_reference(data) -> None:
     assert pred[["q", "r"]].isna().all() and pred[["p", "s"]].notna().all()
     b = r.coef
     assert pred["s"] == pytest.approx(np.exp(b["Intercept"] + 0.1 * b["x1"]), rel=1e-12)
+
+
+def test_hostile_formulas_and_expressions_fail_cleanly(data, fit) -> None:
+    deep = "y ~ " + "-" * 1500 + "x1"
+    for formula in ["y ~ x1\x00", deep, "y ~ " + "(" * 400 + "x1" + ")" * 400]:
+        with pytest.raises(SpecificationError):
+            tf.ppml(data, formula)
+    for expr in ["x1\x00", "-" * 1000 + "x1", "(" * 400 + "x1" + ")" * 400]:
+        with pytest.raises(SpecificationError):
+            fit.delta_method(expr)

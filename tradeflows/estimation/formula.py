@@ -90,14 +90,28 @@ def _func_name(node: ast.AST) -> str | None:
     return None
 
 
+def tree_depth(tree: ast.AST) -> int:
+    """Depth of an ast tree, computed without recursion."""
+    depth, stack = 0, [(tree, 1)]
+    while stack:
+        node, d = stack.pop()
+        depth = max(depth, d)
+        stack.extend((child, d + 1) for child in ast.iter_child_nodes(node))
+    return depth
+
+
 def _check_expr(text: str, formula: str, allowed: set[str]) -> tuple[ast.AST, list[str]]:
     """Parse one term with ``ast`` (``:`` read as an operator); accept only whitelisted nodes.
     Returns the tree and the data columns it names."""
     py = "%".join(split_top(text, ":"))  # a:b -> a % b, for parsing only
+    if len(py) > 2000:
+        raise SpecificationError(f"formula term of {len(py)} characters is too long")
     try:
         tree = ast.parse(py.strip(), mode="eval")
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         raise SpecificationError(f"formula {formula!r}: cannot read term {text.strip()!r}") from None
+    if tree_depth(tree) > 50:
+        raise SpecificationError(f"formula {formula!r}: term nested too deeply")
     cols: list[str] = []
 
     def visit(node: ast.AST) -> None:

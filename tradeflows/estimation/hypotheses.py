@@ -21,6 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from tradeflows.errors import SpecificationError
+from tradeflows.estimation.formula import tree_depth
 
 __all__ = ["WaldTest", "wald_test", "hypothesis_matrix", "delta_method", "Expression"]
 
@@ -73,10 +74,14 @@ class Expression:
         if alternatives:
             pattern = re.compile(f"(?<![{_IDENT}])(?:{alternatives})(?![{_IDENT}])")
             src = pattern.sub(lambda m: self._token[m.group(0)], text)
+        if len(src) > 2000:
+            raise SpecificationError(f"expression of {len(src)} characters is too long")
         try:
             self.tree = ast.parse(src.strip(), mode="eval").body
-        except SyntaxError:
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             raise SpecificationError(f"cannot read expression {text!r}") from None
+        if tree_depth(self.tree) > 50:
+            raise SpecificationError(f"expression {text[:50]!r}... is nested too deeply")
         self._check(self.tree)
 
     def _check(self, node: ast.AST) -> None:
