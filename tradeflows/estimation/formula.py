@@ -527,8 +527,9 @@ def _build_design(f: Formula, data: pd.DataFrame) -> tuple[Design, np.ndarray, l
         # with an intercept or fixed effects, factors get a reference level (column dropped)
         rhs = ("1 + " if f.intercept or f.fixef else "0 + ") + " + ".join(other)
         try:
-            mm = model_matrix(rhs, _prepared(data, list(dict.fromkeys(other_cols))),
-                              na_action="ignore", context=dict(_NUMERIC_FUNCS))
+            with np.errstate(all="ignore"):  # log(0) etc.: non-finite rows are counted later
+                mm = model_matrix(rhs, _prepared(data, list(dict.fromkeys(other_cols))),
+                                  na_action="ignore", context=dict(_NUMERIC_FUNCS))
         except Exception as exc:  # formulaic raises many types; report one line
             raise SpecificationError(f"formula {f.text!r}: {type(exc).__name__}: "
                                      f"{str(exc).splitlines()[0] if str(exc) else ''}") from None

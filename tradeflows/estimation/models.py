@@ -8,6 +8,7 @@ The estimators themselves are :func:`tradeflows.estimation.ppml.ppml` and
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -93,7 +94,12 @@ def _fit_many(estimator, model: str, data: Any, formula: Any, split: str | None,
     fits: dict[str, Results] = {}
     for f in formulas:
         for suffix, d in samples:
-            fits[f + suffix] = attach_data(estimator(d, f, **kwargs), d)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                fits[f + suffix] = attach_data(estimator(d, f, **kwargs), d)
+            for w in caught:  # re-issued at the caller's line, naming the model if several
+                label = f"{f + suffix}: " if len(formulas) > 1 or samples[1:] else ""
+                warnings.warn(f"{label}{w.message}", w.category, stacklevel=3)
     if len(fits) == 1 and by is None:
         return next(iter(fits.values()))
     return FitCollection(fits)
