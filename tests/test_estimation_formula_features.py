@@ -102,7 +102,8 @@ def test_fsplit_adds_full_sample_and_collection_helpers(data) -> None:
     tidy = fits.tidy()
     assert list(tidy.model.unique()) == list(fits) and fits.coef().shape == (1, 4)
     table = tf.etable(fits)
-    assert "f=b" in table and "x1" in table
+    assert "f=b" in table and "x1" in table and fits.etable() == table
+    assert len(fits.coefplot().axes[0].get_legend().get_texts()) == 4
     assert "=== y ~ x1 | g; f=c ===" in fits.summary()
 
 

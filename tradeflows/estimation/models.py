@@ -63,6 +63,18 @@ class FitCollection(Mapping):
         out = pd.concat(parts, ignore_index=True)
         return out[["model"] + [c for c in out.columns if c != "model"]]
 
+    def etable(self, **kw: Any) -> Any:
+        """The fits side by side (:func:`tradeflows.estimation.table.etable` options)."""
+        from tradeflows.estimation.table import etable
+
+        return etable(self, **kw)
+
+    def coefplot(self, **kw: Any) -> Any:
+        """Coefficient plot of the fits (:func:`tradeflows.estimation.plots.coefplot`)."""
+        from tradeflows.estimation.plots import coefplot
+
+        return coefplot(self, **kw)
+
     def summary(self) -> Summary:
         """Every fit's summary, one after the other."""
         return Summary("\n".join(f"=== {k} ===\n{r.summary()}" for k, r in self._fits.items()))
