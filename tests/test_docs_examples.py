@@ -2,7 +2,8 @@
 builds with mkdocs --strict (warnings are errors).
 
 The examples of one file run in order in one namespace, from a temporary project root whose
-data/raw points at the bundled data and whose panel is built once (`tradeflows build`), so
+data/raw points at the bundled data and whose panel is built once per test process
+(``built_project`` in tests/conftest.py, shared with the notebook tests), so
 "data/processed/panel.parquet" in an example is the real panel. The BACI example of
 docs/sources.md reads the test fixture copied under the file name it uses.
 """
@@ -30,25 +31,12 @@ WITH_CODE = [p for p in FILES if _blocks(p)]
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("docs_project")
-    (root / "data").mkdir()
-    (root / "data" / "raw").symlink_to(REPO / "data" / "raw", target_is_directory=True)
+def built(built_project: Path) -> Path:
+    """The shared built project (tests/conftest.py) with the BACI fixture files the
+    docs/sources.md example reads."""
     for name in ("BACI_HS92_Y2021_V202401.csv", "country_codes_V202401.csv"):
-        shutil.copy(REPO / "tests" / "fixtures" / "sources" / "baci" / name, root / name)
-    return root
-
-
-@pytest.fixture(scope="module")
-def built(project: Path) -> Path:
-    mp = pytest.MonkeyPatch()
-    mp.setenv("TRADEFLOWS_ROOT", str(project))
-    from tradeflows.config import paths
-    from tradeflows.panel.build import build_panel
-
-    build_panel(paths(), progress=False)
-    mp.undo()
-    return project
+        shutil.copy(REPO / "tests" / "fixtures" / "sources" / "baci" / name, built_project / name)
+    return built_project
 
 
 def test_docs_have_examples() -> None:
