@@ -85,12 +85,24 @@ def test_multiple_estimation_and_split_match_pyfixest(data) -> None:
         _compare(fits[key], theirs)
 
 
+def test_zero_step_operators_and_several_outcomes_match_pyfixest(data) -> None:
+    for fml in ["ly ~ csw0(x1, x2) | sw0(g, t)", "ly + y ~ x1 + x2 | g"]:
+        fits = tf.ols(data, fml, vcov="iid")
+        ref = pf.feols(fml, data=data, vcov="iid")
+        assert list(fits) == list(ref.all_fitted_models)
+        for label, theirs in ref.all_fitted_models.items():
+            if len(theirs.coef()):
+                _compare(fits[label], theirs)
+
+
 def test_expansion_order_and_operators() -> None:
     assert expand_formula("y ~ x + sw(a, b) | fe") == ["y ~ x + a | fe", "y ~ x + b | fe"]
     assert expand_formula("y ~ csw0(a, b)") == ["y ~ 1", "y ~ a", "y ~ a + b"]
     assert expand_formula("y ~ x | sw0(e, f)") == ["y ~ x", "y ~ x | e", "y ~ x | f"]
     assert expand_formula("y1 + y2 ~ x | csw(e, f)") == [
         "y1 ~ x | e", "y1 ~ x | e + f", "y2 ~ x | e", "y2 ~ x | e + f"]
+    assert expand_formula("y ~ sw(a, b) | sw(e, f)") == [
+        "y ~ a | e", "y ~ b | e", "y ~ a | f", "y ~ b | f"]
     with pytest.raises(SpecificationError, match="one sw"):
         expand_formula("y ~ sw(a, b) + csw(c, d)")
 

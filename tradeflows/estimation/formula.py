@@ -365,8 +365,8 @@ def _expand_part(part: str, formula: str) -> list[str]:
 
 
 def expand_formula(formula: str) -> list[str]:
-    """The formulas of a multiple estimation, in fixest's order (dependent variables, then
-    regressors, then fixed effects).
+    """The formulas of a multiple estimation, in pyfixest's order (dependent variables, then
+    fixed effects, then regressors).
 
     ``"y1 + y2 ~ x"`` -> one model per dependent variable; ``sw(a, b)`` -> a, then b;
     ``csw(a, b)`` -> a, then a + b; ``sw0``/``csw0`` start with neither. One operator per part
@@ -383,8 +383,8 @@ def expand_formula(formula: str) -> list[str]:
     fe_list = _expand_part(parts[1], formula) if len(parts) == 2 else [None]
     out = []
     for y in lhs_list:
-        for x in rhs_list:
-            for fe in fe_list:
+        for fe in fe_list:
+            for x in rhs_list:
                 text = f"{y} ~ {x.strip() or '1'}"
                 if fe is not None and fe.strip():
                     text += f" | {fe.strip()}"
