@@ -3,7 +3,7 @@
 The public API (imported lazily so that ``import tradeflows`` stays fast):
 
 - ``ppml``, ``ols``: estimation with high-dimensional fixed effects
-- ``etable``: several models side by side (LaTeX, HTML, Markdown)
+- ``etable``: several models side by side (plain text, LaTeX, HTML, Markdown)
 - ``coefplot``, ``iplot``, ``event_study``: coefficient and event-study plots (Figures)
 - ``FitCollection``: the result of multiple estimation (``sw``/``csw``) and sample splits
 - ``wild_cluster_bootstrap`` (OLS), ``score_bootstrap`` (PPML), ``randomization_inference``:
