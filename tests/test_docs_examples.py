@@ -4,8 +4,9 @@ builds with mkdocs --strict (warnings are errors).
 The examples of one file run in order in one namespace, from a temporary project root whose
 data/raw points at the bundled data and whose panel is built once per test process
 (``built_project`` in tests/conftest.py, shared with the notebook tests), so
-"data/processed/panel.parquet" in an example is the real panel. The BACI example of
-docs/sources.md reads the test fixture copied under the file name it uses.
+"data/processed/panel.parquet" in an example is the real panel. The BACI examples of
+docs/sources.md read the test fixtures, copied (and zipped as a release) under the file
+names they use.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -32,10 +34,15 @@ WITH_CODE = [p for p in FILES if _blocks(p)]
 
 @pytest.fixture(scope="module")
 def built(built_project: Path) -> Path:
-    """The shared built project (tests/conftest.py) with the BACI fixture files the
-    docs/sources.md example reads."""
+    """The shared built project (tests/conftest.py) with the BACI files the docs/sources.md
+    examples read: the fixture files, and a release zip made of the V202601 ones."""
+    fixture = REPO / "tests" / "fixtures" / "sources" / "baci"
     for name in ("BACI_HS92_Y2021_V202401.csv", "country_codes_V202401.csv"):
-        shutil.copy(REPO / "tests" / "fixtures" / "sources" / "baci" / name, built_project / name)
+        shutil.copy(fixture / name, built_project / name)
+    with zipfile.ZipFile(built_project / "BACI_HS92_V202601.zip", "w") as z:
+        for name in ("BACI_HS92_Y2023_V202601.csv", "BACI_HS92_Y2024_V202601.csv",
+                     "country_codes_V202601.csv"):
+            z.write(fixture / name, name)
     return built_project
 
 
