@@ -88,6 +88,34 @@ def build(obj: dict, interval: int | None, extra_files: tuple[Path, ...],
     click.echo(summary.describe())
 
 
+@main.group()
+def sectors() -> None:
+    """Product-level trade (BACI HS6): streaming build, sector panel, per-sector gravity."""
+
+
+@sectors.command("build")
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--concordance", "concordances", multiple=True,
+              help="Extra aggregate level: a bundled concordance (energy, gold, oil_gas, "
+                   "energy_gold) or a CSV hs_prefix,sector[,label] (repeatable).")
+@click.option("--year", "years", type=int, multiple=True, help="Only these years (repeatable).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder (default: data/processed/sectors).")
+@click.option("--no-hs6", is_flag=True, help="Write only the aggregates, not the HS6 dataset.")
+@click.pass_obj
+def sectors_build(obj: dict, files: tuple[Path, ...], concordances: tuple[str, ...],
+                  years: tuple[int, ...], out: Path | None, no_hs6: bool) -> None:
+    """Stream BACI FILES (release zips or yearly CSVs) into Parquet by year + sector totals."""
+    from tradeflows.sectors.etl import DEFAULT_LEVELS, build_sectors
+
+    summary = build_sectors(list(files), out or obj["paths"].processed / "sectors",
+                            concordances=concordances or DEFAULT_LEVELS,
+                            years=list(years) or None, write_hs6=not no_hs6,
+                            progress=obj["progress"])
+    click.echo(summary.describe())
+
+
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "csv"]), default="text")
 def variables(fmt: str) -> None:

@@ -80,10 +80,18 @@ class BuildSummary:
         return "\n".join(lines)
 
 
-def read_extra(path: str | Path, *, progress: bool = False) -> pd.DataFrame:
-    """Read an added trade file, choosing the reader by the file's name (BACI or Gravity)."""
+def read_extra(path: str | Path, *, progress: bool = False,
+               sectors_dir: Path | None = None) -> pd.DataFrame:
+    """Read an added trade file, choosing the reader by the file's name (BACI or Gravity).
+    With ``sectors_dir``, a BACI file goes through the streaming sector ETL
+    (``tradeflows.sectors.etl``), which also writes its HS6 and sector tables there."""
     path = Path(path)
     name = path.name.lower()
+    if "baci" in name and sectors_dir is not None:
+        from tradeflows.sectors.etl import baci_trade_table, build_sectors
+
+        build_sectors([path], sectors_dir, progress=progress)
+        return baci_trade_table(sectors_dir)
     if "baci" in name:
         from tradeflows.sources.baci import read_baci
 
@@ -170,7 +178,9 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
             raw / bundled.EUROSTAT, raw / bundled.ECB_RATES, bad_rows=bad_rows)),
         (raw / bundled.PENPPML, lambda: bundled.read_penppml_trade(raw / bundled.PENPPML,
                                                                    bad_rows=bad_rows)),
-        *((Path(f), lambda f=f: read_extra(f, progress=progress)) for f in extra_files),
+        *((Path(f), lambda f=f: read_extra(f, progress=progress,
+                                           sectors_dir=p.processed / "sectors"))
+          for f in extra_files),
     ]
     n_steps = len(trade_readers) + 7
     with tqdm(total=n_steps, desc="build", unit="step", disable=not progress) as bar:
