@@ -110,3 +110,39 @@ def test_sector_policy_effects_use_the_aggregate_specification(baci_section):
     np.testing.assert_allclose(coll["XVI"].coef, direct.coef, rtol=1e-10)
     table = policy_effects_table(effects)
     assert {"model", "sector", "term", "estimate", "note"} <= set(table.columns)
+
+
+def test_fit_warnings_are_kept_per_group():
+    df = sector_panel_data(10, 5, 2, seed=1)
+    df["policy_copy"] = df["policy"]
+    coll = ppml_by(df, "trade ~ policy + policy_copy | exp_year + imp_year + pair",
+                   serial=True)
+    assert set(coll.warnings) == {"S000", "S001"}
+    assert any("collinear" in w for w in coll.warnings["S000"])
+
+
+def test_cli_sectors_estimate(tmp_path):
+    from click.testing import CliRunner
+
+    from tradeflows.cli import main
+    from tradeflows.config import PACKAGE_DIR
+
+    raw = tmp_path / "data" / "raw"
+    raw.mkdir(parents=True)
+    for name in ("cepii_geodist", "wdi_gdp_pop"):
+        (raw / name).symlink_to(PACKAGE_DIR.parent / "data" / "raw" / name)
+    files = write_baci(tmp_path / "in", list(range(2016, 2020)), 3000, n_countries=12,
+                       n_products=200, seed=1)
+    runner = CliRunner()
+    res = runner.invoke(main, ["--quiet", "--root", str(tmp_path), "sectors", "build",
+                               *map(str, files), "--no-hs6"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(main, ["--quiet", "--root", str(tmp_path), "sectors", "estimate",
+                               "--serial", "--country", "AZE", "--country", "KAZ",
+                               "--country", "UZB", "--country", "TUR", "--country", "RUS",
+                               "--country", "CHN", "--country", "GEO"])
+    assert res.exit_code == 0, res.output
+    table = pd.read_parquet(tmp_path / "data" / "processed" / "estimates"
+                            / "sectors_section.parquet")
+    assert set(table["model"]) == {"ots", "corridor"}
+    assert (tmp_path / "reports" / "tables" / "sector_effects_section.md").exists()

@@ -3,6 +3,7 @@
 The public API (imported lazily so that ``import tradeflows`` stays fast):
 
 - ``ppml``, ``ols``: estimation with high-dimensional fixed effects
+- ``ppml_by``: one PPML per group (e.g. sector), serial or on Dask
 - ``etable``: several models side by side (LaTeX, HTML, Markdown)
 - ``build_panel``: raw data to the pair-year gravity panel
 - ``add_policy_variables``: memberships, agreements, sanctions and corridor routes
@@ -18,6 +19,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "ppml": "tradeflows.estimation",
     "ols": "tradeflows.estimation",
+    "ppml_by": "tradeflows.sectors.gravity",
     "etable": "tradeflows.estimation",
     "build_panel": "tradeflows.panel.build",
     "add_policy_variables": "tradeflows.policy",

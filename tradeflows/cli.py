@@ -116,6 +116,29 @@ def sectors_build(obj: dict, files: tuple[Path, ...], concordances: tuple[str, .
     click.echo(summary.describe())
 
 
+@sectors.command("estimate")
+@click.option("--level", default="section", show_default=True,
+              help="Aggregate level built by `sectors build` (section, chapter, energy_gold...).")
+@click.option("--country", "countries", multiple=True,
+              help="ISO3 countries of the sample (default: the application's sample).")
+@click.option("--year", "years", type=int, multiple=True, help="Only these years (repeatable).")
+@click.option("--scheduler", default=None,
+              help="Dask scheduler address (default: $TRADEFLOWS_SCHEDULER, else a local cluster).")
+@click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Workers of the local cluster.")
+@click.option("--serial", is_flag=True, help="Run in this process without Dask.")
+@click.pass_obj
+def sectors_estimate(obj: dict, level: str, countries: tuple[str, ...], years: tuple[int, ...],
+                     scheduler: str | None, workers: int, serial: bool) -> None:
+    """OTS membership and corridor access effects per sector (one PPML per sector)."""
+    from tradeflows.sectors.run import run_sector_estimates
+
+    for path in run_sector_estimates(obj["paths"], level, countries=list(countries) or None,
+                                     years=list(years) or None, progress=obj["progress"],
+                                     serial=serial, scheduler=scheduler, workers=workers):
+        click.echo(str(path))
+
+
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "csv"]), default="text")
 def variables(fmt: str) -> None:

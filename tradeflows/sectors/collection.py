@@ -1,6 +1,6 @@
 """A collection of fits, one per group (sector): dict-like ``name -> results`` with
 ``tidy()`` and ``etable()``. Groups whose fit failed are kept in ``failed`` with the reason,
-so nothing disappears silently."""
+and each fit's warnings in ``warnings``, so nothing disappears silently."""
 
 from __future__ import annotations
 
@@ -12,13 +12,16 @@ import pandas as pd
 
 class FitCollection(Mapping[str, Any]):
     """Fitted models by group name (in group order). ``by``: the grouping column;
-    ``failed``: group -> reason for groups that could not be estimated."""
+    ``failed``: group -> reason for groups that could not be estimated; ``warnings``:
+    group -> messages its fit raised."""
 
     def __init__(self, fits: Mapping[str, Any], *, by: str = "sector",
-                 failed: Mapping[str, str] | None = None) -> None:
+                 failed: Mapping[str, str] | None = None,
+                 warnings: Mapping[str, list[str]] | None = None) -> None:
         self._fits = dict(fits)
         self.by = by
         self.failed = dict(failed or {})
+        self.warnings = {k: list(v) for k, v in (warnings or {}).items()}
 
     def __getitem__(self, key: str) -> Any:
         return self._fits[key]

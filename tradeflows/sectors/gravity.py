@@ -10,6 +10,7 @@ sector for the OTS membership and corridor access terms.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,15 +25,19 @@ POLICY_MODELS = ("ots", "corridor")
 
 
 def _fit_group(item: tuple[str, pd.DataFrame], formula: str, options: dict[str, Any]
-               ) -> tuple[str, Any, str | None]:
-    """One group's PPML: ``(name, results or None, failure reason or None)``."""
+               ) -> tuple[str, Any, str | None, list[str]]:
+    """One group's PPML: ``(name, results or None, failure reason or None, warnings)``;
+    warnings are returned (a Dask worker's would otherwise be lost)."""
     from tradeflows.estimation import ppml
 
     name, data = item
-    try:
-        return name, ppml(data, formula, **options), None
-    except (SpecificationError, ConvergenceError, DataError, ArithmeticError) as exc:
-        return name, None, f"{type(exc).__name__}: {exc}"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            res, err = ppml(data, formula, **options), None
+        except (SpecificationError, ConvergenceError, DataError, ArithmeticError) as exc:
+            res, err = None, f"{type(exc).__name__}: {exc}"
+    return name, res, err, list(dict.fromkeys(str(w.message) for w in caught))
 
 
 def _groups(df: pd.DataFrame, by: str) -> list[tuple[str, pd.DataFrame]]:
@@ -50,14 +55,16 @@ def ppml_by(df: pd.DataFrame, formula: str, by: str = "sector", *, serial: bool 
     """``tradeflows.ppml(formula, **ppml_options)`` on each group of ``by`` (sorted by name),
     fanned out by :func:`tradeflows.distributed.fan_out` (``serial``, ``client``,
     ``scheduler``, ``workers``). A group that cannot be estimated (no variation, no
-    convergence) is listed in ``.failed`` with the reason; the others are returned."""
+    convergence) is listed in ``.failed`` with the reason; the others are returned, with the
+    warnings each fit raised (collinear terms dropped, non-convergence) in ``.warnings``."""
     groups = _groups(df, by)
     out = fan_out(_fit_group, groups, shared={"formula": formula, "options": ppml_options},
                   serial=serial, client=client, scheduler=scheduler, workers=workers,
                   progress=progress, desc=f"PPML by {by}")
-    fits = {name: res for name, res, err in out if err is None}
-    failed = {name: err for name, _, err in out if err is not None}
-    return FitCollection(fits, by=by, failed=failed)
+    fits = {name: res for name, res, err, _ in out if err is None}
+    failed = {name: err for name, _, err, _ in out if err is not None}
+    notes = {name: w for name, _, _, w in out if w}
+    return FitCollection(fits, by=by, failed=failed, warnings=notes)
 
 
 def _pair_fe_sample(df: pd.DataFrame) -> pd.Series:
@@ -103,12 +110,13 @@ def sector_policy_effects(panel: pd.DataFrame, models: Sequence[str] = POLICY_MO
 
 def policy_effects_table(effects: dict[str, FitCollection]) -> pd.DataFrame:
     """Tidy table of :func:`sector_policy_effects`: ``model, sector, term, estimate,
-    std_error, ..., nobs``; failed sectors appear with their reason in ``note``."""
+    std_error, ..., nobs, note``; ``note`` holds the fit's warnings, and failed sectors
+    appear with their reason in ``note``."""
     frames = []
     for model, coll in effects.items():
         t = coll.tidy()
         t.insert(0, "model", model)
-        t["note"] = ""
+        t["note"] = ["; ".join(coll.warnings.get(name, [])) for name in t["sector"]]
         frames.append(t)
         if coll.failed:
             frames.append(pd.DataFrame({"model": model, "sector": list(coll.failed),
