@@ -91,6 +91,9 @@ def test_ppml_by_equals_one_fit_per_sector_and_lists_failures():
     assert list(tidy.columns[:3]) == ["sector", "term", "estimate"]
     assert len(tidy) == 2 and (tidy["nobs"] > 0).all()
     assert "S001" in coll.etable(format="markdown")
+    from tradeflows import etable
+
+    assert etable(coll, format="markdown") == coll.etable(format="markdown")
 
 
 def test_sector_policy_effects_use_the_aggregate_specification(baci_section):

@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from tradeflows.claims.catalog import Claim
+from tradeflows.sectors.etl import read_level
 
 CHECKS = ("net_of_gold_energy", "non_oil_diversification")
 _NEEDS = {"net_of_gold_energy": ("energy_gold", "trade net of energy (HS 27) and "
@@ -43,7 +44,7 @@ def product_note(claim: Claim, sectors_dir: Path) -> str:
         return (f"Product-level check not run: {what} needs CEPII BACI built with "
                 f"`tradeflows sectors build <BACI zip>` (level '{level}'); the bundled data "
                 "have no product detail.")
-    flows = pd.read_parquet(path)
+    flows = read_level(sectors_dir, level)
     first, last = claim.window
     flows = flows[flows["year"].between(first, last)]
     if check == "net_of_gold_energy":

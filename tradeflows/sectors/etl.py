@@ -1,8 +1,9 @@
 """Streaming BACI ETL: yearly HS6 CSVs -> a Parquet dataset by year + sector aggregates.
 
-Columnar library: **pyarrow** (already a dependency; its CSV reader streams a file in blocks
-of ``block_bytes`` and its Parquet writer appends row groups, so no year is ever held in
-memory; DuckDB or polars would add a second engine for the same job). Each block is checked
+Columnar library: **pyarrow** (already a dependency; the text is cut into blocks of
+``block_bytes`` at line ends and each block parsed by pyarrow's multithreaded CSV parser, and
+its Parquet writer appends row groups, so no year is ever held in memory; DuckDB or polars
+would add a second engine for the same job). Each block is checked
 and mapped with numpy and written out at once; the aggregates of the year being read are
 dense ``numpy.bincount`` accumulators indexed by (exporter, importer, sector). Peak memory is
 therefore one block plus the accumulators of one year (O(countries^2 x sectors), about
@@ -61,7 +62,7 @@ from tradeflows.sectors.concordance import Concordance, chapter_concordance, loa
 from tradeflows.sources._common import extract_member, zip_members
 from tradeflows.sources.baci import UNIT, find_country_codes, read_country_codes
 
-BLOCK_BYTES = 32 << 20
+BLOCK_BYTES = 8 << 20
 COLUMNS = ("t", "i", "j", "k", "v", "q")
 DEFAULT_LEVELS = ("section", "energy_gold", "oil_gas")
 _YEAR = re.compile(r"_Y(\d{4})_")
@@ -190,31 +191,49 @@ def _header(yf: YearFile) -> list[str]:
 
 
 def iter_blocks(yf: YearFile, block_bytes: int = BLOCK_BYTES
-                ) -> Iterator[tuple[int, pa.RecordBatch]]:
-    """``(first line number, batch)`` of ``t,i,j,k,v[,q]`` (int64 codes, float64 values),
-    ``block_bytes`` of CSV text at a time. A malformed line or non-number raises DataError
-    naming its line."""
+                ) -> Iterator[tuple[int, pa.Table]]:
+    """``(first line number, table)`` of ``t,i,j,k,v[,q]`` (int64 codes, float64 values),
+    about ``block_bytes`` of CSV text at a time: the text is cut at a line end and parsed by
+    pyarrow (multithreaded), so at most one block is held (pyarrow's own streaming reader
+    reads many blocks ahead). A malformed line or non-number raises DataError naming its
+    line."""
     raw = _header(yf)
-    by_name = {c.strip().strip('"'): c for c in raw}
-    wanted = [c for c in COLUMNS if c in by_name]
-    types = {by_name[c]: (pa.float64() if c in "vq" else pa.int64()) for c in wanted}
+    names = [c.strip().strip('"') for c in raw]
+    types = {c: (pa.float64() if c in "vq" else pa.int64()) for c in COLUMNS if c in names}
+    read = pacsv.ReadOptions(column_names=names, block_size=max(block_bytes // 4, 1 << 16))
+    parse = pacsv.ParseOptions(ignore_empty_lines=False)
+    convert = pacsv.ConvertOptions(include_columns=list(types), column_types=types,
+                                   null_values=["", "NA"], strings_can_be_null=False)
     line = 2
     try:
         with yf.open() as fh:
-            reader = pacsv.open_csv(
-                pa.PythonFile(fh, mode="r"),
-                read_options=pacsv.ReadOptions(block_size=block_bytes),
-                parse_options=pacsv.ParseOptions(ignore_empty_lines=False),
-                convert_options=pacsv.ConvertOptions(
-                    include_columns=list(types), column_types=types,
-                    null_values=["", "NA"], strings_can_be_null=False))
-            for batch in reader:
-                batch = batch.rename_columns([c.strip().strip('"') for c in batch.schema.names])
-                yield line, batch
-                line += batch.num_rows
+            fh.readline()  # the header
+            for chunk in _line_chunks(fh, block_bytes):
+                table = pacsv.read_csv(pa.py_buffer(chunk), read_options=read,
+                                       parse_options=parse, convert_options=convert)
+                yield line, table
+                line += table.num_rows
     except pa.ArrowInvalid as exc:
         _locate(yf, str(exc), len(raw))
         raise DataError(f"malformed CSV file ({exc})", file=yf.label) from exc
+
+
+def _line_chunks(fh: IO[bytes], block_bytes: int) -> Iterator[bytes]:
+    """Successive pieces of ``fh`` of about ``block_bytes``, each ending at a line end."""
+    rest = b""
+    while True:
+        data = fh.read(block_bytes)
+        if not data:
+            if rest.strip(b"\r\n"):
+                yield rest
+            return
+        data = rest + data
+        cut = data.rfind(b"\n") + 1
+        if cut == 0:
+            rest = data
+            continue
+        rest = data[cut:]
+        yield data[:cut]
 
 
 def _locate(yf: YearFile, message: str, n_fields: int) -> None:
@@ -353,24 +372,37 @@ class _Accumulator:
             if (sector < 0).any():
                 self.concordance.codes(k, file=label, lines=lines)
             key = pair * self.n_s + sector
+        if key.size and (key[1:] >= key[:-1]).all():
+            # sorted keys (BACI's order for total, chapter, section): sums by segment, no
+            # pass over the whole accumulator
+            start = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
+            self.value[key[start]] += np.add.reduceat(v, start)
+            self.count[key[start]] += np.diff(np.append(start, key.size))
+            return
         self.value += np.bincount(key, weights=v, minlength=self.size)
         self.count += np.bincount(key, minlength=self.size)
 
-    def table(self, year: int, countries: np.ndarray) -> pa.Table:
-        nz = np.flatnonzero(self.count)
-        n_c = len(countries)
-        pair, sector = np.divmod(nz, self.n_s)
-        exp, imp = np.divmod(pair, n_c)
+    def tables(self, year: int, countries: np.ndarray, rows: int = 1 << 20
+               ) -> Iterator[pa.Table]:
+        """The year's non-empty cells as tables of at most ``rows`` rows (so the year's
+        output is never materialized at once); resets the accumulator afterwards."""
         names = ("all",) if self.concordance is None else self.concordance.sectors
-        out = pa.table({
-            "year": pa.array(np.full(nz.size, year, dtype=np.int64)),
-            "exporter": pa.array(countries[exp]), "importer": pa.array(countries[imp]),
-            "sector": pa.array(np.asarray(names, dtype=object)[sector]),
-            "value_usd": pa.array(self.value[nz] * UNIT),
-            "n_products": pa.array(self.count[nz])})
+        country_names = pa.array(countries.astype(str))
+        sector_names = pa.array(list(names), pa.string())
+        n_c = len(countries)
+        nz_all = np.flatnonzero(self.count)
+        for first in range(0, nz_all.size, rows):
+            nz = nz_all[first:first + rows]
+            pair, sector = np.divmod(nz, self.n_s)
+            exp, imp = np.divmod(pair, n_c)
+            yield pa.Table.from_arrays([
+                pa.array(np.full(nz.size, year, dtype=np.int64)),
+                pa.DictionaryArray.from_arrays(pa.array(exp.astype(np.int32)), country_names),
+                pa.DictionaryArray.from_arrays(pa.array(imp.astype(np.int32)), country_names),
+                pa.DictionaryArray.from_arrays(pa.array(sector.astype(np.int32)), sector_names),
+                pa.array(self.value[nz] * UNIT), pa.array(self.count[nz])], schema=AGG_SCHEMA)
         self.value[:] = 0.0
         self.count[:] = 0
-        return out
 
 
 def _country_index(codes: dict[int, str | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -386,12 +418,12 @@ def _country_index(codes: dict[int, str | None]) -> tuple[np.ndarray, np.ndarray
     return names, lut, known
 
 
-HS6_SCHEMA = pa.schema([("exporter", pa.string()),
-                        ("importer", pa.string()), ("product", pa.string()),
+_DICT = pa.dictionary(pa.int32(), pa.string())
+HS6_SCHEMA = pa.schema([("exporter", _DICT), ("importer", _DICT), ("product", _DICT),
                         ("value_usd", pa.float64()), ("quantity_t", pa.float64())])
-AGG_SCHEMA = pa.schema([("year", pa.int64()), ("exporter", pa.string()),
-                        ("importer", pa.string()), ("sector", pa.string()),
-                        ("value_usd", pa.float64()), ("n_products", pa.int64())])
+AGG_SCHEMA = pa.schema([("year", pa.int64()), ("exporter", _DICT), ("importer", _DICT),
+                        ("sector", _DICT), ("value_usd", pa.float64()),
+                        ("n_products", pa.int64())])
 
 
 # --- the build -------------------------------------------------------------------------------
@@ -434,7 +466,9 @@ def build_sectors(inputs: Sequence[str | Path], out_dir: str | Path, *,
             accs = {name: _Accumulator(conc, len(countries)) for name, conc in levels.items()}
             part = stage / "hs6" / f"year={yf.year}" / "part-0.parquet"
             part.parent.mkdir(parents=True, exist_ok=True)
-            hs6 = pq.ParquetWriter(part, HS6_SCHEMA) if write_hs6 else None
+            hs6 = (pq.ParquetWriter(part, HS6_SCHEMA, compression="zstd",
+                                    use_dictionary=["exporter", "importer", "product"])
+                   if write_hs6 else None)
             keys = _KeyCheck()
             for first_line, batch in iter_blocks(yf, block_bytes):
                 cols = _check_block(yf, first_line, batch, known)
@@ -461,9 +495,9 @@ def build_sectors(inputs: Sequence[str | Path], out_dir: str | Path, *,
             if not keys.sorted:
                 _check_keys_stored(yf, block_bytes)
             for name, acc in accs.items():
-                table = acc.table(yf.year, countries)
-                writers[name].write_table(table)
-                level_rows[name] += table.num_rows
+                for table in acc.tables(yf.year, countries):
+                    writers[name].write_table(table)
+                    level_rows[name] += table.num_rows
         for w in writers.values():
             w.close()
         write_json({
@@ -488,10 +522,17 @@ def build_sectors(inputs: Sequence[str | Path], out_dir: str | Path, *,
 
 def _hs6_batch(countries: np.ndarray, exp: np.ndarray, imp: np.ndarray,
                cols: dict[str, np.ndarray]) -> pa.RecordBatch:
-    product = pc.utf8_lpad(pc.cast(pa.array(cols["k"]), pa.string()), 6, "0")
+    """Dictionary-encoded country and product columns (fast to write, small to read)."""
     names = pa.array(countries.astype(str))
+    present = np.zeros(N_PRODUCTS, dtype=bool)
+    present[cols["k"]] = True
+    products = np.flatnonzero(present)
+    inverse = (np.cumsum(present) - 1)[cols["k"]]  # rank of each product among those present
+    labels = pc.utf8_lpad(pc.cast(pa.array(products), pa.string()), 6, "0")
     return pa.RecordBatch.from_arrays([
-        pc.take(names, pa.array(exp)), pc.take(names, pa.array(imp)), product,
+        pa.DictionaryArray.from_arrays(pa.array(exp.astype(np.int32)), names),
+        pa.DictionaryArray.from_arrays(pa.array(imp.astype(np.int32)), names),
+        pa.DictionaryArray.from_arrays(pa.array(inverse.astype(np.int32)), labels),
         pa.array(cols["v"] * UNIT),
         pa.array(cols["q"], mask=np.isnan(cols["q"]))], schema=HS6_SCHEMA)
 
@@ -509,18 +550,23 @@ def _swap_in(stage: Path, out_dir: Path) -> None:
 
 # --- reading the outputs ---------------------------------------------------------------------
 def read_level(out_dir: str | Path, level: str = "section") -> pd.DataFrame:
-    """An aggregate level written by :func:`build_sectors` as a DataFrame."""
+    """An aggregate level written by :func:`build_sectors` as a DataFrame (text columns as
+    ``str``)."""
     path = Path(out_dir) / f"{level}.parquet"
     if not path.exists():
         raise DataError(f"no sector level {level!r}: run `tradeflows sectors build` (with "
                         "the concordance) first", file=path)
-    return pd.read_parquet(path)
+    df = pd.read_parquet(path)
+    for col in ("exporter", "importer", "sector"):
+        df[col] = df[col].astype(str)  # stored dictionary-encoded
+    return df
 
 
 def read_hs6(out_dir: str | Path, years: Sequence[int] | None = None,
              columns: Sequence[str] | None = None) -> pd.DataFrame:
     """HS6 rows of ``years`` (default all) from the ``hs6/`` dataset, with ``year`` (int64)
-    first. Reads only the partitions asked for."""
+    first and text columns as ``str`` (stored dictionary-encoded). Reads only the partitions
+    asked for."""
     import pyarrow.dataset as ds
 
     root = Path(out_dir) / "hs6"
@@ -532,6 +578,9 @@ def read_hs6(out_dir: str | Path, years: Sequence[int] | None = None,
     table = dataset.to_table(columns=None if columns is None else ["year", *columns],
                              filter=filt)
     df = table.to_pandas()
+    for col in ("exporter", "importer", "product"):
+        if col in df.columns:
+            df[col] = df[col].astype(str)
     df = df[["year", *[c for c in df.columns if c != "year"]]]
     return df.sort_values("year", kind="stable").reset_index(drop=True)
 
