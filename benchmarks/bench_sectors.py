@@ -9,7 +9,8 @@ year, so a size is a number of years; the smaller sizes are the first years of t
 set). For each size, in separate subprocesses on the same files: the streaming ETL
 (``build_sectors``, HS6 dataset + all aggregate levels written) and a plain pandas read
 (``pd.read_csv`` of every file, kept in memory as one would to aggregate them). Reported:
-wall seconds, lines per second and peak RSS (``VmHWM`` of the subprocess).
+wall and CPU seconds (the machine may be shared), lines per second and peak RSS (``VmHWM``
+of the subprocess).
 
 ``ppml``: ``tradeflows.sectors.synthetic.sector_panel_data`` with ``--sectors`` sectors,
 ``trade ~ policy + ln_dist | exp_year + imp_year`` per sector with ``ppml_by``: serial, and on
@@ -42,9 +43,12 @@ else:
     frames = [pd.read_csv(f) for f in files]
     rows = sum(len(f) for f in frames)
 seconds = time.perf_counter() - start
+import resource
+use = resource.getrusage(resource.RUSAGE_SELF)
 with open("/proc/self/status") as fh:
     hwm = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM"))
-print(json.dumps({"mode": mode, "rows": rows, "seconds": seconds, "peak_mb": hwm / 1024}))
+print(json.dumps({"mode": mode, "rows": rows, "seconds": seconds,
+                  "cpu_seconds": use.ru_utime + use.ru_stime, "peak_mb": hwm / 1024}))
 """
 
 
@@ -75,6 +79,7 @@ def bench_etl(sizes: list[int], rows_per_year: int, folder: Path) -> list[dict]:
                                       *chosen], capture_output=True, text=True, check=True)
             row = json.loads(res.stdout.strip().splitlines()[-1]) | {"size": size}
             row["rows_per_s"] = row["rows"] / row["seconds"]
+            row["rows_per_cpu_s"] = row["rows"] / row["cpu_seconds"]
             print(json.dumps(row), file=sys.stderr)
             results.append(row)
     return results

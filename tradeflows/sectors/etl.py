@@ -465,7 +465,8 @@ def build_sectors(inputs: Sequence[str | Path], out_dir: str | Path, *,
                     merged[iso] = codes
             accs = {name: _Accumulator(conc, len(countries)) for name, conc in levels.items()}
             part = stage / "hs6" / f"year={yf.year}" / "part-0.parquet"
-            part.parent.mkdir(parents=True, exist_ok=True)
+            if write_hs6:
+                part.parent.mkdir(parents=True, exist_ok=True)
             hs6 = (pq.ParquetWriter(part, HS6_SCHEMA, compression="zstd",
                                     use_dictionary=["exporter", "importer", "product"])
                    if write_hs6 else None)
@@ -489,7 +490,7 @@ def build_sectors(inputs: Sequence[str | Path], out_dir: str | Path, *,
                     acc.add(pair, cols["k"], cols["v"], yf.label, line_no)
                 if hs6 is not None:
                     hs6.write_batch(_hs6_batch(countries, exp, imp, cols))
-                rows_written += len(pair)
+                    rows_written += len(pair)
             if hs6 is not None:
                 hs6.close()
             if not keys.sorted:
@@ -504,7 +505,7 @@ def build_sectors(inputs: Sequence[str | Path], out_dir: str | Path, *,
             "tradeflows_version": __version__,
             "inputs": {str(p): sha256_file(p) for p in dict.fromkeys(f.path for f in files)},
             "years": [f.year for f in files], "rows_read": rows_read,
-            "rows_written_hs6": rows_written if write_hs6 else 0, "drops": drops,
+            "rows_written_hs6": rows_written, "drops": drops,
             "levels": {name: {"rows": level_rows[name],
                               "concordance": None if c is None else c.source,
                               "sectors": None if c is None else list(c.sectors)}
