@@ -105,6 +105,7 @@ def test_scheduler_from_environment(monkeypatch):
 
 def test_fan_out_keeps_order_and_shared_arguments():
     items = list(range(7))
+    assert fan_out(_square, [], workers=1) == []
     assert fan_out(_square, items, serial=True, shared={"offset": 1.0}) == \
         fan_out(_square, items, workers=1, shared={"offset": 1.0}) == \
         [x * x + 1.0 for x in items]

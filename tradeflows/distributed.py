@@ -66,6 +66,8 @@ def fan_out(func: Callable[..., Any], items: Sequence[Any], *,
     as values to keep the other results.
     """
     shared = dict(shared or {})
+    if not items:
+        return []
     if serial:
         return [func(item, **shared) for item in tqdm(items, desc=desc, disable=not progress)]
     if client is not None:
@@ -80,7 +82,8 @@ def _run(client: Any, func: Callable[..., Any], items: Sequence[Any],
 
     # wrapped in a list: scatter would otherwise split a list or dict argument
     scattered = {k: client.scatter([v], broadcast=True)[0] for k, v in shared.items()}
-    futures = client.map(func, list(items), pure=False, **scattered)
+    inputs = client.scatter(list(items))  # data first, so the task graph stays small
+    futures = client.map(func, inputs, pure=False, **scattered)
     if progress:
         for _ in tqdm(as_completed(futures), total=len(futures), desc=desc):
             pass
