@@ -241,7 +241,7 @@ def test_bad_rows_raise_or_are_dropped_and_counted(tmp_path_factory, small_raw):
     nat.loc[5, "value_usd_thousand"] = -1.0
     nat.to_parquet(raw / bundled.NATIONAL)
     p = _root(tmp_path_factory, raw, "bad")
-    with pytest.raises(DataError, match=r"national_trade_by_partner\.parquet, row 5.*negative"):
+    with pytest.raises(DataError, match=r"national_trade_by_partner\.parquet, row 6.*negative"):
         build_panel(p, progress=False)
     assert not p.panel.exists()
     build_panel(p, progress=False, bad_rows="drop")
@@ -278,5 +278,6 @@ def test_extra_files(tmp_path_factory, small_raw, monkeypatch, tmp_path):
     row = _pair(panel, 2022, "KAZ", "AZE")  # national statistics rank before BACI
     assert row["exports_source"] == "national" and row["exports_reported"] != 1.0
     manifest = json.loads(p.manifest.read_text())
-    assert manifest["inputs"][str(baci)]["sha256"] == hashlib.sha256(
+    assert manifest["settings"]["extra_files"] == [f"external/{baci.name}"]  # no local path
+    assert manifest["inputs"][f"external/{baci.name}"]["sha256"] == hashlib.sha256(
         baci.read_bytes()).hexdigest()

@@ -46,7 +46,11 @@ def main(ctx: click.Context, root: Path | None, quiet: bool) -> None:
       tradeflows simulate zangezur  a general-equilibrium counterfactual
       tradeflows reproduce          everything, raw data -> reports/index.html
     """
+    from tradeflows.io import recover
+
     ctx.obj = {"paths": project_paths(root), "progress": not quiet}
+    for folder in (ctx.obj["paths"].processed, ctx.obj["paths"].reports):
+        recover(folder)  # finish or drop what a killed run left (tradeflows.io)
 
 
 @main.command()
@@ -172,7 +176,8 @@ def estimate(obj: dict) -> None:
 
 @main.command()
 @click.argument("scenario")
-@click.option("--draws", type=int, default=None, help="Draws of the partial effects for intervals.")
+@click.option("--draws", type=click.IntRange(min=1), default=None,
+              help="Draws of the partial effects for intervals (>= 1).")
 @click.option("--seed", type=int, default=20261128, show_default=True)
 @click.pass_obj
 def simulate(obj: dict, scenario: str, draws: int | None, seed: int) -> None:

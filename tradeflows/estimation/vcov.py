@@ -159,6 +159,13 @@ def sandwich(bread: np.ndarray, scores: np.ndarray, spec: VcovSpec, conv: SSC, *
     bread: (p, p) inverse information; scores: (n, p); K: parameters counted by ssc (slopes +
     fixef_dof); iid_scale: sigma^2 before adjustment (RSS/(n-1) for OLS, 1 for PPML).
     """
+    if conv.adj and n <= K:
+        raise SpecificationError(f"{n} observation(s) for {K} parameter(s): no degrees of "
+                                 "freedom left for standard errors")
+    if spec.kind not in ("iid", "hetero") and min(
+            (len(np.unique(c)) for c in cluster_codes), default=2) < 2:
+        raise SpecificationError("clustered standard errors need at least 2 clusters; the "
+                                 "sample has 1")
     if spec.kind == "iid":
         adj = (n - 1) / (n - K) if conv.adj else 1.0
         return bread * iid_scale * adj, None

@@ -26,7 +26,7 @@ from tradeflows.config import Paths
 from tradeflows.config import paths as project_paths
 from tradeflows.countries import exists_in_year
 from tradeflows.errors import DataError
-from tradeflows.io import write_parquet
+from tradeflows.io import StagedOutputs, write_parquet
 from tradeflows.panel.covariates import add_covariates
 from tradeflows.panel.manifest import Manifest
 from tradeflows.panel.mirror import CIF_FOB, reconcile, select_reports
@@ -168,7 +168,8 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
     raw = p.raw
     manifest = Manifest(root=p.root, settings={
         "interval": interval, "cif_fob": CIF_FOB, "bad_rows": bad_rows,
-        "extra_files": [str(f) for f in extra_files], "tradeflows_version": __version__})
+        "tradeflows_version": __version__})
+    manifest.settings["extra_files"] = [manifest._name(f) for f in extra_files]
     trade_readers: list[tuple[Path, Callable[[], pd.DataFrame]]] = [
         (raw / bundled.IMF_DOTS, lambda: bundled.read_imf_dots(raw / bundled.IMF_DOTS,
                                                                bad_rows=bad_rows)),
@@ -183,7 +184,9 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
           for f in extra_files),
     ]
     n_steps = len(trade_readers) + 7
-    with tqdm(total=n_steps, desc="build", unit="step", disable=not progress) as bar:
+    # flows, investment, panel and manifest are committed together (tradeflows.io)
+    with StagedOutputs(p.processed) as stage, tqdm(total=n_steps, desc="build", unit="step",
+                                                   disable=not progress) as bar:
         tables = []
         for path, reader in trade_readers:
             bar.set_postfix_str(Path(path).name)
@@ -193,8 +196,7 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
             bar.update()
         manifest.add_input(raw / bundled.ECB_RATES, role="EUR/USD rates for eurostat")
         flows = combine_trade(tables)
-        write_parquet(flows, p.flows)
-        manifest.add_output(p.flows, len(flows))
+        manifest.add_output(p.flows, len(flows), write_parquet(flows, stage.path(p.flows)))
         bar.update()
 
         bar.set_postfix_str("covariates")
@@ -207,8 +209,8 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
         bar.set_postfix_str("investment")
         investment = bundled.read_unctad_fdi(raw / bundled.UNCTAD_FDI, bad_rows=bad_rows)
         manifest.add_input(raw / bundled.UNCTAD_FDI, investment, role="investment")
-        write_parquet(investment, p.investment)
-        manifest.add_output(p.investment, len(investment))
+        manifest.add_output(p.investment, len(investment),
+                            write_parquet(investment, stage.path(p.investment)))
         bar.update()
 
         bar.set_postfix_str("mirror + square")
@@ -225,10 +227,10 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
         bar.update()
 
         bar.set_postfix_str("write")
-        write_parquet(panel, p.panel)
-        manifest.add_output(p.panel, len(panel))
+        manifest.add_output(p.panel, len(panel), write_parquet(panel, stage.path(p.panel)))
         bar.update()
-        manifest.write(p.manifest)
+        manifest.write(stage.path(p.manifest))
+        stage.commit()
         bar.update()
 
     all_drops: dict[str, int] = {}

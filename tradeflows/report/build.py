@@ -18,7 +18,7 @@ from tradeflows.claims.evaluate import Assessment, assess_claims, verdict_table
 from tradeflows.claims.investment import FDI_FIGURE, FDI_TABLE, fdi_into
 from tradeflows.claims.rules import VERDICTS
 from tradeflows.config import Paths
-from tradeflows.io import write_json, write_text
+from tradeflows.io import StagedOutputs, write_json, write_text
 from tradeflows.report import figures as fg
 from tradeflows.report.manifest import build_manifest
 from tradeflows.report.tables import write_table
@@ -78,7 +78,7 @@ def _claim_outputs(a: Assessment, reports: Path) -> list[Path]:
     return out
 
 
-def _fdi_outputs(assessments: list[Assessment], paths: Paths) -> list[Path]:
+def _fdi_outputs(assessments: list[Assessment], paths: Paths, reports: Path) -> list[Path]:
     """FDI into the host of the investment claim from its investors (flows and stocks),
     drawn from the investment table whatever the verdict."""
     claim = next((a.claim for a in assessments if a.claim.method == "investment"), None)
@@ -96,7 +96,6 @@ def _fdi_outputs(assessments: list[Assessment], paths: Paths) -> list[Path]:
                         aggfunc="sum") / 1e6)
     t.columns = [f"{m} {i}" for m, i in t.columns]
     t = t.reset_index()
-    reports = paths.reports
     out = write_table(t, reports / FDI_TABLE, f"{claim.id}: FDI into {host} "
                       "from Central Asia reported by the host (UNCTAD), USD million", digits=1)
     out += fg.save_figure(fg.fdi_figure(fdi, host), reports / FDI_FIGURE)
@@ -118,9 +117,8 @@ def _listing(folder: Path, reports: Path, prefer: tuple[str, ...]) -> list[dict[
     return items
 
 
-def _context(assessments: list[Assessment], table: pd.DataFrame, paths: Paths,
+def _context(assessments: list[Assessment], table: pd.DataFrame, reports: Path,
              manifest: dict[str, object]) -> dict[str, object]:
-    reports = paths.reports
     rows = []
     for a, r in zip(assessments, table.to_dict("records"), strict=True):
         fallback = _DESCRIPTIVE.get(a.claim.method, ("", ""))
@@ -141,39 +139,70 @@ def _context(assessments: list[Assessment], table: pd.DataFrame, paths: Paths,
             "n_inputs": len(manifest["inputs"])}
 
 
+def _markdown_text(value: object) -> object:
+    """Markdown pages show text literally: ``&``, ``<`` and ``>`` become entities (rendered
+    as the same characters, never as HTML tags)."""
+    if isinstance(value, str):
+        return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return value
+
+
+def _autoescape(name: str | None) -> bool:
+    """Every HTML or XML template (``*.html.j2``, ``*.html``, ...) escapes what it shows."""
+    stem = (name or "").removesuffix(".j2")
+    return stem.endswith((".html", ".htm", ".xml", ".svg"))
+
+
+def template_environment() -> jinja2.Environment:
+    """The report's templates: autoescaped if HTML (see ``_autoescape``); Markdown
+    templates escape ``& < >`` through ``finalize``."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
+                             autoescape=_autoescape, keep_trailing_newline=True,
+                             undefined=jinja2.StrictUndefined)
+    return env
+
+
+def render_pages(context: dict[str, object]) -> dict[str, str]:
+    """``index.html`` and ``report.md`` from the report context (``_context``)."""
+    env = template_environment()
+    md = env.overlay(finalize=_markdown_text)
+    return {"index.html": env.get_template("index.html.j2").render(**context),
+            "report.md": md.get_template("report.md.j2").render(**context)}
+
+
 def build_report(paths: Paths, progress: bool = True) -> Path:
     """Evaluate the claims and write the report under ``paths.reports``; returns the path of
-    ``reports/index.html``."""
-    reports = paths.reports
+    ``reports/index.html``. The new files are staged and committed together with the
+    manifest (``tradeflows.io.StagedOutputs``): a killed run leaves the previous report."""
     steps = tqdm(total=5, desc="report", unit="step", disable=not progress)
     assessments = assess_claims(paths, progress=progress)
     table = verdict_table(assessments)
     steps.update()
-    summary = table[["id", "verdict", "estimate", "conf_low", "conf_high", "nobs", "years"]]
-    write_table(summary, reports / "tables" / "claims", "Claims: verdicts by pre-stated rules")
-    for a in assessments:
-        _claim_outputs(a, reports)
-    _fdi_outputs(assessments, paths)
-    steps.update()
-    fg.save_figure(fg.verdict_figure(table), reports / "figures" / "verdicts")
-    cargo = cargo_series()
-    if not cargo.empty:
-        c4 = next((a.evidence for a in assessments if a.claim.method == "corridor_shift"
-                   and a.evidence is not None), None)
-        groups = c4.series if c4 is not None else None
-        fg.save_figure(fg.corridor_figure(cargo, groups), reports / CARGO_FIGURE)
-    steps.update()
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
-                             autoescape=jinja2.select_autoescape(["html"]),
-                             keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
-    manifest_file = reports / "manifest.json"
-    manifest = build_manifest(paths, manifest_file)  # before the pages, for their summary
-    context = _context(assessments, table, paths, manifest)
-    index = write_text(env.get_template("index.html.j2").render(**context),
-                       reports / "index.html")
-    write_text(env.get_template("report.md.j2").render(**context), reports / "report.md")
-    steps.update()
-    write_json(build_manifest(paths, manifest_file), manifest_file)
+    with StagedOutputs(paths.reports, copy_existing=True) as stage:
+        reports = stage.dir
+        summary = table[["id", "verdict", "estimate", "conf_low", "conf_high", "nobs", "years"]]
+        write_table(summary, reports / "tables" / "claims", "Claims: verdicts by pre-stated rules")
+        for a in assessments:
+            _claim_outputs(a, reports)
+        _fdi_outputs(assessments, paths, reports)
+        steps.update()
+        fg.save_figure(fg.verdict_figure(table), reports / "figures" / "verdicts")
+        cargo = cargo_series()
+        if not cargo.empty:
+            c4 = next((a.evidence for a in assessments if a.claim.method == "corridor_shift"
+                       and a.evidence is not None), None)
+            groups = c4.series if c4 is not None else None
+            fg.save_figure(fg.corridor_figure(cargo, groups), reports / CARGO_FIGURE)
+        steps.update()
+        manifest_file = reports / "manifest.json"
+        # before the pages, for their summary
+        manifest = build_manifest(paths, manifest_file, reports=reports)
+        pages = render_pages(_context(assessments, table, reports, manifest))
+        write_text(pages["index.html"], reports / "index.html")
+        write_text(pages["report.md"], reports / "report.md")
+        steps.update()
+        write_json(build_manifest(paths, manifest_file, reports=reports), manifest_file)
+        stage.commit()
     steps.update()
     steps.close()
-    return index
+    return paths.reports / "index.html"

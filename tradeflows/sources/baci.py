@@ -26,6 +26,7 @@ from tradeflows.sources._common import (
     KeyTracker,
     check_integer,
     check_nonnegative,
+    check_year,
     extract_member,
     finish_trade,
     iter_csv,
@@ -65,9 +66,10 @@ def read_country_codes(path: str | Path) -> dict[int, str | None]:
         raise DataError(f"missing column(s): need 'country_code' and one of {_ISO3_COLUMNS}; "
                         f"found {list(table.columns)}", file=path)
     codes = pd.to_numeric(table["country_code"].str.strip(), errors="coerce")
-    if codes.isna().any():
-        pos = int(np.flatnonzero(codes.isna().to_numpy())[0])
-        raise DataError(f"country_code {table['country_code'].iloc[pos]!r} is not a number",
+    bad = ~np.isfinite(codes.to_numpy(dtype=float, na_value=np.nan)) | (codes % 1 != 0)
+    if bad.any():
+        pos = int(np.flatnonzero(np.asarray(bad))[0])
+        raise DataError(f"country_code {table['country_code'].iloc[pos]!r} is not a whole number",
                         file=path, row=pos + 2, column="country_code")
     iso = table[iso_col].str.strip().str.upper().replace(_PSEUDO_ISO3)
     numeric = codes.astype("int64")
@@ -120,6 +122,7 @@ def read_baci(path: str | Path, country_codes: str | Path | None = None, *,
         for col in ("t", "i", "j"):
             check_integer(chunk, col, path)
             chunk[col] = chunk[col].astype("int64")
+        check_year(chunk, "t", path)
         check_nonnegative(chunk, "v", path)
         for col in ("i", "j"):
             known = chunk[col].isin(list(codes))

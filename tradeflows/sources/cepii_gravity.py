@@ -22,9 +22,9 @@ import pandas as pd
 
 from tradeflows.errors import DataError
 from tradeflows.sources._common import (
-    check_integer,
     check_nonnegative,
     check_unique,
+    check_year,
     extract_member,
     finish_trade,
     header_of,
@@ -76,7 +76,7 @@ def _read(path: Path, values: list[str], progress: bool, drops: dict[str, int],
     parts = []
     for chunk in iter_csv(path, columns, progress=progress):
         require_present(chunk, ["year", "iso3_o", "iso3_d"], path)
-        check_integer(chunk, "year", path)
+        check_year(chunk, "year", path)
         if years is not None:
             other = ~chunk["year"].isin(list(years))
             drops["other_year"] += int(other.sum())

@@ -37,6 +37,7 @@ from tradeflows.sources._common import (
     check_integer,
     check_nonnegative,
     check_unique,
+    check_year,
     finish_trade,
     header_of,
     map_country,
@@ -92,6 +93,10 @@ def _from_json(path: Path) -> tuple[pd.DataFrame, int]:
     if count is not None and count != len(records):
         raise DataError(f"the response announces {count} records but holds {len(records)}; "
                         "the download is incomplete", file=path)
+    not_object = next((k for k, r in enumerate(records) if not isinstance(r, dict)), None)
+    if not_object is not None:
+        raise DataError(f"record {not_object} is {type(records[not_object]).__name__}; "
+                        "expected an object of fields", file=path, row=not_object)
     raw = pd.DataFrame.from_records(records) if records else pd.DataFrame()
     pick = 2 if legacy else 0
     frame = pd.DataFrame({"_line": np.arange(len(raw))})
@@ -151,6 +156,7 @@ def read_comtrade(path: str | Path, *, keep_product: bool = False) -> pd.DataFra
         frame[col] = _numbers(frame[col], col, path, offset)
     for col in ("year", "reporter", "partner"):
         check_integer(frame, col, path)
+    check_year(frame, "year", path)
     check_nonnegative(frame, "value", path)
     known = frame["flow"].isin(list(FLOWS))
     drops["other_flow"] = int((~known).sum())

@@ -36,7 +36,7 @@ from tradeflows.sources._common import (
     read_csv_text,
     require_present,
 )
-from tradeflows.sources.base import require_columns, to_number
+from tradeflows.sources.base import check_years, require_columns, to_number
 
 SOURCE = "imf_dots"
 INDICATORS = {"TXG_FOB_USD": ("exporter", "export"), "TMG_CIF_USD": ("importer", "import")}
@@ -103,26 +103,41 @@ def _from_sdmx(path: Path) -> pd.DataFrame:
     mults = set()
     for n, s in enumerate(series):
         where = f"series {n}"
+        if not isinstance(s, dict):
+            raise DataError(f"{where} is {type(s).__name__}; expected an object", file=path)
         missing = [k for k in ("@REF_AREA", "@INDICATOR", "@COUNTERPART_AREA", "@UNIT_MULT")
                    if k not in s]
         if missing:
             raise DataError(f"{where} lacks attribute(s) {missing}", file=path)
+        bad = [k for k in ("@REF_AREA", "@INDICATOR", "@COUNTERPART_AREA")
+               if not isinstance(s[k], str) or not s[k].strip()]
+        if bad:
+            raise DataError(f"{where}: attribute {bad[0]} is {s[bad[0]]!r}; expected a code",
+                            file=path)
         if s.get("@FREQ", "A") != "A":
             raise DataError(f"{where} has frequency {s['@FREQ']!r}; expected annual ('A')",
                             file=path)
-        try:
-            mult = int(s["@UNIT_MULT"])
-        except ValueError as exc:
-            raise DataError(f"{where}: UNIT_MULT {s['@UNIT_MULT']!r} is not an integer",
-                            file=path) from exc
+        unit = s["@UNIT_MULT"]
+        if isinstance(unit, bool) or not isinstance(unit, str | int) or not re.fullmatch(
+                r"\d{1,2}", str(unit).strip()):
+            raise DataError(f"{where}: UNIT_MULT {unit!r} is not an integer from 0 to 99",
+                            file=path)
+        mult = int(str(unit).strip())
         mults.add(mult)
         if len(mults) > 1:
             raise DataError(f"{where} ({s['@REF_AREA']} {s['@INDICATOR']} "
                             f"{s['@COUNTERPART_AREA']}) has UNIT_MULT {mult} while earlier "
                             f"series have {sorted(mults - {mult})}; mixed units", file=path)
-        for obs in _as_list(s.get("Obs")):
-            if obs.get("@OBS_VALUE") in (None, ""):  # an observation without a value: missing
+        for k, obs in enumerate(_as_list(s.get("Obs"))):
+            if not isinstance(obs, dict):
+                raise DataError(f"{where}, observation {k}: {type(obs).__name__}; expected an "
+                                "object with @TIME_PERIOD and @OBS_VALUE", file=path)
+            value = obs.get("@OBS_VALUE")
+            if value in (None, ""):  # an observation without a value: missing
                 continue
+            if isinstance(value, bool) or not isinstance(value, str | int | float):
+                raise DataError(f"{where}, observation {k}: @OBS_VALUE {value!r}; expected a "
+                                "number", file=path, row=n, column="@OBS_VALUE")
             rows.append((s["@INDICATOR"], s["@REF_AREA"], s["@COUNTERPART_AREA"],
                          obs.get("@TIME_PERIOD"), obs.get("@OBS_VALUE"),
                          str(obs.get("@OBS_STATUS", "")).lower() == "e", 10.0 ** mult, n))
@@ -131,12 +146,8 @@ def _from_sdmx(path: Path) -> pd.DataFrame:
     require_present(long, ["year", "value"], path)
     long["value_usd"] = to_number(long["value"].astype(str), column="@OBS_VALUE",
                                   file=path) * long["factor"]
-    years = pd.to_numeric(long["year"], errors="coerce")
-    if years.isna().any():
-        pos = int(np.flatnonzero(years.isna().to_numpy())[0])
-        raise DataError(f"@TIME_PERIOD {long['year'].iloc[pos]!r} is not a year", file=path,
-                        row=int(long["_line"].iloc[pos]), column="@TIME_PERIOD")
-    long["year"] = years
+    long["year"] = check_years(long["year"].astype(str), column="@TIME_PERIOD", file=path,
+                               rows=long["_line"])
     return long
 
 
@@ -166,7 +177,8 @@ def _from_csv(path: Path, scale: float) -> pd.DataFrame:
     long = values.melt(id_vars=[*ids, "_line"], value_vars=years, var_name="year",
                        value_name="value")
     long = long[long["value"].str.strip() != ""].reset_index(drop=True)
-    long["value_usd"] = to_number(long["value"], column="value", file=path) * scale
+    long["value_usd"] = to_number(long["value"], column="value", file=path,
+                                  rows=long["_line"]) * scale
     flags = status.reset_index().melt(id_vars=ids, value_vars=years, var_name="year",
                                       value_name="flag") if len(status) else None
     if flags is not None:

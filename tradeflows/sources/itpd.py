@@ -26,6 +26,7 @@ from tradeflows.sources._common import (
     KeyTracker,
     check_integer,
     check_nonnegative,
+    check_year,
     finish_trade,
     iter_csv,
     map_country,
@@ -58,6 +59,7 @@ def read_itpd(path: str | Path, *, keep_industry: bool = False,
         require_present(chunk, list(COLUMNS), path)
         for col in ("year", "industry_id"):
             check_integer(chunk, col, path)
+        check_year(chunk, "year", path)
         check_nonnegative(chunk, "trade", path)
         for col, allowed in (("flag_mirror", {0.0, 1.0}), ("flag_zero", {"p", "r", "u"})):
             bad = ~chunk[col].isin(allowed)

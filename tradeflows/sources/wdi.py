@@ -47,8 +47,11 @@ _DATABANK_YEAR = re.compile(r"(\d{4}) \[YR\d{4}\]")
 
 def _bulk_skiprows(path: Path) -> int:
     """Lines before the header: 4 in the bulk download, 0 in other exports."""
-    with open(path, encoding="utf-8-sig") as fh:
-        head = [fh.readline() for _ in range(5)]
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            head = [fh.readline() for _ in range(5)]
+    except UnicodeDecodeError as exc:
+        raise DataError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=path) from exc
     for n, line in enumerate(head):
         if line.lstrip('"').startswith("Country Name"):
             return n
@@ -106,7 +109,7 @@ def read_wdi(path: str | Path, indicator: str = "NY.GDP.MKTP.CD", *,
                      var_name="year", value_name="text")
     long["text"] = long["text"].str.strip().replace("..", "")
     long = long[long["text"] != ""].reset_index(drop=True)
-    long["value"] = to_number(long["text"], column="value", file=path)
+    long["value"] = to_number(long["text"], column="value", file=path, rows=long["_line"])
     long["year"] = long["year"].map(years)
     if nonnegative:
         check_nonnegative(long, "value", path)
