@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tradeflows.cli import main
 from tradeflows.errors import DataError
@@ -192,3 +194,66 @@ def test_peak_memory_does_not_grow_with_years(tmp_path):
     pandas_large = _peak_kib("pandas", large, tmp_path / "o4")
     assert pandas_large - pandas_small > 30_000  # 900k more lines held: > 30 MB more
     assert etl_large - etl_small < 12_000, (etl_small, etl_large)
+
+
+_CELLS = st.one_of(
+    st.sampled_from(["inf", "-inf", "nan", "NaN", "1e999", "-1", "", "NA", "..", "True",
+                     "2999", "0x10", "1,000", "9" * 30, '"', "\x00", "é", "AZE", "\n", ",",
+                     "080211", "1000000", "-5", "2021.5"]),
+    st.text(max_size=8), st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(min_value=-10**12, max_value=10**12).map(str))
+
+
+@settings(max_examples=25, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(line=st.integers(0, 40), field=st.integers(0, 10), cell=_CELLS,
+       codes=st.booleans())
+def test_one_hostile_cell_gives_a_data_error_or_a_valid_build(tmp_path, line, field, cell,
+                                                              codes):
+    """Any one cell of the data or the country-code file replaced: the ETL either stops
+    with a DataError or writes finite, valid tables equal in total to what it read."""
+    import csv
+    import io
+    import uuid
+
+    work = tmp_path / uuid.uuid4().hex
+    work.mkdir()
+    path = _copy_fixture(work)
+    target = path.parent / "country_codes_V202401.csv" if codes else path
+    lines = target.read_text(encoding="utf-8").splitlines(keepends=True)
+    k = line % len(lines)
+    row = next(csv.reader([lines[k]]), [""]) or [""]
+    row[field % len(row)] = cell
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(row)
+    lines[k] = buf.getvalue()
+    target.write_text("".join(lines), encoding="utf-8")
+    try:
+        summary = build_sectors([path], work / "out")
+    except DataError:
+        return
+    total = baci_trade_table(work / "out")
+    assert np.isfinite(total["value_usd"]).all() and (total["value_usd"] >= 0).all()
+    section = read_level(work / "out", "section")
+    assert section["value_usd"].sum() == pytest.approx(total["value_usd"].sum(), rel=1e-12)
+    assert summary.rows_written + sum(summary.drops.values()) == summary.rows_read
+
+
+@settings(max_examples=20, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=300), as_zip=st.booleans())
+def test_arbitrary_bytes_give_a_data_error_or_a_valid_build(tmp_path, data, as_zip):
+    """Arbitrary bytes as the yearly CSV, or as a release zip."""
+    import uuid
+
+    work = tmp_path / uuid.uuid4().hex
+    work.mkdir()
+    path = _copy_fixture(work)
+    if as_zip:
+        path = work / "in" / "BACI_HS92_V202401.zip"
+    path.write_bytes(data)
+    try:
+        build_sectors([path], work / "out")
+    except DataError:
+        return
+    assert np.isfinite(baci_trade_table(work / "out")["value_usd"]).all()

@@ -181,7 +181,11 @@ def year_files(inputs: Sequence[str | Path], years: Sequence[int] | None = None
 # --- reading ---------------------------------------------------------------------------------
 def _header(yf: YearFile) -> list[str]:
     with yf.open() as fh:
-        first = fh.readline().decode("utf-8-sig").strip()
+        raw = fh.readline()
+    try:
+        first = raw.decode("utf-8-sig").strip()
+    except UnicodeDecodeError as exc:
+        raise DataError(f"not a UTF-8 text file ({exc})", file=yf.label, row=1) from exc
     names = [c.strip().strip('"') for c in first.split(",")]
     missing = [c for c in COLUMNS[:5] if c not in names]
     if missing:
@@ -241,7 +245,7 @@ def _locate(yf: YearFile, message: str, n_fields: int) -> None:
     non-numeric value (slow path, only after pyarrow refused the file)."""
     import csv
 
-    with open(yf.local_path(), encoding="utf-8-sig", newline="") as fh:
+    with open(yf.local_path(), encoding="utf-8-sig", errors="replace", newline="") as fh:
         reader = csv.reader(fh)
         header = [c.strip() for c in next(reader)]
         for row in reader:
