@@ -512,7 +512,8 @@ def build_sectors(inputs: Sequence[str | Path], out_dir: str | Path, *,
             "rows_written_hs6": rows_written, "drops": drops,
             "levels": {name: {"rows": level_rows[name],
                               "concordance": None if c is None else c.source,
-                              "sectors": None if c is None else list(c.sectors)}
+                              "sectors": None if c is None else list(c.sectors),
+                              "labels": None if c is None else c.labels}
                        for name, c in levels.items()},
             "merged_codes": merged, "block_bytes": block_bytes,
         }, stage / "manifest.json")
