@@ -23,7 +23,8 @@ swapped in whole, so a failed run leaves the previous output intact):
 * ``<level>.parquet`` for ``total`` (all products), ``chapter`` (HS2), ``section`` and each
   requested concordance: ``year, exporter, importer, sector, value_usd, n_products``
   (HS6 lines summed);
-* ``manifest.json``: inputs (sha256), rows read and written, drops by reason, levels.
+* ``manifest.json``: inputs (file name and sha256), rows read and written, drops by
+  reason, levels with their sectors and labels.
 
 Checks (``DataError`` naming the file, its line and column): empty or non-numeric cells, a
 year other than the file's, negative or non-finite values, codes outside the country table,
@@ -458,6 +459,7 @@ def build_sectors(inputs: Sequence[str | Path], out_dir: str | Path, *,
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     stage.chmod(0o755)
+    writers: dict[str, pq.ParquetWriter] = {}
     try:
         writers = {name: pq.ParquetWriter(stage / f"{name}.parquet", AGG_SCHEMA)
                    for name in levels}
@@ -474,6 +476,8 @@ def build_sectors(inputs: Sequence[str | Path], out_dir: str | Path, *,
             hs6 = (pq.ParquetWriter(part, HS6_SCHEMA, compression="zstd",
                                     use_dictionary=["exporter", "importer", "product"])
                    if write_hs6 else None)
+            if hs6 is not None:
+                writers[f"hs6/{yf.year}"] = hs6  # closed on failure too
             keys = _KeyCheck()
             for first_line, batch in iter_blocks(yf, block_bytes):
                 cols = _check_block(yf, first_line, batch, known)
@@ -507,7 +511,8 @@ def build_sectors(inputs: Sequence[str | Path], out_dir: str | Path, *,
             w.close()
         write_json({
             "tradeflows_version": __version__,
-            "inputs": {str(p): sha256_file(p) for p in dict.fromkeys(f.path for f in files)},
+            # by file name (with its checksum): no absolute path in an output
+            "inputs": {p.name: sha256_file(p) for p in dict.fromkeys(f.path for f in files)},
             "years": [f.year for f in files], "rows_read": rows_read,
             "rows_written_hs6": rows_written, "drops": drops,
             "levels": {name: {"rows": level_rows[name],
@@ -519,6 +524,8 @@ def build_sectors(inputs: Sequence[str | Path], out_dir: str | Path, *,
         }, stage / "manifest.json")
         _swap_in(stage, out_dir)
     finally:
+        for w in writers.values():
+            w.close()  # no-op when already closed
         if stage.exists():
             shutil.rmtree(stage, ignore_errors=True)
     return SectorBuild(out_dir=out_dir, years=[f.year for f in files], rows_read=rows_read,
