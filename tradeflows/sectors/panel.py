@@ -31,8 +31,8 @@ def sector_panel(flows: pd.DataFrame, geodist: pd.DataFrame, wdi: pd.DataFrame, 
     """Square sector panel from an aggregate level (``tradeflows.sectors.etl.read_level``:
     ``year, exporter, importer, sector, value_usd, n_products``). Returns (panel, drops).
 
-    ``countries`` / ``years`` / ``sectors`` restrict it (the full BACI square is about
-    25 million rows per decade and 21 sections). Columns: ``year, exporter, importer,
+    ``countries`` / ``years`` / ``sectors`` restrict it (the full BACI square, 230
+    countries and 21 sections, is about 11 million rows per decade). Columns: ``year, exporter, importer,
     sector, trade`` (USD), ``n_products``, ``trade_basis``, ``trade_source``, ``domestic``,
     the covariates and (``policy=True``) the policy variables; sorted by year, exporter,
     importer, sector.
