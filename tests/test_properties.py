@@ -41,7 +41,7 @@ EXAMPLES = int(os.environ.get("TRADEFLOWS_PROPERTY_EXAMPLES", "15"))  # more for
 FIX = Path(__file__).parent / "fixtures" / "sources"
 RAW = tf.config.paths().raw
 SEED = 20261201
-PROPERTY = settings(max_examples=EXAMPLES, deadline=None, derandomize=EXAMPLES <= 15,
+PROPERTY = settings(max_examples=EXAMPLES, deadline=None, derandomize=EXAMPLES <= 15, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 #: Cells a hostile or broken file may hold.
@@ -335,13 +335,14 @@ PPML_DATA = pd.DataFrame({
     "g": list("aabbccdd"), "h": list("abababab")})
 
 
-@settings(max_examples=3 * EXAMPLES, deadline=None, derandomize=EXAMPLES <= 15,
+@settings(max_examples=3 * EXAMPLES, deadline=None, derandomize=EXAMPLES <= 15, database=None,
           suppress_health_check=[HealthCheck.too_slow])
 @seed(SEED)
 @given(parts=st.lists(FORMULA_ALPHABET, max_size=12), noise=st.text(max_size=20))
 def test_ppml_formula_boundary(parts: list[str], noise: str) -> None:
     for formula in ("".join(parts), noise):
-        try:
-            tf.ppml(PPML_DATA, formula)
-        except TradeflowsError:
-            pass
+        for fit in (tf.ppml, tf.ols):
+            try:
+                fit(PPML_DATA, formula)
+            except TradeflowsError:
+                pass

@@ -258,3 +258,10 @@ def test_arbitrary_bytes_give_a_data_error_or_a_valid_build(tmp_path, data, as_z
     except DataError:
         return
     assert np.isfinite(baci_trade_table(work / "out")["value_usd"]).all()
+
+
+def test_year_from_the_data_when_the_name_lacks_it(tmp_path):
+    path = _copy_fixture(tmp_path)
+    renamed = path.with_name("baci_download.csv")
+    path.rename(renamed)
+    assert build_sectors([renamed], tmp_path / "out").years == [2021]

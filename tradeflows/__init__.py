@@ -4,7 +4,7 @@ The public API (imported lazily so that ``import tradeflows`` stays fast):
 
 - ``ppml``, ``ols``: estimation with high-dimensional fixed effects
 - ``ppml_by``: one PPML per group (e.g. sector), serial or on Dask
-- ``etable``: several models side by side (LaTeX, HTML, Markdown)
+- ``etable``: several models side by side (plain text, LaTeX, HTML, Markdown)
 - ``build_panel``: raw data to the pair-year gravity panel
 - ``add_policy_variables``: memberships, agreements, sanctions and corridor routes
 """

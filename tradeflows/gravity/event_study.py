@@ -20,7 +20,7 @@ import pandas as pd
 from tradeflows.errors import DataError, SpecificationError
 from tradeflows.gravity import specs
 from tradeflows.gravity.specs import FittedSpec, GravitySpec
-from tradeflows.report.figures import save_figure
+from tradeflows.report.figures import save_figure, styled
 
 
 def term_name(k: int) -> str:
@@ -125,6 +125,7 @@ def event_study(df: pd.DataFrame, event_col: str, *, leads: int = 3, lags: int =
     return EventStudy(fitted=fitted, table=table, reference=reference)
 
 
+@styled
 def plot_event_study(es: EventStudy, stem: str | Path, *, title: str = "") -> list[Path]:
     """Plot the coefficients with 95% intervals; write ``stem.png`` and ``stem.svg``
     (byte-identical across runs) and return both paths."""
@@ -145,11 +146,8 @@ def plot_event_study(es: EventStudy, stem: str | Path, *, title: str = "") -> li
 
 
 def new_axes(width: float = 6.4, height: float = 4.0) -> tuple[Any, Any]:
-    """A figure and axes on the non-interactive Agg canvas (no display needed)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    """A figure and axes in the package's figure style (Agg, no display needed)."""
+    from tradeflows.report.figures import new_figure
 
-    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig, fig.add_subplot(1, 1, 1)
+    return new_figure(width, height)
 

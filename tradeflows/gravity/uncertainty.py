@@ -10,7 +10,7 @@ draws and the count travels with the table.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,15 +94,22 @@ def simulate_intervals(model: GEModel, new_costs: Mapping[str, object] | pd.Data
             for r in table.to_dict(orient="records")]
     nchunks = max(1, min(workers, draws)) * 4
     chunks = [rows[i::nchunks] for i in range(nchunks)]
-    results: list[list[np.ndarray | None]]
-    if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(_solve_chunk, model, new_costs, c, method, maxiter)
-                       for c in chunks]
-            results = [f.result() for f in tqdm(futures, disable=not progress, desc="GE draws")]
-    else:
-        results = [_solve_chunk(model, new_costs, c, method, maxiter)
-                   for c in tqdm(chunks, disable=not progress, desc="GE draws")]
+    results: list[list[np.ndarray | None]] = [[] for _ in chunks]
+    # the bar counts draws (a chunk's draws are added when the chunk is solved) and is
+    # removed when done, so the command's summary follows it directly
+    with tqdm(total=draws, desc="GE draws", unit="draw", disable=not progress,
+              leave=False) as bar:
+        if workers > 1:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                futures = {pool.submit(_solve_chunk, model, new_costs, c, method, maxiter): i
+                           for i, c in enumerate(chunks)}
+                for future in as_completed(futures):
+                    results[futures[future]] = future.result()
+                    bar.update(len(chunks[futures[future]]))
+        else:
+            for i, c in enumerate(chunks):
+                results[i] = _solve_chunk(model, new_costs, c, method, maxiter)
+                bar.update(len(c))
     ordered: list[np.ndarray | None] = [None] * draws
     for i, chunk in enumerate(results):
         for j, val in enumerate(chunk):

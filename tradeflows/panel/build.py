@@ -6,8 +6,9 @@ reports, canonical trade table), ``investment.parquet`` (UNCTAD bilateral FDI),
 ``tradeflows.panel.mirror`` for the rules) and ``manifest.json`` (sha256 of every input and
 output, rows in and out, drops by reason).
 
-The panel uses IMF DOTS, then national statistics, then any added file (``extra_files``: a BACI
-or CEPII Gravity file, recognised by its name). Eurostat (the EU as one exporter) and the
+The panel uses IMF IMTS (when added), IMF DOTS, then national statistics, then any other added
+file (``extra_files``: BACI, CEPII Gravity, ITPD-E, UN Comtrade or IMF files, recognised by
+their content). Eurostat (the EU as one exporter) and the
 four-yearly Comtrade extract (penppml) are kept in ``flows.parquet`` but not in the panel.
 """
 
@@ -82,28 +83,18 @@ class BuildSummary:
 
 def read_extra(path: str | Path, *, progress: bool = False,
                sectors_dir: Path | None = None) -> pd.DataFrame:
-    """Read an added trade file, choosing the reader by the file's name (BACI or Gravity).
-    With ``sectors_dir``, a BACI file goes through the streaming sector ETL
+    """Read an added trade file with the reader its content calls for (BACI, CEPII Gravity,
+    ITPD-E, UN Comtrade, IMF IMTS or DOTS; see ``tradeflows.sources.detect``). With
+    ``sectors_dir``, a BACI file goes through the streaming sector ETL
     (``tradeflows.sectors.etl``), which also writes its HS6 and sector tables there."""
-    path = Path(path)
-    name = path.name.lower()
-    if "baci" in name and sectors_dir is not None:
+    from tradeflows.sources.detect import kind_of, read_trade_file
+
+    if sectors_dir is not None and kind_of(path) == "baci":
         from tradeflows.sectors.etl import baci_trade_table, build_sectors
 
         build_sectors([path], sectors_dir, progress=progress)
         return baci_trade_table(sectors_dir)
-    if "baci" in name:
-        from tradeflows.sources.baci import read_baci
-
-        return read_baci(path, progress=progress)
-    if "gravity" in name:
-        from tradeflows.sources.cepii_gravity import read_cepii_gravity
-
-        return read_cepii_gravity(path, progress=progress)
-    raise DataError("cannot tell which source this file is from its name; expected a BACI file "
-                    "(name containing 'BACI', e.g. BACI_HS92_Y2020_V202401.csv) or a CEPII "
-                    "Gravity file (name containing 'Gravity', e.g. Gravity_V202211.csv)",
-                    file=path)
+    return read_trade_file(path, progress=progress)
 
 
 def combine_trade(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
@@ -157,9 +148,10 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
                 bad_rows: bundled.BadRows = "raise") -> BuildSummary:
     """Build flows, investment and the pair-year panel under ``paths.processed``.
 
-    ``interval``: keep every N-th year from the first (e.g. 4). ``extra_files``: BACI or CEPII
-    Gravity files to add. ``bad_rows="drop"`` removes (and counts in the manifest) rows with
-    bad values, duplicate keys or unknown codes instead of stopping with a ``DataError``.
+    ``interval``: keep every N-th year from the first (e.g. 4). ``extra_files``: downloaded
+    trade files to add (``tradeflows.sources.detect``). ``bad_rows="drop"`` removes (and
+    counts in the manifest) rows with bad values, duplicate keys or unknown codes instead of
+    stopping with a ``DataError``.
     """
     from tradeflows.policy import add_policy_variables
 

@@ -60,7 +60,7 @@ from tradeflows import __version__
 from tradeflows.errors import DataError
 from tradeflows.io import sha256_file, write_json
 from tradeflows.sectors.concordance import Concordance, chapter_concordance, load_concordance
-from tradeflows.sources._common import extract_member, zip_members
+from tradeflows.sources.archive import extract_member, zip_members
 from tradeflows.sources.baci import UNIT, find_country_codes, read_country_codes
 
 BLOCK_BYTES = 8 << 20
@@ -161,10 +161,7 @@ def year_files(inputs: Sequence[str | Path], years: Sequence[int] | None = None
         else:
             codes = codes_of(find_country_codes(path))
             m = _YEAR.search(path.name)
-            if not m:
-                raise DataError("cannot tell the year from the file name; expected a BACI "
-                                "yearly file such as BACI_HS92_Y2021_V202401.csv", file=path)
-            entries = [(None, int(m.group(1)))]
+            entries = [(None, int(m.group(1)) if m else _first_year(path))]
         for member, year in entries:
             label = f"{path}:{member}" if member else str(path)
             if year in found:
@@ -177,6 +174,24 @@ def year_files(inputs: Sequence[str | Path], years: Sequence[int] | None = None
         raise DataError(f"no BACI yearly file for {missing or 'any year'} "
                         f"(found {sorted(found)})", file=", ".join(str(p) for p in inputs))
     return [found[y] for y in wanted]
+
+
+def _first_year(path: Path) -> int:
+    """The year (column ``t``) of the first data line, for a file whose name lacks it."""
+    import csv
+
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+        rows = csv.reader(fh)
+        header = [c.strip() for c in next(rows, [])]
+        first = next(rows, None)
+    if "t" not in header or first is None or len(first) != len(header):
+        raise DataError("cannot tell the year: no _Y<year>_ in the file name and no data "
+                        "line with a column t", file=path, row=2)
+    try:
+        return int(first[header.index("t")].strip())
+    except ValueError:
+        raise DataError(f"year {first[header.index('t')]!r} is not a whole number",
+                        file=path, row=2, column="t") from None
 
 
 # --- reading ---------------------------------------------------------------------------------
