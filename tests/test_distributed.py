@@ -138,3 +138,25 @@ def test_remote_worker_imports_tradeflows(remote_scheduler):
     with Client(remote_scheduler, timeout="10s") as client:
         where = client.submit(lambda: __import__("tradeflows").__file__).result()
     assert Path(where).name == "__init__.py"
+
+
+def test_one_sector_ge_draws_on_the_remote_scheduler(remote_scheduler):
+    """The existing GE intervals (``tradeflows simulate --draws``) give the same table when
+    their draws run on the remote scheduler."""
+    from tradeflows.config import paths
+    from tradeflows.gravity.ge import GEModel
+    from tradeflows.gravity.uncertainty import simulate_intervals
+
+    sample = pd.read_csv(paths().raw / "gegravity_sample" / "sample_data_set.csv")
+    terms = ["lndist", "contiguity", "pta", "international"]
+    coefs = {"lndist": -0.39, "contiguity": 0.89, "pta": 0.47, "international": -3.41}
+    model = GEModel(sample, cost_terms=terms, sigma=5, reference="DEU", coefs=coefs)
+    vcov = pd.DataFrame(np.diag([0.07, 0.13, 0.11, 0.2]) ** 2, index=terms, columns=terms)
+    shock = sample[["exporter", "importer"]].assign(
+        international=np.where(sample["pta"] == 1, 0.0, sample["international"]))
+    local = simulate_intervals(model, shock, vcov, draws=6, seed=3, workers=1)
+    remote = simulate_intervals(model, shock, vcov, draws=6, seed=3, workers=1,
+                                scheduler=remote_scheduler)
+    pd.testing.assert_frame_equal(remote.country, local.country, check_exact=False,
+                                  rtol=1e-12)
+    assert remote.failed == local.failed

@@ -258,12 +258,21 @@ def estimate(obj: dict) -> None:
 @click.option("--draws", type=click.IntRange(min=1), default=None,
               help="Draws of the partial effects for intervals (>= 1).")
 @click.option("--seed", type=int, default=20261128, show_default=True)
+@click.option("--scheduler", default=None,
+              help="Dask scheduler address for the draws (default: $TRADEFLOWS_SCHEDULER, "
+                   "else local processes).")
 @click.pass_obj
-def simulate(obj: dict, scenario: str, draws: int | None, seed: int) -> None:
+def simulate(obj: dict, scenario: str, draws: int | None, seed: int,
+             scheduler: str | None = None) -> None:
     """Run the general-equilibrium counterfactual SCENARIO (a bundled name, listed below, or
     a scenario file)."""
+    import os
+
+    from tradeflows.distributed import ENV_SCHEDULER
     from tradeflows.gravity.scenarios import run_scenario
 
+    if scheduler:  # read by the draws' fan-out (tradeflows.gravity.uncertainty)
+        os.environ[ENV_SCHEDULER] = scheduler
     paths = obj["paths"]
     written = run_scenario(scenario, paths, draws=draws, seed=seed, progress=obj["progress"])
     con = out.console()
