@@ -3,6 +3,7 @@
 The public API (imported lazily so that ``import tradeflows`` stays fast):
 
 - ``ppml``, ``ols``: estimation with high-dimensional fixed effects
+- ``ppml_by``: one PPML per group (e.g. sector), serial or on Dask
 - ``etable``: several models side by side (plain text, LaTeX, HTML, Markdown)
 - ``coefplot``, ``iplot``, ``event_study``: coefficient and event-study plots (Figures)
 - ``FitCollection``: the result of multiple estimation (``sw``/``csw``) and sample splits
@@ -25,6 +26,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "ppml": "tradeflows.estimation",
     "ols": "tradeflows.estimation",
+    "ppml_by": "tradeflows.sectors.gravity",
     "etable": "tradeflows.estimation",
     "FitCollection": "tradeflows.estimation",
     "coefplot": "tradeflows.estimation.plots",
