@@ -44,6 +44,8 @@ class Results:
     offset: np.ndarray = field(repr=False)
     offset_name: str | None = None
     _fixef: dict[str, pd.Series] | None = field(default=None, repr=False)
+    fit_stats: dict = field(default_factory=dict, repr=False)
+    """Where the fit spent its effort: seconds by stage, demeaning sweeps, threads, IRLS trace."""
 
     # --- identification -------------------------------------------------------------------
     @property
