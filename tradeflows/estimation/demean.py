@@ -105,13 +105,25 @@ def fe_index(fe: np.ndarray | FEIndex) -> FEIndex:
 
 
 @njit(parallel=True, cache=True)
-def _group_sums(v, w, order, ptr, lo, hi, out):
-    """out[g] = sum of w_i v_i over the rows of level g, for g in lo..hi-1 (fixed order)."""
-    for g in prange(lo, hi):
+def _group_weights(w, order, ptr, out):
+    """out[g] = sum of w_i over the rows of level g (all levels, fixed order)."""
+    for g in prange(ptr.size - 1):
+        acc = 0.0
+        for t in range(ptr[g], ptr[g + 1]):
+            acc += w[order[t]]
+        out[g] = acc
+
+
+@njit(parallel=True, cache=True)
+def _column_sums(x, init, j, w, order, ptr, out):
+    """out[g] = sum of w_i (x[i, j] - init[i, j]) over the rows of level g (init with 0 rows:
+    none)."""
+    has_init = init.shape[0] == x.shape[0]
+    for g in prange(ptr.size - 1):
         acc = 0.0
         for t in range(ptr[g], ptr[g + 1]):
             i = order[t]
-            acc += w[i] * v[i]
+            acc += w[i] * (x[i, j] - init[i, j] if has_init else x[i, j])
         out[g] = acc
 
 
@@ -198,16 +210,18 @@ def _irons_tuck(X, GX, GGX, nstate):
 
 
 @njit(parallel=True, cache=True)
-def _ssr(x, w, codes, a):
-    """Weighted sum of squared residuals of x (n,) given the FE coefficients a (fixed-order
-    block sums: the same for any number of threads)."""
+def _ssr(x, init, j, w, codes, a):
+    """Weighted sum of squared residuals of x[:, j] - init[:, j] (init with 0 rows: none)
+    given the FE coefficients a (fixed-order block sums: the same for any number of
+    threads)."""
     k, n = codes.shape
+    has_init = init.shape[0] == n
     nblocks = (n + _BLOCK - 1) // _BLOCK
     part = np.zeros(nblocks)
     for b in prange(nblocks):
         total = 0.0
         for i in range(b * _BLOCK, min(n, (b + 1) * _BLOCK)):
-            r = x[i]
+            r = x[i, j] - init[i, j] if has_init else x[i, j]
             for q in range(k):
                 r -= a[codes[q, i]]
             total += w[i] * r * r
@@ -216,8 +230,8 @@ def _ssr(x, w, codes, a):
 
 
 @njit(cache=True)
-def _fixed_point(x, wx, w, wp, codes, ptr, other, starts, invw, scale, tol, maxiter):
-    """Irons-Tuck accelerated fixed point of one column x (n,), with fixest's "grand
+def _fixed_point(x, init, j, wx, w, wp, codes, ptr, other, starts, invw, scale, tol, maxiter):
+    """Irons-Tuck accelerated fixed point of column j of x - init, with fixest's "grand
     acceleration" (Irons-Tuck on every fourth iterate). As fixest (which checks every 40),
     every 200 sweeps the weighted SSR is computed and the iteration also stops when it no
     longer changes (|change| <= tol * (0.1 + SSR)): coefficients of nearly weightless groups
@@ -266,19 +280,11 @@ def _fixed_point(x, wx, w, wp, codes, ptr, other, starts, invw, scale, tol, maxi
                     it += 1
         if it >= next_ssr:
             next_ssr += 200
-            ssr = _ssr(x, w, codes, GX)
+            ssr = _ssr(x, init, j, w, codes, GX)
             if ssr_old >= 0 and abs(ssr - ssr_old) <= tol * (0.1 + ssr):
                 return GX, it, True
             ssr_old = ssr
     return GX, it, False
-
-
-@njit(parallel=True, cache=True)
-def _column(x, init, j, out):
-    """out = x[:, j] - init[:, j] (init may have 0 rows: none)."""
-    has_init = init.shape[0] == x.shape[0]
-    for i in prange(x.shape[0]):
-        out[i] = x[i, j] - init[i, j] if has_init else x[i, j]
 
 
 @njit(cache=True)
@@ -293,8 +299,7 @@ def _demean_all(x, init, w, codes, starts, ptr, order, other, tol, maxiter, coef
     m = x.shape[1]
     ncoef = starts[k]
     sumw = np.zeros(ncoef)
-    ones = np.ones(n)
-    _group_sums(ones, w, order, ptr, 0, ncoef, sumw)
+    _group_weights(w, order, ptr, sumw)
     invw = np.zeros(ncoef)
     for g in range(ncoef):
         if sumw[g] > 0:
@@ -303,20 +308,17 @@ def _demean_all(x, init, w, codes, starts, ptr, order, other, tol, maxiter, coef
     if k > 1:
         _permute(w, order, wp)
     wx = np.zeros(ncoef)
-    xj = np.empty(n)
     has_init = init.shape[0] == n
     most = 0
     total = 0
     ok = True
     for j in range(m):
-        _column(x, init[:0], j, xj)
-        _group_sums(xj, w, order, ptr, 0, ncoef, wx)
+        _column_sums(x, init[:0], j, w, order, ptr, wx)
         scale = 0.0
         for g in range(ncoef):
             scale = max(scale, abs(wx[g] * invw[g]))
         if has_init:
-            _column(x, init, j, xj)
-            _group_sums(xj, w, order, ptr, 0, ncoef, wx)
+            _column_sums(x, init, j, w, order, ptr, wx)
         nonzero = False
         for g in range(ncoef):
             if wx[g] != 0.0:
@@ -325,8 +327,8 @@ def _demean_all(x, init, w, codes, starts, ptr, order, other, tol, maxiter, coef
         if not nonzero:
             coef[:, j] = 0.0
             continue
-        a, it, conv = _fixed_point(xj, wx, w, wp, codes, ptr, other, starts, invw, scale,
-                                   tol, maxiter)
+        a, it, conv = _fixed_point(x, init, j, wx, w, wp, codes, ptr, other, starts, invw,
+                                   scale, tol, maxiter)
         coef[:, j] = a
         most = max(most, it)
         total += it
@@ -336,18 +338,21 @@ def _demean_all(x, init, w, codes, starts, ptr, order, other, tol, maxiter, coef
 
 @njit(parallel=True, cache=True)
 def _apply(x, codes, a, init, out, fitted):
-    """out = x - fitted, fitted = init + the sum over dimensions of each row's coefficients
-    (x: (n, m), a: (ncoef, m), init: (n, m) or (0, m)); fitted may be init itself."""
+    """fitted = init + the sum over dimensions of each row's coefficients, out = x - fitted
+    (x: (n, m), a: (ncoef, m), init: (n, m) or (0, m); out with 0 rows: not written);
+    fitted may be init itself."""
     k, n = codes.shape
     m = a.shape[1]
     has_init = init.shape[0] == n
+    has_out = out.shape[0] == n
     for i in prange(n):
         for j in range(m):
             f = init[i, j] if has_init else 0.0
             for q in range(k):
                 f += a[codes[q, i], j]
             fitted[i, j] = f
-            out[i, j] = x[i, j] - f
+            if has_out:
+                out[i, j] = x[i, j] - f
 
 
 def _prepare(X, fe, weights):
@@ -364,20 +369,22 @@ def _prepare(X, fe, weights):
     return X2, idx, w, one_d
 
 
-def demean_into(X: np.ndarray, idx: FEIndex, w: np.ndarray, comp: np.ndarray, out: np.ndarray,
-                *, tol: float = 1e-8, maxiter: int = 10_000, warm: bool = True,
-                threads: int | None = None) -> tuple[int, int, bool]:
-    """In place, for repeated calls without new (n, m) arrays: ``out`` <- X demeaned,
-    ``comp`` <- its fixed-effect component (X - out).
+def demean_into(X: np.ndarray, idx: FEIndex, w: np.ndarray, comp: np.ndarray,
+                out: np.ndarray | None = None, *, tol: float = 1e-8, maxiter: int = 10_000,
+                warm: bool = True, threads: int | None = None) -> tuple[int, int, bool]:
+    """In place, for repeated calls without new (n, m) arrays: ``comp`` <- the fixed-effect
+    component of X, and ``out`` (if given) <- X - comp, the demeaned columns.
 
-    X, comp, out: (n, m) C-contiguous float64; w: (n,) float64. warm: ``comp`` holds a guess
-    of the component (e.g. from the previous call with other weights), used as the starting
-    point. Returns (most sweeps of any column, sweeps summed over columns, converged).
+    X, comp, out: (n, m) float64; w: (n,) float64. warm: ``comp`` holds a guess of the
+    component (e.g. from the previous call with other weights), used as the starting point.
+    Returns (most sweeps of any column, sweeps summed over columns, converged).
     """
     m = X.shape[1]
+    out = np.empty((0, m)) if out is None else out
     if idx.k == 0:
-        out[:] = X
         comp[:] = 0.0
+        if out.shape[0]:
+            out[:] = X
         return 0, 0, True
     coef = np.zeros((int(idx.starts[-1]), m))
     init = comp if warm else np.zeros((0, m))

@@ -9,6 +9,7 @@ Convergence: |dev - dev_old| / (0.1 + |dev|) < tol with the inner tolerance at i
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from collections.abc import Sequence
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from numba import njit
-from scipy.special import gammaln, xlogy
+from scipy.special import xlogy
 from tqdm import tqdm
 
 from tradeflows.errors import ConvergenceError
@@ -35,10 +36,6 @@ INNER_FACTOR = 1e-3  # then INNER_FACTOR * the last relative deviance change
 VCOV_TOL_FACTOR = 1e-2  # demeaning for the standard errors: this times the final tolerance
 
 
-def _deviance(y: np.ndarray, mu: np.ndarray, w: np.ndarray) -> float:
-    return float(2.0 * np.sum(w * (xlogy(y, y) - xlogy(y, mu) - (y - mu))))
-
-
 @njit(cache=True)
 def _working(eta, off, y, mu, w, M, W):
     """IRLS weights W = w*mu and working variable z (into M[:, 0]) without temporaries.
@@ -52,19 +49,23 @@ def _working(eta, off, y, mu, w, M, W):
 
 
 @njit(cache=True)
-def _wls(Md, W):
-    """(X~' W X~ (p, p), X~' W z~ (p,)) from Md = [z~, X~] (n, p + 1)."""
-    n, m = Md.shape
+def _wls(M, comp, W):
+    """(X~' W X~ (p, p), X~' W z~ (p,)) with [z~, X~] = M - comp (n, p + 1), the demeaned
+    working variable and regressors."""
+    n, m = M.shape
     p = m - 1
     A = np.zeros((p, p))
     b = np.zeros(p)
+    r = np.empty(m)
     for i in range(n):
+        for a in range(m):
+            r[a] = M[i, a] - comp[i, a]
         wi = W[i]
         for a in range(p):
-            v = wi * Md[i, a + 1]
-            b[a] += v * Md[i, 0]
+            v = wi * r[a + 1]
+            b[a] += v * r[0]
             for c in range(a + 1):
-                A[a, c] += v * Md[i, c + 1]
+                A[a, c] += v * r[c + 1]
     for a in range(p):
         for c in range(a):
             A[c, a] = A[a, c]
@@ -72,37 +73,48 @@ def _wls(Md, W):
 
 
 @njit(cache=True)
-def _linear_predictor(comp, Md, beta, off, out):
+def _linear_predictor(M, comp, beta, off, out):
     """eta = offset + (fixed-effect component of z) + X~ beta: the fitted linear predictor of
     the WLS step, built from the component itself rather than as z - (z~ - X~ beta), which
     loses all precision on a row whose working value z = eta + (y - mu) / mu is huge (a
     positive flow with a tiny fitted value)."""
-    n, m = Md.shape
+    n, m = M.shape
     for i in range(n):
         r = comp[i, 0] + off[i]
         for a in range(m - 1):
-            r += Md[i, a + 1] * beta[a]
+            r += (M[i, a + 1] - comp[i, a + 1]) * beta[a]
         out[i] = r
 
 
 @njit(cache=True)
-def _mu_dev(eta_full, eta_old, frac, y, w, eta, mu):
-    """eta = eta_old + frac (eta_full - eta_old), mu = exp(eta); returns the deviance
+def _step_deviance(eta_full, eta_old, frac, y, w, eta):
+    """eta = eta_old + frac (eta_full - eta_old); returns the deviance at mu = exp(eta),
     2 sum w [y log(y / mu) - (y - mu)], summed row by row (each term >= 0, no cancellation
     between large totals); inf if not finite."""
     acc = 0.0
     for i in range(eta.size):
         e = eta_old[i] + frac * (eta_full[i] - eta_old[i])
         eta[i] = e
-        m = np.exp(e)
-        mu[i] = m
         yi = y[i]
-        term = m - yi
+        term = np.exp(e) - yi
         if yi > 0:
             term += yi * (np.log(yi) - e)
         acc += w[i] * term
     dev = 2.0 * acc
     return dev if np.isfinite(dev) else np.inf
+
+
+@njit(cache=True)
+def _loglik(y, mu, w):
+    """Poisson log-likelihood sum w [y log mu - mu - log y!]; mu (n,) or (1,) for a constant."""
+    acc = 0.0
+    for i in range(y.size):
+        m = mu[i] if mu.size == y.size else mu[0]
+        t = -m
+        if y[i] > 0:
+            t += y[i] * np.log(m) - math.lgamma(y[i] + 1.0)
+        acc += w[i] * t
+    return acc
 
 
 def _warn_vanishing_fit(y: np.ndarray, mu: np.ndarray, rel_tol: float = 1e-12) -> None:
@@ -122,16 +134,12 @@ def _warn_vanishing_fit(y: np.ndarray, mu: np.ndarray, rel_tol: float = 1e-12) -
                       "reliable", RuntimeWarning, stacklevel=3)
 
 
-def _loglik(y: np.ndarray, mu: np.ndarray, w: np.ndarray) -> float:
-    return float(np.sum(w * (xlogy(y, mu) - mu - gammaln(y + 1.0))))
-
-
-def _collinear(Md, M, W, names):
+def _collinear(M, comp, W, names):
     """Indices of the regressors (columns 1.. of M) to drop as collinear, judged on their
-    demeaned values Md with weights W (warns naming them)."""
+    demeaned values M - comp with weights W (warns naming them)."""
     X = M[:, 1:]
     norms = np.sqrt(np.einsum("ij,ij,i->j", X, X, W))
-    drop = collinear_columns(Md[:, 1:], names, W, norms=norms) if X.shape[1] else []
+    drop = collinear_columns(X - comp[:, 1:], names, W, norms=norms) if X.shape[1] else []
     if drop:
         warnings.warn(f"collinear regressor(s) dropped: {[names[j] for j in drop]}",
                       UserWarning, stacklevel=4)
@@ -175,61 +183,59 @@ def _fit(s, *, tol: float, maxiter: int, strict: bool, progress: bool) -> PPMLRe
     fe = fe_index(s.fe)
     n = y.size
     names = list(s.coefnames)
-    # fixest's start: mu = y + 0.1 (in units of the mean flow, so that the start does not
-    # depend on the units of y)
+    # fixest starts from mu = y + 0.1; here the shift is in units of the mean flow
     mean_y = float(np.average(y, weights=w))
-    mu = y + START_SHIFT * mean_y
-    eta = np.log(mu)
+    eta = np.log(y + START_SHIFT * mean_y)
     inner_final = min(tol, 1e-8) if fe.k else tol
-    M = np.empty((n, len(names) + 1))
+    M = np.empty((n, len(names) + 1))  # [z, X]
     M[:, 1:] = s.X
-    Md = np.empty_like(M)
-    comp = np.zeros_like(M)
-    dev = _deviance(y, mu, w)
+    s.X = M[:, 1:]  # one copy of the regressors
+    comp = np.zeros_like(M)  # fixed-effect component of M; M - comp: demeaned
+    dev = float(2.0 * np.sum(w * (xlogy(y, y) - xlogy(y, np.exp(eta)) - y + np.exp(eta))))
     inner = max(INNER_START, inner_final)
     converged = False
     demean_ok = True
     beta = np.zeros(len(names))
-    W = np.empty(n)
-    eta_full = np.empty(n)
+    W = np.empty(n)  # IRLS weights, then the full step's linear predictor
     eta_new = np.empty(n)
-    mu_new = np.empty(n)
     collinear: list[str] = []
     stats = {"sweeps": [], "trace": [], "seconds": {"demean": 0.0}}
     it = 0
     bar = tqdm(total=maxiter, disable=not progress, desc="PPML IRLS")
+    mu = np.empty(n)
     for it in range(1, maxiter + 1):
+        np.exp(eta, out=mu)
         _working(eta, off, y, mu, w, M, W)
         t0 = time.perf_counter()
         # the first step also decides collinearity: it needs absorbed columns at <= 1e-6
         step_tol = min(inner, 1e-6) if it == 1 else inner
-        _, total, ok = demean_into(M, fe, W, comp, Md, tol=step_tol, warm=it > 1)
+        _, total, ok = demean_into(M, fe, W, comp, tol=step_tol, warm=it > 1)
         stats["seconds"]["demean"] += time.perf_counter() - t0
         stats["sweeps"].append(total)
         demean_ok = ok
         if it == 1 and M.shape[1] > 1:
-            drop = _collinear(Md, M, W, names)
+            drop = _collinear(M, comp, W, names)
             if drop:
                 keep = [0] + [j + 1 for j in range(len(names)) if j not in drop]
                 collinear = [names[j] for j in drop]
                 names = [names[j] for j in range(len(names)) if j not in drop]
-                M, Md, comp = (np.ascontiguousarray(a[:, keep]) for a in (M, Md, comp))
+                M, comp = (np.ascontiguousarray(a[:, keep]) for a in (M, comp))
                 beta = np.zeros(len(names))
         if names:
-            A, b = _wls(Md, W)
+            A, b = _wls(M, comp, W)
             beta = np.linalg.solve(A, b)
-        _linear_predictor(comp, Md, beta, off, eta_full)
+        eta_full = W
+        _linear_predictor(M, comp, beta, off, eta_full)
         frac = 1.0
         for _ in range(30):
-            dev_new = _mu_dev(eta_full, eta, frac, y, w, eta_new, mu_new)
+            dev_new = _step_deviance(eta_full, eta, frac, y, w, eta_new)
             if np.isfinite(dev_new) and (it == 1 or dev_new <= dev * (1 + 1e-12) + 1e-12):
                 break
             frac /= 2.0
         change = abs(dev_new - dev) / (0.1 + abs(dev_new))
-        stats["trace"].append({"deviance": dev_new, "change": change, "inner_tol": inner,
+        stats["trace"].append({"deviance": dev_new, "change": change, "inner_tol": step_tol,
                                "sweeps": total, "step": frac})
         eta, eta_new = eta_new, eta
-        mu, mu_new = mu_new, mu
         dev = dev_new
         bar.update(1)
         if change < tol and inner <= inner_final:
@@ -237,17 +243,19 @@ def _fit(s, *, tol: float, maxiter: int, strict: bool, progress: bool) -> PPMLRe
             break
         inner = max(inner_final, min(inner, INNER_FACTOR * change))
     bar.close()
+    del eta_new
     # Inference with the final weights: demean X once more (warm start), tighter than the
     # IRLS steps, so that the standard errors do not carry the demeaning error.
-    W = w * mu
+    np.exp(eta, out=mu)
+    np.multiply(w, mu, out=W)
     X = M[:, 1:]
-    t0 = time.perf_counter()
+    compX = comp[:, 1:]
     Xd = np.empty_like(X)
-    compX = np.ascontiguousarray(comp[:, 1:])
-    _, total, final_ok = demean_into(np.ascontiguousarray(X), fe, W, compX, Xd,
-                                     tol=inner_final * VCOV_TOL_FACTOR)
+    t0 = time.perf_counter()
+    _, total, final_ok = demean_into(X, fe, W, compX, Xd, tol=inner_final * VCOV_TOL_FACTOR)
     stats["seconds"]["demean"] += time.perf_counter() - t0
     stats["sweeps"].append(total)
+    del comp, compX, fe
     demean_ok = demean_ok and final_ok
     if not (converged and demean_ok):
         msg = (f"PPML did not converge in {it} IRLS iterations (deviance {dev:.10g}, tol {tol})"
@@ -259,7 +267,7 @@ def _fit(s, *, tol: float, maxiter: int, strict: bool, progress: bool) -> PPMLRe
     scores = Xd * (w * (y - mu))[:, None]
     V, K, df_t = compute_vcov(Xd, W, scores, s.vcov_spec, s.ssc, fe=s.fe, clusters=s.clusters)
     ll = _loglik(y, mu, w)
-    ll0 = _loglik(y, np.full(n, mean_y), w)
+    ll0 = _loglik(y, np.array([mean_y]), w)
     return PPMLResults(
         model="ppml", formula_spec=s.formula, coefnames=names, coef_values=beta,
         vcov_matrix=V, vcov_type=s.vcov_spec.label, ssc=s.ssc, nobs=n,
