@@ -60,7 +60,13 @@ def panel() -> pd.DataFrame:
     return df
 
 
-def test_demean_same_for_any_number_of_threads(panel):
+@pytest.fixture
+def parallel_small(monkeypatch):
+    """Share out sweeps among threads even on the small test panel."""
+    monkeypatch.setattr("tradeflows.estimation.demean.PARALLEL_MIN_ROWS", 0)
+
+
+def test_demean_same_for_any_number_of_threads(panel, parallel_small):
     idx = fe_index(panel[["a", "b", "c"]].to_numpy())
     X = panel[["y", "x1", "x2"]].to_numpy(dtype=float)
     w = np.exp(panel.x1.to_numpy() / 3)
@@ -70,7 +76,7 @@ def test_demean_same_for_any_number_of_threads(panel):
     assert one[3] == two[3]
 
 
-def test_ppml_and_ols_same_for_any_number_of_threads(panel):
+def test_ppml_and_ols_same_for_any_number_of_threads(panel, parallel_small):
     fml = "y ~ x1 + x2 | a + b + c"
     p1, p2 = (ppml(panel, fml, threads=t) for t in (1, 2))
     assert p1.fit_stats["threads"] == 1 and p2.fit_stats["threads"] == 2

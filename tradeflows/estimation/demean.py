@@ -24,6 +24,11 @@ from tradeflows.estimation.threads import using_threads
 __all__ = ["demean", "demean_coef", "demean_into", "FEIndex", "fe_index", "solve_fixef"]
 
 _BLOCK = 1 << 16  # rows per block of the fixed-order parallel sums
+PARALLEL_MIN_ROWS = 100_000  # below this, one thread: a sweep is too short to share out
+
+
+def _threads(idx: FEIndex, threads: int | None) -> int | None:
+    return 1 if idx.n < PARALLEL_MIN_ROWS else threads
 
 
 @dataclass(frozen=True)
@@ -388,7 +393,7 @@ def demean_into(X: np.ndarray, idx: FEIndex, w: np.ndarray, comp: np.ndarray,
         return 0, 0, True
     coef = np.zeros((int(idx.starts[-1]), m))
     init = comp if warm else np.zeros((0, m))
-    with using_threads(threads):
+    with using_threads(_threads(idx, threads)):
         most, total, conv = _demean_all(X, init, w, idx.codes, idx.starts, idx.ptr, idx.order,
                                         idx.other, float(tol), int(maxiter), coef)
         _apply(X, idx.codes, coef, init, out, comp)
@@ -415,7 +420,7 @@ def demean_coef(X: np.ndarray, fe: np.ndarray | FEIndex, weights: np.ndarray | N
     coef = np.zeros((int(idx.starts[-1]), m))
     out = np.empty((n, m))
     fitted = np.empty((n, m))
-    with using_threads(threads):
+    with using_threads(_threads(idx, threads)):
         sweeps, _, conv = _demean_all(X2, init2, w, idx.codes, idx.starts, idx.ptr, idx.order,
                                       idx.other, float(tol), int(maxiter), coef)
         _apply(X2, idx.codes, coef, init2, out, fitted)
@@ -454,7 +459,7 @@ def solve_fixef(d: np.ndarray, fe: np.ndarray | FEIndex, *, tol: float = 1e-13,
     idx = fe_index(fe)
     x = np.ascontiguousarray(np.reshape(d, (-1, 1)), dtype=np.float64)
     coef = np.zeros((int(idx.starts[-1]), 1))
-    with using_threads():
+    with using_threads(_threads(idx, None)):
         _, _, conv = _demean_all(x, np.zeros((0, 1)), np.ones(idx.n), idx.codes, idx.starts,
                                  idx.ptr, idx.order, idx.other, float(tol), int(maxiter), coef)
     starts = idx.starts
