@@ -206,7 +206,7 @@ def _projector(Z: sparse.csr_matrix, w: np.ndarray) -> Callable[[np.ndarray], np
 
 def _no_separation_certificate(
     y: np.ndarray, X: np.ndarray, fe: np.ndarray, *, maxiter: int = 100,
-    demean_tol: float = 1e-10, polish_tol: float = 1e-13,
+    demean_tol: float = 1e-6, polish_tol: float = 1e-11,
 ) -> bool:
     """True when a proof that no observation is separated is found (False: no proof found).
 
@@ -228,15 +228,22 @@ def _no_separation_certificate(
     has_fe = fe.shape[1] > 0
     idx = None
     if has_fe:
-        from tradeflows.estimation.demean import demean, demean_coef, fe_index
+        from tradeflows.estimation.demean import demean_coef, fe_index
 
         fe = _recode(fe)
         idx = fe_index(fe)
     xcache: dict[float, np.ndarray] = {}
+    xcomp: list[np.ndarray] = []  # the last fixed-effect component of X (warm start)
 
     def xdemeaned(tol: float) -> np.ndarray:
         if tol not in xcache:
-            xcache[tol] = demean(X, idx, tol=tol)[0] if has_fe and X.shape[1] else X
+            if has_fe and X.shape[1]:
+                Xd, comp, _, _, _ = demean_coef(X, idx, tol=tol,
+                                                init=xcomp[-1] if xcomp else None)
+                xcomp[:] = [comp]
+                xcache[tol] = Xd
+            else:
+                xcache[tol] = X
         return xcache[tol]
 
     init: np.ndarray | None = None

@@ -17,6 +17,12 @@ import numba
 
 __all__ = ["available_cores", "get_threads", "set_threads", "using_threads"]
 
+# Threads that wait for the next parallel loop sleep instead of spinning (GNU OpenMP, numba's
+# "omp" layer): a sweep has three parallel loops, and on a machine shared with other work
+# spinning threads take the cores the working ones need (measured: 2 threads 16x slower
+# than 1 with 12 busy processes on 2 cores). Only when the user has not chosen a policy.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 _setting: int | None = None
 _active: int | None = None  # the number of the innermost using_threads block
 
