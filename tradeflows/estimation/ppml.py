@@ -1,10 +1,17 @@
 """Poisson pseudo-maximum likelihood with high-dimensional fixed effects (IRLS).
 
 Each IRLS step regresses the working variable z = eta - offset + (y - mu)/mu on X with
-weights w*mu, the fixed effects absorbed by :func:`demean`. As in ppmlhdfe, every demeaning
-starts from the fixed-effect component of the previous step (a warm start), and the inner
-tolerance starts loose (1e-4) and tightens with the deviance change down to ``tol``.
-Convergence: |dev - dev_old| / (0.1 + |dev|) < tol with the inner tolerance at its final value.
+weights w*mu, the fixed effects absorbed by :func:`demean`. Starting values as fixest (mu =
+y + a small shift, here 1e-4 of the mean flow, so that large flows start at their own value
+and zeros near zero); every demeaning starts from the fixed-effect component of the previous
+step (a warm start). The inner tolerance is 1e-6 for the first steps and then 1e-3 times the
+last relative deviance change, down to the final demeaning tolerance: the Newton steps are
+accurate enough to converge quadratically (6 steps on the benchmark panel, as fixest) without
+paying for a tight tolerance far from the optimum. The new linear predictor is built from the
+fixed-effect component of z (not z minus its residual), so that rows whose fitted value is
+tiny keep their precision. Convergence: |dev - dev_old| / (0.1 + |dev|) < tol with the inner
+tolerance at its final value. The regressors are demeaned once more at 1/100 of that
+tolerance for the standard errors.
 """
 
 from __future__ import annotations

@@ -77,17 +77,19 @@ def _recode(fe: np.ndarray) -> np.ndarray:
     return out
 
 
-def fe_separation(y: np.ndarray, fe: np.ndarray) -> np.ndarray:
+def fe_separation(y: np.ndarray, fe: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
     """(n,) bool: observations in a group of any fixed effect whose outcomes are all zero.
 
-    One pass is a fixed point: dropping zeros never turns a group with a positive outcome into
-    an all-zero group.
+    rows: optional (n,) indices of the rows of ``fe`` that y belongs to (fe then has more
+    rows; saves a copy of the codes). One pass is a fixed point: dropping zeros never turns a
+    group with a positive outcome into an all-zero group.
     """
     out = np.zeros(y.size, dtype=bool)
     positive = (y > 0).astype(np.float64)
     for j in range(fe.shape[1]):
-        npos = np.bincount(fe[:, j], weights=positive)
-        out |= npos[fe[:, j]] == 0
+        codes = fe[:, j] if rows is None else fe[rows, j]
+        npos = np.bincount(codes, weights=positive)
+        out |= npos[codes] == 0
     return out
 
 
@@ -445,7 +447,7 @@ def separation_mask(
         if method == "fe":
             if fe.shape[1] == 0:
                 continue
-            sep = fe_separation(ys, fe[rows])
+            sep = fe_separation(ys, fe, rows)
         elif method == "simplex":
             Xs = X[rows]
             if fe.shape[1]:
