@@ -241,7 +241,7 @@ def test_bad_rows_raise_or_are_dropped_and_counted(tmp_path_factory, small_raw):
     nat.loc[5, "value_usd_thousand"] = -1.0
     nat.to_parquet(raw / bundled.NATIONAL)
     p = _root(tmp_path_factory, raw, "bad")
-    with pytest.raises(DataError, match=r"national_trade_by_partner\.parquet, row 5.*negative"):
+    with pytest.raises(DataError, match=r"national_trade_by_partner\.parquet, row 6.*negative"):
         build_panel(p, progress=False)
     assert not p.panel.exists()
     build_panel(p, progress=False, bad_rows="drop")
@@ -260,23 +260,24 @@ def test_extra_files(tmp_path_factory, small_raw, monkeypatch, tmp_path):
                           "estimated": [False, False]})
     calls = []
 
-    def fake_read_baci(path, **kwargs):
-        calls.append(path)
-        return extra
+    def fake_build_sectors(files, out_dir, **kwargs):  # BACI goes through the sector ETL
+        calls.append((files, out_dir))
 
-    import tradeflows.sources.baci
+    import tradeflows.sectors.etl
 
-    monkeypatch.setattr(tradeflows.sources.baci, "read_baci", fake_read_baci)
+    monkeypatch.setattr(tradeflows.sectors.etl, "build_sectors", fake_build_sectors)
+    monkeypatch.setattr(tradeflows.sectors.etl, "baci_trade_table", lambda out_dir: extra)
     baci = tmp_path / "BACI_HS92_Y2022_V202401.csv"
     baci.write_text("t,i,j,k,v,q\n")
     p = _root(tmp_path_factory, small_raw, "extra")
     build_panel(p, extra_files=[baci], progress=False)
-    assert calls == [baci]
+    assert calls == [([baci], p.processed / "sectors")]
     panel = pd.read_parquet(p.panel)
     row = _pair(panel, 2022, "TKM", "GEO")  # no DOTS or national figure: BACI fills it
     assert row["trade"] == 5e6 and row["trade_source"] == "baci"
     row = _pair(panel, 2022, "KAZ", "AZE")  # national statistics rank before BACI
     assert row["exports_source"] == "national" and row["exports_reported"] != 1.0
     manifest = json.loads(p.manifest.read_text())
-    assert manifest["inputs"][str(baci)]["sha256"] == hashlib.sha256(
+    assert manifest["settings"]["extra_files"] == [f"external/{baci.name}"]  # no local path
+    assert manifest["inputs"][f"external/{baci.name}"]["sha256"] == hashlib.sha256(
         baci.read_bytes()).hexdigest()

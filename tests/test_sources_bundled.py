@@ -204,7 +204,7 @@ def test_missing_column(tmp_path):
 
 def test_unknown_country_code(tmp_path):
     path = _write(_national(partner_iso3=(3, "QQQ")), tmp_path / "nat.parquet")
-    with pytest.raises(DataError, match=r"nat\.parquet, row 3, column 'partner_iso3'.*'QQQ'"):
+    with pytest.raises(DataError, match=r"nat\.parquet, row 4, column 'partner_iso3'.*'QQQ'"):
         bundled.read_national(path)
     got = bundled.read_national(path, bad_rows="drop")
     assert got.attrs["drops"]["unknown_code_partner_iso3"] == 1 and len(got) == 2
@@ -212,7 +212,7 @@ def test_unknown_country_code(tmp_path):
 
 def test_negative_value(tmp_path):
     path = _write(_national(value_usd_thousand=(1, -5.0)), tmp_path / "nat.parquet")
-    with pytest.raises(DataError, match=r"row 1, column 'value_usd_thousand'.*negative"):
+    with pytest.raises(DataError, match=r"nat\.parquet, row 2, column 'value_usd_thousand'.*negative"):
         bundled.read_national(path)
     got = bundled.read_national(path, bad_rows="drop")
     assert got.attrs["drops"]["negative_value_usd_thousand"] == 1 and len(got) == 2
@@ -220,7 +220,7 @@ def test_negative_value(tmp_path):
 
 def test_non_numeric_value_in_csv(tmp_path):
     path = _write(_national(value_usd_thousand=(3, "12a")), tmp_path / "nat.csv")
-    with pytest.raises(DataError, match=r"nat\.csv, row 3, column 'value_usd_thousand'.*'12a'"):
+    with pytest.raises(DataError, match=r"nat\.csv, row 5, column 'value_usd_thousand'.*'12a'"):
         bundled.read_national(path)
     got = bundled.read_national(path, bad_rows="drop")
     assert got.attrs["drops"]["non-numeric_value_usd_thousand"] == 1
@@ -231,7 +231,7 @@ def test_duplicate_pair_year(tmp_path):
     df = _national()
     df = pd.concat([df, df.iloc[[0]].assign(value_usd_thousand=11.0)], ignore_index=True)
     path = _write(df, tmp_path / "nat.parquet")
-    with pytest.raises(DataError, match=r"nat\.parquet, row 0: duplicate key .*'KGZ'"):
+    with pytest.raises(DataError, match=r"nat\.parquet, row 1: duplicate key .*'KGZ'"):
         bundled.read_national(path)
     got = bundled.read_national(path, bad_rows="drop")
     assert got.attrs["drops"]["duplicate_key"] == 2 and len(got) == 2
@@ -242,19 +242,19 @@ def test_mixed_units(tmp_path):
     with pytest.raises(DataError, match=r"mixed units: value columns"):
         bundled.read_national(_write(two_columns, tmp_path / "a.parquet"))
     unit_column = _national().assign(unit=["thousand USD"] * 3 + ["million USD"])
-    with pytest.raises(DataError, match=r"b\.parquet, row 3, column 'unit': mixed units"):
+    with pytest.raises(DataError, match=r"b\.parquet, row 4, column 'unit': mixed units"):
         bundled.read_national(_write(unit_column, tmp_path / "b.parquet"))
 
 
 def test_bad_year(tmp_path):
     path = _write(_national(year=(1, "20x2")), tmp_path / "nat.csv")
-    with pytest.raises(DataError, match=r"nat\.csv, row 1, column 'year': bad year '20x2'"):
+    with pytest.raises(DataError, match=r"nat\.csv, row 3, column 'year': year '20x2'; expected a whole number"):
         bundled.read_national(path)
 
 
 def test_bad_flow_and_missing_rate(tmp_path):
     path = _write(_national(flow=(1, "re-exports")), tmp_path / "nat.parquet")
-    with pytest.raises(DataError, match=r"row 1, column 'flow'.*'re-exports'"):
+    with pytest.raises(DataError, match=r"nat\.parquet, row 2, column 'flow'.*'re-exports'"):
         bundled.read_national(path)
     eu = pd.DataFrame({"partner_iso3": ["KAZ"], "year": [2009], "value_eur": [5]})
     with pytest.raises(DataError, match=r"eu\.parquet.*no EUR/USD rate for year 2009"):

@@ -12,9 +12,7 @@ LaTeX / HTML tables and a PNG / SVG figure. Schema: docs/ge.md.
 
 from __future__ import annotations
 
-import re
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +21,16 @@ import pandas as pd
 from tradeflows.config import AZERBAIJAN, CENTRAL_ASIA, PACKAGE_DATA, Paths
 from tradeflows.errors import DataError, SpecificationError
 from tradeflows.gravity.ge import GEModel
+from tradeflows.gravity.scenario_schema import (
+    Change,
+    Scenario,
+    formula_names,
+    parse_scenario,
+)
 from tradeflows.gravity.uncertainty import GEIntervals, simulate_intervals
-from tradeflows.io import write_json, write_parquet
+from tradeflows.io import StagedOutputs, write_json, write_parquet
 from tradeflows.report.tables import write_table
+from tradeflows.selection import SelectionError, check, column_kind, columns, evaluate
 
 SCENARIO_DIR = PACKAGE_DATA / "scenarios"
 
@@ -33,54 +38,12 @@ SCENARIO_DIR = PACKAGE_DATA / "scenarios"
 SCENARIOS: dict[str, Path] = {p.stem: p for p in sorted(SCENARIO_DIR.glob("*.toml"))}
 
 FOCUS = (AZERBAIJAN, *CENTRAL_ASIA, "GEO", "ARM", "TUR", "RUS", "IRN", "CHN")
-_CHANGE_KEYS = {"variable", "value", "multiply", "add", "route_scenario", "route_year",
-                "exporters", "importers", "symmetric", "where"}
-_TOP_KEYS = {"title", "description", "formula", "vcov", "sigma", "reference", "year",
-             "estimation_years", "draws", "level", "change"}
-
-
-@dataclass(frozen=True)
-class Change:
-    """One change to a pair variable; exactly one of value / multiply / add / route_scenario."""
-
-    variable: str
-    value: float | None = None
-    multiply: float | None = None
-    add: float | None = None
-    route_scenario: str | None = None
-    route_year: int | None = None
-    exporters: tuple[str, ...] = ()
-    importers: tuple[str, ...] = ()
-    symmetric: bool = True
-    where: str | None = None
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """A parsed scenario file."""
-
-    name: str
-    file: Path
-    title: str
-    description: str
-    formula: str
-    vcov: object
-    sigma: float
-    reference: str
-    year: int | None
-    estimation_years: tuple[int, ...] | None
-    draws: int
-    level: float
-    changes: tuple[Change, ...] = field(default_factory=tuple)
-
-    @property
-    def shock_terms(self) -> list[str]:
-        """Variables changed by the scenario, in file order."""
-        return list(dict.fromkeys(c.variable for c in self.changes))
 
 
 def load_scenario(name_or_path: str | Path) -> Scenario:
-    """Read a bundled scenario by name, or any scenario file by path; validate its keys."""
+    """Read a bundled scenario by name, or any scenario file by path, and check it against
+    the schema of :mod:`tradeflows.gravity.scenario_schema` (one-line ``DataError`` naming
+    the file and key on any wrong type, non-finite number, unknown country or bad year)."""
     path = SCENARIOS.get(str(name_or_path))
     if path is None:
         path = Path(name_or_path)
@@ -89,41 +52,11 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
                                      f"{sorted(SCENARIOS)} (or give a .toml file path)")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise DataError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=path) from exc
     except tomllib.TOMLDecodeError as exc:
         raise DataError(f"not valid TOML: {exc}", file=path) from exc
-    unknown = sorted(set(raw) - _TOP_KEYS)
-    if unknown:
-        raise DataError(f"unknown key(s) {unknown}; allowed {sorted(_TOP_KEYS)}", file=path)
-    for key in ("title", "formula", "change"):
-        if key not in raw:
-            raise DataError(f"missing key {key!r}", file=path)
-    changes = []
-    for k, ch in enumerate(raw["change"]):
-        bad = sorted(set(ch) - _CHANGE_KEYS)
-        if bad or "variable" not in ch:
-            raise DataError(f"[[change]] #{k + 1}: unknown key(s) {bad} or no 'variable'",
-                            file=path, row=k + 1)
-        kinds = [x for x in ("value", "multiply", "add", "route_scenario") if x in ch]
-        if len(kinds) != 1:
-            raise DataError(f"[[change]] #{k + 1}: give exactly one of value, multiply, add, "
-                            f"route_scenario (got {kinds})", file=path, row=k + 1)
-        changes.append(Change(variable=ch["variable"], value=ch.get("value"),
-                              multiply=ch.get("multiply"), add=ch.get("add"),
-                              route_scenario=ch.get("route_scenario"),
-                              route_year=ch.get("route_year"),
-                              exporters=tuple(ch.get("exporters", ())),
-                              importers=tuple(ch.get("importers", ())),
-                              symmetric=bool(ch.get("symmetric", True)), where=ch.get("where")))
-    year = raw.get("year", "latest")
-    return Scenario(name=path.stem, file=path, title=raw["title"],
-                    description=raw.get("description", ""), formula=raw["formula"],
-                    vcov=raw.get("vcov"), sigma=float(raw.get("sigma", 7.0)),
-                    reference=raw.get("reference", "USA"),
-                    year=None if year == "latest" else int(year),
-                    estimation_years=(tuple(int(y) for y in raw["estimation_years"])
-                                      if "estimation_years" in raw else None),
-                    draws=int(raw.get("draws", 200)),
-                    level=float(raw.get("level", 0.95)), changes=tuple(changes))
+    return parse_scenario(raw, path)
 
 
 # --- baseline cross-section ----------------------------------------------------------------
@@ -231,12 +164,48 @@ def _route_delta(change: Change, pairs: pd.DataFrame, year: int) -> np.ndarray:
         return np.log(a / b) if var.startswith("ln_") else a - b
 
 
-def scenario_costs(scn: Scenario, xs: pd.DataFrame, year: int) -> pd.DataFrame:
+def selection_frame(xs: pd.DataFrame, year: int, columns: list[str],
+                    panel: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The cross-section's pairs with the columns a ``where`` selection uses: those of
+    ``xs``, ``year`` (the baseline year) and, from ``panel``'s rows of ``year``, any other
+    panel column."""
+    frame = xs[["exporter", "importer"]].assign(year=year)
+    have = set(frame.columns)
+    from_xs = [c for c in columns if c not in have and c in xs.columns]
+    frame[from_xs] = xs[from_xs]
+    rest = [c for c in columns if c not in frame.columns]
+    if rest and panel is not None:
+        extra = [c for c in rest if c in panel.columns]
+        if extra:
+            rows = panel.loc[panel["year"] == year, ["exporter", "importer", *extra]]
+            rows = rows.drop_duplicates(["exporter", "importer"])
+            merged = frame[["exporter", "importer"]].merge(rows, how="left",
+                                                           on=["exporter", "importer"])
+            for c in extra:
+                frame[c] = merged[c].to_numpy()
+    return frame
+
+
+def _select(change: Change, frame: pd.DataFrame, year: int, file: object) -> np.ndarray:
+    """Evaluate a change's ``where`` on ``frame``; an unknown column or a value of the wrong
+    kind raises ``DataError`` (countries and groups were checked on reading)."""
+    try:
+        check(change.selection, {c: column_kind(frame[c]) for c in frame.columns})
+        return evaluate(change.selection, frame,
+                        expand=lambda g: _group((f"@{g}",), year) or set())
+    except SelectionError as exc:
+        raise DataError(f"key change.where ({change.where!r}): {exc}; expected a selection "
+                        "on the panel's columns", file=file) from exc
+
+
+def scenario_costs(scn: Scenario, xs: pd.DataFrame, year: int,
+                   panel: pd.DataFrame | None = None) -> pd.DataFrame:
     """Counterfactual values of the shocked variables: ``exporter, importer, <terms>``.
 
     Domestic pairs never change. Filters: ``exporters`` / ``importers`` (ISO3 or
-    ``@INSTITUTION``), ``symmetric`` (also the reverse direction), ``where`` (a pandas query on
-    the cross-section's columns).
+    ``@INSTITUTION``), ``symmetric`` (also the reverse direction), ``where`` (a selection of
+    :mod:`tradeflows.selection` on the cross-section's columns, ``year`` and, given
+    ``panel``, any panel column in the baseline year).
     """
     out = xs[["exporter", "importer", *scn.shock_terms]].copy()
     intl = (out["exporter"] != out["importer"]).to_numpy()
@@ -254,8 +223,9 @@ def scenario_costs(scn: Scenario, xs: pd.DataFrame, year: int) -> pd.DataFrame:
         hit = within(out["exporter"], out["importer"])
         if ch.symmetric:
             hit |= within(out["importer"], out["exporter"])
-        if ch.where:
-            hit &= xs.eval(ch.where).to_numpy(bool)
+        if ch.selection is not None:
+            frame = selection_frame(xs, year, columns(ch.selection), panel)
+            hit &= _select(ch, frame, year, scn.file)
         hit &= intl
         cur = out[ch.variable].to_numpy(float)
         if ch.value is not None:
@@ -274,16 +244,18 @@ def scenario_costs(scn: Scenario, xs: pd.DataFrame, year: int) -> pd.DataFrame:
 
 # --- estimation ------------------------------------------------------------------------------
 def _names(scn: Scenario) -> set[str]:
-    """Variables the scenario uses (formula tokens and changed variables)."""
-    return set(re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", scn.formula)) | set(scn.shock_terms)
+    """Variables the scenario uses (formula tokens, changed variables, selection columns)."""
+    used = formula_names(scn.formula) | set(scn.shock_terms)
+    for ch in scn.changes:
+        if ch.selection is not None:
+            used |= set(columns(ch.selection))
+    return used
 
 
 def read_panel(path: Path, scn: Scenario) -> pd.DataFrame:
-    """The panel columns the scenario needs (all columns if a change has a ``where`` query)."""
+    """The panel columns the scenario needs."""
     import pyarrow.parquet as pq
 
-    if any(c.where for c in scn.changes):
-        return pd.read_parquet(path)
     used = _names(scn)
     used |= {v[3:] for v in used if v.startswith("ln_")}
     used |= {"year", "exporter", "importer", "trade", "gdp_exporter"}
@@ -319,56 +291,67 @@ def estimate_effects(panel: pd.DataFrame, scn: Scenario):
 
 
 # --- outputs ---------------------------------------------------------------------------------
+#: Countries other than the focus ones shown in a scenario's figure: the largest |changes|.
+N_MOVERS = 8
+_QUANTITIES = {"exports": "Exports", "imports": "Imports", "producer_price": "Producer price",
+               "consumer_price": "Consumer price", "real_gdp": "Real GDP"}
+
+
 def _ordered(table: pd.DataFrame) -> pd.DataFrame:
-    focus = [c for c in FOCUS if c in set(table["country"])]
-    rest = table[~table["country"].isin(focus)].sort_values("real_gdp", ascending=False)
-    return pd.concat([table.set_index("country").loc[focus].reset_index(), rest],
-                     ignore_index=True)
+    """Countries in the order of the figure and the tables: first those in the figure (the
+    focus countries and the ``N_MOVERS`` largest other real-GDP changes) by real-GDP change,
+    largest first, then every other country the same way. Column ``shown``: "focus",
+    "largest other change" or ""."""
+    focus = table["country"].isin(FOCUS)
+    others = table.loc[~focus, ["country", "real_gdp"]]
+    movers = others.reindex(others["real_gdp"].abs().sort_values(ascending=False,
+                                                                  kind="stable").index)
+    top = table["country"].isin(movers["country"].iloc[:N_MOVERS])
+    t = table.assign(shown=np.where(focus, "focus", np.where(top, "largest other change", "")))
+    first = t[t["shown"] != ""].sort_values("real_gdp", ascending=False, kind="stable")
+    rest = t[t["shown"] == ""].sort_values("real_gdp", ascending=False, kind="stable")
+    return pd.concat([first, rest], ignore_index=True)
 
 
 def _display(table: pd.DataFrame) -> pd.DataFrame:
-    cols = {"exports": "Exports", "imports": "Imports", "producer_price": "Producer price",
-            "consumer_price": "Consumer price", "real_gdp": "Real GDP"}
-    out = pd.DataFrame({"Country": table["country"]})
-    for c, label in cols.items():
-        out[f"{label} (%)"] = [f"{v:.3f} [{lo:.3f}, {hi:.3f}]" for v, lo, hi in
-                               zip(table[c], table[f"{c}_lower"], table[f"{c}_upper"],
-                                   strict=True)]
+    """The table's text: country name and code, whether the figure shows it, and each change
+    with its interval in significant digits (never 0.000 for a small change)."""
+    from tradeflows.countries import country_name
+    from tradeflows.tabular import number
+
+    out = pd.DataFrame({"Country": [f"{country_name(c)} ({c})" for c in table["country"]],
+                        "In figure": table["shown"]})
+    for c, label in _QUANTITIES.items():
+        out[f"{label} (%)"] = [f"{number(v, 2)} [{number(lo, 2)}, {number(hi, 2)}]"
+                               for v, lo, hi in zip(table[c], table[f"{c}_lower"],
+                                                    table[f"{c}_upper"], strict=True)]
     return out
 
 
-def _figure(table: pd.DataFrame, title: str, base: Path) -> list[Path]:
-    """Real-GDP changes with intervals for the focus countries and the 8 largest movers;
-    written as ``base.png`` and ``base.svg`` by the report's deterministic figure writer."""
-    import matplotlib
+def _figure(table: pd.DataFrame, title: str, note: str, base: Path) -> list[Path]:
+    """Real-GDP changes with intervals of the countries the table marks as shown, sorted by
+    change (focus countries in colour, each value printed); ``base.png`` and ``base.svg``."""
+    from tradeflows.report import figures as fg
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from tradeflows.report.figures import save_figure
-
-    focus = [c for c in FOCUS if c in set(table["country"])]
-    others = table[~table["country"].isin(focus)]
-    top = others.reindex(others["real_gdp"].abs().sort_values(ascending=False).index)[:8]
-    sub = pd.concat([table[table["country"].isin(focus)], top])
-    sub = sub.iloc[::-1]
-    with plt.rc_context({"font.size": 9}):
-        fig, ax = plt.subplots(figsize=(6.5, 0.28 * len(sub) + 1.4))
-        y = np.arange(len(sub))
-        err = np.vstack([sub["real_gdp"] - sub["real_gdp_lower"],
-                         sub["real_gdp_upper"] - sub["real_gdp"]]).clip(min=0)
-        ax.barh(y, sub["real_gdp"], xerr=err, color="#4477aa", ecolor="#222222", capsize=2)
-        ax.set_yticks(y, sub["country"])
-        ax.axvline(0, color="black", lw=0.6)
-        ax.set_xlabel("Change in real GDP (%), full-endowment GE, with interval")
-        ax.set_title(title)
-        fig.tight_layout()
-    return save_figure(fig, base)
+    shown = table[table["shown"] != ""]
+    rows = pd.DataFrame({"label": [fg.country_label(c) for c in shown["country"]],
+                         "estimate": shown["real_gdp"].to_numpy(),
+                         "conf_low": shown["real_gdp_lower"].to_numpy(),
+                         "conf_high": shown["real_gdp_upper"].to_numpy(),
+                         "highlight": (shown["shown"] == "focus").to_numpy()})
+    fig = fg.interval_figure(rows, null=0.0, title=title, note=note,
+                             xlabel="Change in real GDP (%), full-endowment GE",
+                             highlight_color=fg.FOCUS_COLOR)
+    return fg.save_figure(fig, base)
 
 
 def write_outputs(scn: Scenario, result: GEIntervals, year: int, notes: list[str],
                   coefs: pd.DataFrame, paths: Paths) -> list[Path]:
-    """Write the Parquet table + JSON metadata, tables (md, tex, html) and figure (png, svg)."""
+    """Write the Parquet table + JSON metadata, tables (md, tex, html) and figure (png, svg).
+
+    Both sets are staged and committed as units (``tradeflows.io.StagedOutputs``): the
+    report's tables and figures first, then the counterfactual tables with their JSON last,
+    so a killed run leaves the previous scenario's files. Returns the final paths."""
     table = _ordered(result.country)
     table.insert(0, "scenario", scn.name)
     table["baseline_year"] = year
@@ -376,32 +359,45 @@ def write_outputs(scn: Scenario, result: GEIntervals, year: int, notes: list[str
     table["draws_failed"] = result.failed
     table["level"] = result.level
     table["domestic_constructed"] = True
-    out_dir = paths.counterfactuals
-    written = [write_parquet(table, out_dir / f"{scn.name}.parquet")]
     pairs = result.point.pairs
-    written.append(write_parquet(pairs[pairs["trade"].abs() > 1e-9],
-                                 out_dir / f"{scn.name}_pairs.parquet"))
     meta = {"scenario": scn.name, "title": scn.title, "description": scn.description,
             "file": scn.file.name, "formula": scn.formula, "sigma": scn.sigma,
             "reference": scn.reference, "baseline_year": year, "draws": result.draws,
             "draws_failed": result.failed, "level": result.level, "seed": result.seed,
             "method": result.point.method, "iterations": result.point.iterations,
             "partial_effects": coefs.reset_index().to_dict(orient="records"), "notes": notes}
-    written.append(write_json(meta, out_dir / f"{scn.name}.json"))
-    shown = _display(table)
-    caption = (f"{scn.title}: full-endowment GE changes in percent, {year} baseline, "
+    caption = (f"{scn.title}: full-endowment GE changes in percent (countries in the figure "
+               f"first, each group by real-GDP change), {year} baseline, "
                f"{int(result.level * 100)}% intervals from {result.draws} draws "
                f"({result.failed} did not converge). Domestic flows approximated by GDP minus "
                "exports.")
-    written += write_table(shown, paths.reports / "tables" / f"ge_{scn.name}", caption)
-    written += _figure(table, scn.title, paths.reports / "figures" / f"ge_{scn.name}")
-    return written
+    note = (f"Bold, blue: the study's focus countries; grey: the {N_MOVERS} largest other "
+            f"changes. {int(result.level * 100)}% intervals from {result.draws} draws of the "
+            f"partial effects ({result.failed} did not converge); baseline {year}. Countries "
+            "in the same order as the table.")
+    out_dir = paths.counterfactuals
+    with StagedOutputs(paths.reports) as shown, StagedOutputs(
+            out_dir, last=(f"{scn.name}.json",)) as data:
+        staged = [write_parquet(table, data.path(out_dir / f"{scn.name}.parquet")),
+                  write_parquet(pairs[pairs["trade"].abs() > 1e-9],
+                                data.path(out_dir / f"{scn.name}_pairs.parquet")),
+                  write_json(meta, data.path(out_dir / f"{scn.name}.json"))]
+        figures = write_table(_display(table),
+                              shown.path(paths.reports / "tables" / f"ge_{scn.name}"), caption)
+        figures += _figure(table, scn.title, note,
+                           shown.path(paths.reports / "figures" / f"ge_{scn.name}"))
+        shown.commit()
+        data.commit()
+    return [data.target(p) for p in staged] + [shown.target(p) for p in figures]
 
 
 def run_scenario(name_or_path: str | Path, paths: Paths, draws: int | None = None,
                  seed: int = 20261128, progress: bool = True, workers: int = 2) -> list[Path]:
     """Run one scenario end to end from ``paths.panel``; return the files written."""
     scn = load_scenario(name_or_path)
+    if draws is not None and (isinstance(draws, bool) or not isinstance(draws, int | np.integer)
+                              or draws < 1):
+        raise SpecificationError(f"draws={draws!r}; expected a whole number >= 1")
     if not paths.panel.is_file():
         raise DataError("panel not found; run `tradeflows build` first", file=paths.panel)
     panel = with_logs(read_panel(paths.panel, scn), scn)
@@ -415,11 +411,11 @@ def run_scenario(name_or_path: str | Path, paths: Paths, draws: int | None = Non
         notes.append(f"reference {scn.reference} not in the sample; used {reference}")
     model = GEModel(xs, cost_terms=terms, sigma=scn.sigma, reference=reference,
                     coefs=res.coef[terms].to_dict(), baseline="observed", file=paths.panel)
-    new = scenario_costs(scn, xs, year)
+    new = scenario_costs(scn, xs, year, panel)
     changed = int((new[terms].to_numpy() != xs[terms].to_numpy()).any(axis=1).sum())
     notes.append(f"{changed} pairs change")
     result = simulate_intervals(model, new, res.vcov.loc[terms, terms],
-                                draws=draws or scn.draws, seed=seed, level=scn.level,
+                                draws=scn.draws if draws is None else int(draws), seed=seed, level=scn.level,
                                 workers=workers, progress=progress)
     return write_outputs(scn, result, year, notes, coefs, paths)
 

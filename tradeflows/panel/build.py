@@ -6,8 +6,9 @@ reports, canonical trade table), ``investment.parquet`` (UNCTAD bilateral FDI),
 ``tradeflows.panel.mirror`` for the rules) and ``manifest.json`` (sha256 of every input and
 output, rows in and out, drops by reason).
 
-The panel uses IMF DOTS, then national statistics, then any added file (``extra_files``: a BACI
-or CEPII Gravity file, recognised by its name). Eurostat (the EU as one exporter) and the
+The panel uses IMF IMTS (when added), IMF DOTS, then national statistics, then any other added
+file (``extra_files``: BACI, CEPII Gravity, ITPD-E, UN Comtrade or IMF files, recognised by
+their content). Eurostat (the EU as one exporter) and the
 four-yearly Comtrade extract (penppml) are kept in ``flows.parquet`` but not in the panel.
 """
 
@@ -26,7 +27,7 @@ from tradeflows.config import Paths
 from tradeflows.config import paths as project_paths
 from tradeflows.countries import exists_in_year
 from tradeflows.errors import DataError
-from tradeflows.io import write_parquet
+from tradeflows.io import StagedOutputs, write_parquet
 from tradeflows.panel.covariates import add_covariates
 from tradeflows.panel.manifest import Manifest
 from tradeflows.panel.mirror import CIF_FOB, reconcile, select_reports
@@ -80,22 +81,20 @@ class BuildSummary:
         return "\n".join(lines)
 
 
-def read_extra(path: str | Path, *, progress: bool = False) -> pd.DataFrame:
-    """Read an added trade file, choosing the reader by the file's name (BACI or Gravity)."""
-    path = Path(path)
-    name = path.name.lower()
-    if "baci" in name:
-        from tradeflows.sources.baci import read_baci
+def read_extra(path: str | Path, *, progress: bool = False,
+               sectors_dir: Path | None = None) -> pd.DataFrame:
+    """Read an added trade file with the reader its content calls for (BACI, CEPII Gravity,
+    ITPD-E, UN Comtrade, IMF IMTS or DOTS; see ``tradeflows.sources.detect``). With
+    ``sectors_dir``, a BACI file goes through the streaming sector ETL
+    (``tradeflows.sectors.etl``), which also writes its HS6 and sector tables there."""
+    from tradeflows.sources.detect import kind_of, read_trade_file
 
-        return read_baci(path, progress=progress)
-    if "gravity" in name:
-        from tradeflows.sources.cepii_gravity import read_cepii_gravity
+    if sectors_dir is not None and kind_of(path) == "baci":
+        from tradeflows.sectors.etl import baci_trade_table, build_sectors
 
-        return read_cepii_gravity(path, progress=progress)
-    raise DataError("cannot tell which source this file is from its name; expected a BACI file "
-                    "(name containing 'BACI', e.g. BACI_HS92_Y2020_V202401.csv) or a CEPII "
-                    "Gravity file (name containing 'Gravity', e.g. Gravity_V202211.csv)",
-                    file=path)
+        build_sectors([path], sectors_dir, progress=progress)
+        return baci_trade_table(sectors_dir)
+    return read_trade_file(path, progress=progress)
 
 
 def combine_trade(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
@@ -149,9 +148,10 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
                 bad_rows: bundled.BadRows = "raise") -> BuildSummary:
     """Build flows, investment and the pair-year panel under ``paths.processed``.
 
-    ``interval``: keep every N-th year from the first (e.g. 4). ``extra_files``: BACI or CEPII
-    Gravity files to add. ``bad_rows="drop"`` removes (and counts in the manifest) rows with
-    bad values, duplicate keys or unknown codes instead of stopping with a ``DataError``.
+    ``interval``: keep every N-th year from the first (e.g. 4). ``extra_files``: downloaded
+    trade files to add (``tradeflows.sources.detect``). ``bad_rows="drop"`` removes (and
+    counts in the manifest) rows with bad values, duplicate keys or unknown codes instead of
+    stopping with a ``DataError``.
     """
     from tradeflows.policy import add_policy_variables
 
@@ -160,7 +160,8 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
     raw = p.raw
     manifest = Manifest(root=p.root, settings={
         "interval": interval, "cif_fob": CIF_FOB, "bad_rows": bad_rows,
-        "extra_files": [str(f) for f in extra_files], "tradeflows_version": __version__})
+        "tradeflows_version": __version__})
+    manifest.settings["extra_files"] = [manifest._name(f) for f in extra_files]
     trade_readers: list[tuple[Path, Callable[[], pd.DataFrame]]] = [
         (raw / bundled.IMF_DOTS, lambda: bundled.read_imf_dots(raw / bundled.IMF_DOTS,
                                                                bad_rows=bad_rows)),
@@ -170,10 +171,14 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
             raw / bundled.EUROSTAT, raw / bundled.ECB_RATES, bad_rows=bad_rows)),
         (raw / bundled.PENPPML, lambda: bundled.read_penppml_trade(raw / bundled.PENPPML,
                                                                    bad_rows=bad_rows)),
-        *((Path(f), lambda f=f: read_extra(f, progress=progress)) for f in extra_files),
+        *((Path(f), lambda f=f: read_extra(f, progress=progress,
+                                           sectors_dir=p.processed / "sectors"))
+          for f in extra_files),
     ]
     n_steps = len(trade_readers) + 7
-    with tqdm(total=n_steps, desc="build", unit="step", disable=not progress) as bar:
+    # flows, investment, panel and manifest are committed together (tradeflows.io)
+    with StagedOutputs(p.processed) as stage, tqdm(total=n_steps, desc="build", unit="step",
+                                                   disable=not progress) as bar:
         tables = []
         for path, reader in trade_readers:
             bar.set_postfix_str(Path(path).name)
@@ -183,8 +188,7 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
             bar.update()
         manifest.add_input(raw / bundled.ECB_RATES, role="EUR/USD rates for eurostat")
         flows = combine_trade(tables)
-        write_parquet(flows, p.flows)
-        manifest.add_output(p.flows, len(flows))
+        manifest.add_output(p.flows, len(flows), write_parquet(flows, stage.path(p.flows)))
         bar.update()
 
         bar.set_postfix_str("covariates")
@@ -197,8 +201,8 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
         bar.set_postfix_str("investment")
         investment = bundled.read_unctad_fdi(raw / bundled.UNCTAD_FDI, bad_rows=bad_rows)
         manifest.add_input(raw / bundled.UNCTAD_FDI, investment, role="investment")
-        write_parquet(investment, p.investment)
-        manifest.add_output(p.investment, len(investment))
+        manifest.add_output(p.investment, len(investment),
+                            write_parquet(investment, stage.path(p.investment)))
         bar.update()
 
         bar.set_postfix_str("mirror + square")
@@ -215,10 +219,10 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
         bar.update()
 
         bar.set_postfix_str("write")
-        write_parquet(panel, p.panel)
-        manifest.add_output(p.panel, len(panel))
+        manifest.add_output(p.panel, len(panel), write_parquet(panel, stage.path(p.panel)))
         bar.update()
-        manifest.write(p.manifest)
+        manifest.write(stage.path(p.manifest))
+        stage.commit()
         bar.update()
 
     all_drops: dict[str, int] = {}

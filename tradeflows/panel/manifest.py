@@ -22,11 +22,13 @@ class Manifest:
     steps: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def _name(self, path: str | Path) -> str:
+        """Path relative to the project root; a file outside it by its name only
+        (``external/<name>``): no absolute path in the manifest."""
         path = Path(path).absolute()  # not resolve(): data/raw may be a symbolic link
         try:
             return path.relative_to(self.root.absolute()).as_posix()
         except ValueError:
-            return str(path)
+            return f"external/{path.name}"
 
     def add_input(self, path: str | Path, table: pd.DataFrame | None = None, *,
                   role: str) -> None:
@@ -44,8 +46,11 @@ class Manifest:
         self.steps[name] = {"rows_in": int(rows_in), "rows_out": int(rows_out),
                             "drops": {k: int(v) for k, v in (drops or {}).items() if v}}
 
-    def add_output(self, path: str | Path, rows: int) -> None:
-        self.outputs[self._name(path)] = {"sha256": sha256_file(path), "rows": int(rows)}
+    def add_output(self, path: str | Path, rows: int, written: str | Path | None = None
+                   ) -> None:
+        """Record an output by its final ``path``; ``written``: where it is staged now."""
+        self.outputs[self._name(path)] = {"sha256": sha256_file(written or path),
+                                          "rows": int(rows)}
 
     def to_dict(self) -> dict[str, Any]:
         return {"settings": self.settings, "inputs": self.inputs, "steps": self.steps,

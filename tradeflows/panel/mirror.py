@@ -5,7 +5,8 @@ importer j (imports, CIF, i.e. including cost, insurance and freight to j's bord
 
 Source precedence (per report slot = year, exporter, importer, reporting side)
 -----------------------------------------------------------------------------
-``SOURCE_PRECEDENCE``: IMF DOTS first, then national statistics (KAZ, KGZ, UZB, ARM, RUS), then
+``SOURCE_PRECEDENCE``: IMF IMTS (the successor of DOTS, when fetched and added) first, then
+IMF DOTS, then national statistics (KAZ, KGZ, UZB, ARM, RUS), then
 any added source (alphabetical by name). A national figure is used for a slot only when DOTS
 has none: in practice 2021-2023, where the DOTS copy stops in 2020.
 
@@ -37,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 CIF_FOB = 1.06
-SOURCE_PRECEDENCE = ("imf_dots", "national")
+SOURCE_PRECEDENCE = ("imf_imts", "imf_dots", "national")
 PAIR = ["year", "exporter", "importer"]
 
 BASES = ("importer_cif", "exporter_fob", "importer_cif_estimated", "exporter_fob_estimated")

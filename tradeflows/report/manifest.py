@@ -52,12 +52,21 @@ def git_commit(root: Path) -> str:
     return commit if done.returncode == 0 and commit else "unknown"
 
 
-def build_manifest(paths: Paths, manifest_file: Path) -> dict[str, object]:
-    """Manifest of a report: raw inputs, processed intermediates, report outputs."""
+def build_manifest(paths: Paths, manifest_file: Path,
+                   reports: Path | None = None) -> dict[str, object]:
+    """Manifest of a report: raw inputs, processed intermediates, report outputs.
+
+    ``reports``: where the report's files are now (a staging folder, see
+    ``tradeflows.io.StagedOutputs``); they are named by their place under ``paths.reports``.
+    """
+    folder = reports if reports is not None else paths.reports
+    prefix = paths.reports.relative_to(paths.root)
+    outputs = {(prefix / rel).as_posix(): sha for rel, sha in
+               checksums(folder, folder, exclude=(manifest_file,)).items()}
     return {
         "inputs": checksums(paths.raw, paths.root),
         "processed": checksums(paths.processed, paths.root),
-        "outputs": checksums(paths.reports, paths.root, exclude=(manifest_file,)),
+        "outputs": outputs,
         "packages": package_versions(),
         "python": platform.python_version(),
         "git_commit": git_commit(paths.root),

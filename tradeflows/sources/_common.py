@@ -18,22 +18,27 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import re
-import shutil
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from tqdm.auto import tqdm
 
 from tradeflows.countries import is_aggregate, to_iso3
 from tradeflows.errors import DataError
-from tradeflows.io import atomic_path
-from tradeflows.sources.base import TRADE_COLUMNS, require_columns, to_number, validate_trade
+from tradeflows.sources.archive import extract_member as extract_member  # re-exported
+from tradeflows.sources.archive import zip_members as zip_members  # re-exported
+from tradeflows.sources.base import (
+    TRADE_COLUMNS,
+    check_years,
+    require_columns,
+    to_number,
+    validate_trade,
+)
 
 BLOCK_BYTES = 64 << 20  # bytes of CSV text per chunk
 
@@ -48,29 +53,6 @@ def read_csv_text(path: str | Path, *, skiprows: int = 0, sep: str = ",",
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
             csv.Error) as exc:
         raise DataError(f"malformed CSV file ({type(exc).__name__}: {exc})", file=path) from exc
-
-
-def zip_members(archive: str | Path, pattern: str) -> list[str]:
-    """Names of the members of a zip archive matching the regular expression ``pattern``."""
-    try:
-        with zipfile.ZipFile(archive) as zf:
-            return sorted(n for n in zf.namelist() if re.search(pattern, Path(n).name))
-    except zipfile.BadZipFile as exc:
-        raise DataError(f"not a readable zip archive ({exc})", file=archive) from exc
-
-
-def extract_member(archive: str | Path, member: str) -> Path:
-    """Extract ``member`` of a zip into a folder named after the archive, beside it; an
-    earlier extraction of the same size is reused. Returns the extracted file's path."""
-    archive = Path(archive)
-    target = archive.with_suffix("") / Path(member).name
-    with zipfile.ZipFile(archive) as zf:
-        info = zf.getinfo(member)
-        if target.exists() and target.stat().st_size == info.file_size:
-            return target
-        with atomic_path(target) as tmp, zf.open(info) as src, open(tmp, "wb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
-    return target
 
 
 def header_of(path: str | Path, *, skiprows: int = 0, sep: str = ",",
@@ -116,7 +98,10 @@ def iter_csv(path: str | Path, columns: dict[str, str], *, skiprows: int = 0, se
         for batch in tqdm(reader, desc=Path(path).name, unit="block", disable=not progress):
             out = pd.DataFrame({"_line": np.arange(first_line, first_line + batch.num_rows)})
             for col, kind in columns.items():
-                values = batch.column(raw[col]).to_pandas()
+                array = batch.column(raw[col])
+                if kind == "number":
+                    _refuse_non_finite(array, col, path, out["_line"])
+                values = array.to_pandas()
                 out[col] = values.to_numpy() if kind == "number" else values.str.strip()
             first_line += batch.num_rows
             yield out
@@ -126,6 +111,17 @@ def iter_csv(path: str | Path, columns: dict[str, str], *, skiprows: int = 0, se
         else:
             _locate_bad_line(path, len(names), skiprows, sep)
         raise DataError(f"malformed CSV file ({exc})", file=path) from exc
+
+
+def _refuse_non_finite(array: pa.Array, column: str, path: str | Path,
+                       lines: pd.Series) -> None:
+    """Raise ``DataError`` at the first NaN or infinite number (text such as "nan", "inf",
+    "1e999"); empty cells are missing values, not errors."""
+    bad = pc.fill_null(pc.invert(pc.is_finite(array)), False)
+    if pc.any(bad).as_py():
+        pos = int(np.flatnonzero(bad.to_numpy(zero_copy_only=False))[0])
+        raise DataError(f"non-finite value {array[pos].as_py()}; expected a finite number",
+                        file=path, row=int(lines.iloc[pos]), column=column)
 
 
 def _locate_bad_line(path: str | Path, n_fields: int, skiprows: int, sep: str) -> None:
@@ -172,12 +168,22 @@ def require_present(df: pd.DataFrame, columns: list[str], file: object,
 
 def check_nonnegative(df: pd.DataFrame, column: str, file: object,
                       lines: str = "_line") -> None:
-    """Raise ``DataError`` at the first negative value of ``column``."""
-    neg = (df[column] < 0).to_numpy()
+    """Raise ``DataError`` at the first negative or infinite value of ``column`` (NaN is a
+    missing value)."""
+    x = df[column].to_numpy(dtype="float64", na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        neg = (x < 0) | np.isinf(x)
     if neg.any():
         pos = int(np.flatnonzero(neg)[0])
-        raise DataError(f"negative value {df[column].iloc[pos]}; expected >= 0", file=file,
-                        row=int(df[lines].iloc[pos]), column=column)
+        what = "non-finite" if np.isinf(x[pos]) else "negative"
+        raise DataError(f"{what} value {df[column].iloc[pos]}; expected a finite number >= 0",
+                        file=file, row=int(df[lines].iloc[pos]), column=column)
+
+
+def check_year(df: pd.DataFrame, column: str, file: object, lines: str = "_line") -> None:
+    """Raise ``DataError`` at the first value of ``column`` that is not a whole-number year
+    within ``tradeflows.sources.base.YEAR_RANGE``."""
+    check_years(df[column], column=column, file=file, rows=df[lines])
 
 
 def check_unique(df: pd.DataFrame, key: list[str], file: object, lines: str = "_line") -> None:
@@ -278,6 +284,8 @@ def finish_trade(df: pd.DataFrame, file: object, drops: dict[str, int],
     the canonical key plus them, and the schema is checked on the totals over them.
     """
     key = ["source", "year", "exporter", "importer", "reporter_side", "flow"]
+    check_years(df["year"], column="year", file=file,
+                rows=df["_line"] if "_line" in df.columns else None)
     df = df.sort_values([*key, *extra], kind="stable").reset_index(drop=True)
     if extra:
         check_unique(df.assign(_line=np.arange(len(df))), [*key, *extra], file)

@@ -8,8 +8,10 @@ carries ``attrs["file"]``, ``attrs["rows_in"]`` (rows read) and ``attrs["drops"]
 ``bad_rows="raise"`` (default) stops at the first non-numeric or negative value, duplicate
 key or unknown country code with a ``DataError`` naming the file, row and column;
 ``bad_rows="drop"`` removes such rows instead and counts them in ``attrs["drops"]``.
-Rows in messages are 0-based data rows of the file (the Parquet row index; in a CSV file,
-row r is on line r + 2, after the header).
+Rows in messages are the file's own: the 1-based row of a Parquet file, the 1-based line of a
+CSV file (its header is line 1). Values must be finite, booleans are parsed strictly
+(``tradeflows.sources.base.parse_bool``), years lie in ``YEAR_RANGE`` and EUR/USD rates in
+``USD_PER_EUR_RANGE``.
 """
 
 from __future__ import annotations
@@ -20,13 +22,17 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from tradeflows.config import paths as project_paths
+from tradeflows.config import raw_dir
 from tradeflows.countries import harmonize
 from tradeflows.errors import DataError
 from tradeflows.sources.base import (
     INVESTMENT_KEY,
     TRADE_KEY,
+    check_years,
+    parse_bool,
     require_columns,
+    show,
+    to_number,
     validate_investment,
     validate_trade,
 )
@@ -70,21 +76,29 @@ NATIONAL_FLOWS = {
 
 
 def _path(path: str | Path | None, default: str) -> Path:
-    return Path(path) if path is not None else project_paths().raw / default
+    return Path(path) if path is not None else raw_dir() / default
+
+
+#: Plausible annual averages of the ECB reference rate, USD per EUR (1999-2023: 0.90-1.47).
+USD_PER_EUR_RANGE = (0.5, 2.5)
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a Parquet or CSV file; an unreadable file raises ``DataError`` naming it."""
+    """Read a Parquet or CSV file, indexed by the file's own rows (Parquet: 1-based row;
+    CSV: 1-based line, the header being line 1); an unreadable file raises ``DataError``."""
     path = Path(path)
     if not path.is_file():
         raise DataError("file not found", file=path)
     try:
         if path.suffix == ".parquet":
-            return pd.read_parquet(path)
-        return pd.read_csv(path)
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
+            table, first = pd.read_parquet(path), 1
+        else:
+            table, first = pd.read_csv(path), 2
+    except (OSError, ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise DataError(f"cannot read the file ({type(exc).__name__}: {exc}); expected "
                         f"{'Parquet' if path.suffix == '.parquet' else 'CSV'}", file=path) from exc
+    table.index = pd.RangeIndex(first, first + len(table))
+    return table
 
 
 def _check_unit(df: pd.DataFrame, value_column: str, file: Path) -> None:
@@ -99,20 +113,23 @@ def _check_unit(df: pd.DataFrame, value_column: str, file: Path) -> None:
         if len(units) > 1:
             pos = int(np.flatnonzero((df["unit"] != units[0]).to_numpy())[0])
             raise DataError(f"mixed units {sorted(map(str, units))}; expected one unit "
-                            f"({value_column})", file=file, row=pos, column="unit")
+                            f"({value_column})", file=file, row=df.index[pos], column="unit")
 
 
 def _numbers(df: pd.DataFrame, column: str, file: Path, bad_rows: BadRows,
              drops: dict[str, int], *, allow_missing: bool = False) -> pd.DataFrame:
-    """Parse ``column`` as non-negative numbers; raise or drop-and-count bad rows."""
+    """Parse ``column`` as finite non-negative numbers; raise or drop-and-count bad rows."""
     raw = df[column]
+    if pd.api.types.is_bool_dtype(raw):
+        raise DataError("true/false values; expected numbers", file=file, column=column)
     if pd.api.types.is_numeric_dtype(raw):
         parsed = raw.astype("float64")
         non_numeric = pd.Series(False, index=df.index)
     else:
         text = raw.astype("string").str.strip().str.replace(",", "", regex=False)
         parsed = pd.to_numeric(text.replace({"": pd.NA}), errors="coerce").astype("float64")
-        non_numeric = parsed.isna() & text.notna() & (text != "")
+        non_numeric = (parsed.isna() & text.notna() & (text != "")).fillna(False)
+    non_numeric |= np.isinf(parsed.to_numpy(dtype="float64", na_value=np.nan))
     missing = parsed.isna() & ~non_numeric
     negative = parsed < 0
     for mask, what in ((non_numeric, "non-numeric"), (negative, "negative"),
@@ -121,7 +138,7 @@ def _numbers(df: pd.DataFrame, column: str, file: Path, bad_rows: BadRows,
             continue
         if bad_rows == "raise":
             pos = int(np.flatnonzero(mask.to_numpy())[0])
-            raise DataError(f"{what} value {raw.iloc[pos]!r}; expected a number >= 0",
+            raise DataError(f"{what} value {show(raw.iloc[pos])}; expected a finite number >= 0",
                             file=file, row=df.index[pos], column=column)
         drops[f"{what}_{column}"] = drops.get(f"{what}_{column}", 0) + int(mask.sum())
     out = df.assign(**{column: parsed})
@@ -130,14 +147,9 @@ def _numbers(df: pd.DataFrame, column: str, file: Path, bad_rows: BadRows,
 
 
 def _years(values: pd.Series, file: Path, column: str = "year") -> np.ndarray:
-    """Whole-number years; anything else raises ``DataError`` naming the row."""
-    years = pd.to_numeric(values, errors="coerce")
-    bad = (years.isna() | (years % 1 != 0)).to_numpy()
-    if bad.any():
-        pos = int(np.flatnonzero(bad)[0])
-        raise DataError(f"bad year {values.iloc[pos]!r}; expected a whole number", file=file,
-                        row=values.index[pos], column=column)
-    return years.to_numpy().astype("int64")
+    """Whole-number years in ``YEAR_RANGE``; anything else raises ``DataError`` naming the
+    file's row."""
+    return check_years(values, column=column, file=file, rows=values.index)
 
 
 def _dedupe(df: pd.DataFrame, key: list[str], file: Path, bad_rows: BadRows,
@@ -181,7 +193,7 @@ def _countries(df: pd.DataFrame, columns: list[str], scheme: str, file: Path,
 def _finish_trade(df: pd.DataFrame, file: Path, rows_in: int, drops: dict[str, int],
                   bad_rows: BadRows) -> pd.DataFrame:
     df = _dedupe(df, TRADE_KEY, file, bad_rows, drops)
-    out = validate_trade(df.reset_index(drop=True), file=file)
+    out = validate_trade(df.assign(_line=df.index).reset_index(drop=True), file=file)
     out.attrs.update(file=str(file), rows_in=rows_in, drops=drops)
     return out
 
@@ -200,13 +212,13 @@ def read_imf_dots(path: str | Path | None = None, *, bad_rows: BadRows = "raise"
     require_columns(raw, cols, file)
     _check_unit(raw, "value_usd_mn", file)
     drops: dict[str, int] = {}
-    df = raw[cols].reset_index(drop=True)
+    df = raw[cols]
     flows = df["flow"].astype(object)
     bad_flow = ~flows.isin(["exports_fob", "imports_cif"])
     if bad_flow.any():
         pos = int(np.flatnonzero(bad_flow.to_numpy())[0])
         raise DataError(f"flow {flows.iloc[pos]!r}; expected 'exports_fob' or 'imports_cif'",
-                        file=file, row=pos, column="flow")
+                        file=file, row=df.index[pos], column="flow")
     df = _numbers(df, "value_usd_mn", file, bad_rows, drops)
     df = _countries(df, ["reporter_imf_name", "partner_imf_name"], "imf", file, bad_rows, drops)
     exp = df["flow"].astype(object).to_numpy() == "exports_fob"
@@ -219,7 +231,7 @@ def read_imf_dots(path: str | Path | None = None, *, bad_rows: BadRows = "raise"
         "reporter_side": np.where(exp, "exporter", "importer"),
         "flow": np.where(exp, "export", "import"),
         "source": "imf_dots",
-        "estimated": df["estimated"].astype(bool).to_numpy(),
+        "estimated": parse_bool(df["estimated"], column="estimated", file=file, rows=df.index),
     })
     return _finish_trade(out, file, len(raw), drops, bad_rows)
 
@@ -238,7 +250,7 @@ def read_national(path: str | Path | None = None, *, bad_rows: BadRows = "raise"
     require_columns(raw, cols, file)
     _check_unit(raw, "value_usd_thousand", file)
     drops: dict[str, int] = {}
-    df = raw.reset_index(drop=True)
+    df = raw
     flows = df["flow"].astype(object)
     consignment = (flows == "imports_by_consignment").to_numpy()
     drops["imports_by_consignment"] = int(consignment.sum())
@@ -252,7 +264,8 @@ def read_national(path: str | Path | None = None, *, bad_rows: BadRows = "raise"
     partner = df["partner_iso3"].astype(object)
     aggregate = partner.isna() | (partner == "WLD")
     if "partner_is_aggregate" in df.columns:
-        aggregate |= df["partner_is_aggregate"].astype(bool)
+        aggregate |= parse_bool(df["partner_is_aggregate"], column="partner_is_aggregate",
+                                file=file, rows=df.index)
     drops["aggregate_partner"] = int(aggregate.sum())
     df = df[~aggregate.to_numpy()]
     df = _numbers(df, "value_usd_thousand", file, bad_rows, drops)
@@ -281,7 +294,15 @@ def read_ecb_rates(path: str | Path | None = None) -> pd.Series:
     require_columns(raw, ["year", "usd_per_eur"], file)
     drops: dict[str, int] = {}
     df = _numbers(raw, "usd_per_eur", file, "raise", drops)
-    df = _dedupe(df, ["year"], file, "raise", drops)
+    years = _years(df["year"], file)
+    lo, hi = USD_PER_EUR_RANGE
+    implausible = ((df["usd_per_eur"] < lo) | (df["usd_per_eur"] > hi)).to_numpy()
+    if implausible.any():
+        pos = int(np.flatnonzero(implausible)[0])
+        raise DataError(f"rate {df['usd_per_eur'].iloc[pos]!r} USD per EUR; expected an annual "
+                        f"average between {lo} and {hi}", file=file, row=df.index[pos],
+                        column="usd_per_eur")
+    df = _dedupe(df.assign(year=years), ["year"], file, "raise", drops)
     return pd.Series(df["usd_per_eur"].to_numpy(), index=df["year"].astype("int64"),
                      name="usd_per_eur")
 
@@ -298,7 +319,7 @@ def read_eurostat(path: str | Path | None = None, rates: str | Path | None = Non
     _check_unit(raw, "value_eur", file)
     usd_per_eur = read_ecb_rates(rates)
     drops: dict[str, int] = {}
-    df = raw.reset_index(drop=True)
+    df = raw
     no_code = df["partner_iso3"].isna().to_numpy()
     drops["partner_without_iso3"] = int(no_code.sum())
     df = _numbers(df[~no_code], "value_eur", file, bad_rows, drops)
@@ -329,7 +350,7 @@ def read_penppml_trade(path: str | Path | None = None, *, bad_rows: BadRows = "r
     raw = read_table(file)
     require_columns(raw, ["exp", "imp", "time", "export"], file)
     drops: dict[str, int] = {}
-    df = _numbers(raw.reset_index(drop=True), "export", file, bad_rows, drops)
+    df = _numbers(raw, "export", file, bad_rows, drops)
     df = _countries(df, ["exp", "imp"], "iso3", file, bad_rows, drops, aliases=LEGACY_CODES)
     out = pd.DataFrame(index=df.index, data={
         "year": _years(df["time"], file, "time"),
@@ -350,7 +371,7 @@ def read_wdi(path: str | Path | None = None, *, bad_rows: BadRows = "raise") -> 
     raw = read_table(file)
     require_columns(raw, ["iso3", "year", "gdp_current_usd", "total_population"], file)
     drops: dict[str, int] = {}
-    df = raw.reset_index(drop=True)
+    df = raw
     for col in ("gdp_current_usd", "total_population"):
         df = _numbers(df, col, file, bad_rows, drops, allow_missing=True)
     df = _countries(df, ["iso3"], "iso3", file, bad_rows, drops)
@@ -377,7 +398,7 @@ def read_cepii_geodist(path: str | Path | None = None, *, bad_rows: BadRows = "r
     raw = read_table(file)
     require_columns(raw, ["iso_o", "iso_d", *GEODIST_COLUMNS], file)
     drops: dict[str, int] = {}
-    df = raw.reset_index(drop=True)
+    df = raw
     for col in GEODIST_COLUMNS:
         df = _numbers(df, col, file, bad_rows, drops, allow_missing=col != "dist")
     df = _countries(df, ["iso_o", "iso_d"], "iso3", file, bad_rows, drops,
@@ -399,7 +420,7 @@ def read_cepii_geo(path: str | Path | None = None, *, bad_rows: BadRows = "raise
     require_columns(raw, ["iso3", "area", "dis_int", "landlocked", "continent", "lat", "lon",
                           "maincity"], file)
     drops: dict[str, int] = {}
-    df = raw.reset_index(drop=True)
+    df = raw
     other_city = (df["maincity"] != 1).to_numpy()
     drops["not_main_city"] = int(other_city.sum())
     df = df[~other_city]
@@ -411,8 +432,10 @@ def read_cepii_geo(path: str | Path | None = None, *, bad_rows: BadRows = "raise
                         "dis_int_km": df["dis_int"].to_numpy(),
                         "landlocked": df["landlocked"].astype("int64").to_numpy(),
                         "continent": df["continent"].to_numpy(),
-                        "lat": df["lat"].to_numpy(dtype="float64"),
-                        "lon": df["lon"].to_numpy(dtype="float64")})
+                        "lat": to_number(df["lat"], column="lat", file=file,
+                                         rows=df.index).to_numpy(),
+                        "lon": to_number(df["lon"], column="lon", file=file,
+                                         rows=df.index).to_numpy()})
     out.attrs.update(file=str(file), rows_in=len(raw), drops=drops)
     return out
 
@@ -435,9 +458,9 @@ def read_unctad_fdi(path: str | Path | None = None, *, bad_rows: BadRows = "rais
     if measure.isna().any():
         pos = int(np.flatnonzero(measure.isna().to_numpy())[0])
         raise DataError(f"measure {raw['measure'].iloc[pos]!r}; expected 'inward_flow' or "
-                        "'inward_stock'", file=file, row=pos, column="measure")
+                        "'inward_stock'", file=file, row=raw.index[pos], column="measure")
     drops: dict[str, int] = {}
-    df = raw.assign(measure=measure).reset_index(drop=True)
+    df = raw.assign(measure=measure)
     if "partner_name" in df.columns:
         # The source maps "Serbia and Montenegro" to SRB as well as "Serbia": it is SCG.
         scg = (df["partner_name"] == "Serbia and Montenegro").to_numpy()
@@ -477,6 +500,6 @@ def read_unctad_fdi(path: str | Path | None = None, *, bad_rows: BadRows = "rais
         "source": "unctad_fdi",
     })
     out = _dedupe(out, INVESTMENT_KEY, file, bad_rows, drops)
-    out = validate_investment(out.reset_index(drop=True), file=file)
+    out = validate_investment(out.assign(_line=out.index).reset_index(drop=True), file=file)
     out.attrs.update(file=str(file), rows_in=len(raw), drops=drops)
     return out

@@ -22,9 +22,9 @@ import pandas as pd
 
 from tradeflows.errors import DataError
 from tradeflows.sources._common import (
-    check_integer,
     check_nonnegative,
     check_unique,
+    check_year,
     extract_member,
     finish_trade,
     header_of,
@@ -33,6 +33,7 @@ from tradeflows.sources._common import (
     require_present,
     zip_members,
 )
+from tradeflows.sources.archive import is_zip
 
 UNIT = 1_000.0  # trade flows and GDP are thousands of USD
 # column -> (source, reporter_side, flow)
@@ -59,10 +60,11 @@ _EXISTS = ("country_exists_o", "country_exists_d")
 
 
 def _csv_of(path: Path) -> Path:
-    """The CSV itself, or the ``Gravity_V*.csv`` extracted from the downloaded zip."""
-    if path.suffix.lower() != ".zip":
+    """The CSV itself, or the ``Gravity_V*.csv`` extracted from the downloaded zip (told by
+    its content, not its name)."""
+    if not is_zip(path):
         return path
-    found = zip_members(path, r"^Gravity_V\d+\.csv$")
+    found = zip_members(path, r"^Gravity_V\d{6}[a-z]?\.csv$")
     if not found:
         raise DataError("no Gravity_V*.csv in the archive", file=path)
     return extract_member(path, found[-1])
@@ -76,7 +78,7 @@ def _read(path: Path, values: list[str], progress: bool, drops: dict[str, int],
     parts = []
     for chunk in iter_csv(path, columns, progress=progress):
         require_present(chunk, ["year", "iso3_o", "iso3_d"], path)
-        check_integer(chunk, "year", path)
+        check_year(chunk, "year", path)
         if years is not None:
             other = ~chunk["year"].isin(list(years))
             drops["other_year"] += int(other.sum())
