@@ -168,6 +168,57 @@ def build(obj: dict, interval: int | None, extra_files: tuple[Path, ...],
     click.echo(summary.describe())
 
 
+@main.group()
+def sectors() -> None:
+    """Product-level trade (BACI HS6): streaming build, sector panel, per-sector gravity."""
+
+
+@sectors.command("build")
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--concordance", "concordances", multiple=True,
+              help="Extra aggregate level: a bundled concordance (energy, gold, oil_gas, "
+                   "energy_gold) or a CSV hs_prefix,sector[,label] (repeatable).")
+@click.option("--year", "years", type=int, multiple=True, help="Only these years (repeatable).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder (default: data/processed/sectors).")
+@click.option("--no-hs6", is_flag=True, help="Write only the aggregates, not the HS6 dataset.")
+@click.pass_obj
+def sectors_build(obj: dict, files: tuple[Path, ...], concordances: tuple[str, ...],
+                  years: tuple[int, ...], out: Path | None, no_hs6: bool) -> None:
+    """Stream BACI FILES (release zips or yearly CSVs) into Parquet by year + sector totals."""
+    from tradeflows.sectors.etl import DEFAULT_LEVELS, build_sectors
+
+    summary = build_sectors(list(files), out or obj["paths"].processed / "sectors",
+                            concordances=concordances or DEFAULT_LEVELS,
+                            years=list(years) or None, write_hs6=not no_hs6,
+                            progress=obj["progress"])
+    click.echo(summary.describe())
+
+
+@sectors.command("estimate")
+@click.option("--level", default="section", show_default=True,
+              help="Aggregate level built by `sectors build` (section, chapter, energy_gold...).")
+@click.option("--country", "countries", multiple=True,
+              help="ISO3 countries of the sample (default: the application's sample).")
+@click.option("--year", "years", type=int, multiple=True, help="Only these years (repeatable).")
+@click.option("--scheduler", default=None,
+              help="Dask scheduler address (default: $TRADEFLOWS_SCHEDULER, else a local cluster).")
+@click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Workers of the local cluster.")
+@click.option("--serial", is_flag=True, help="Run in this process without Dask.")
+@click.pass_obj
+def sectors_estimate(obj: dict, level: str, countries: tuple[str, ...], years: tuple[int, ...],
+                     scheduler: str | None, workers: int, serial: bool) -> None:
+    """OTS membership and corridor access effects per sector (one PPML per sector)."""
+    from tradeflows.sectors.run import run_sector_estimates
+
+    for path in run_sector_estimates(obj["paths"], level, countries=list(countries) or None,
+                                     years=list(years) or None, progress=obj["progress"],
+                                     serial=serial, scheduler=scheduler, workers=workers):
+        click.echo(str(path))
+
+
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "csv"]), default="text")
 def variables(fmt: str) -> None:
@@ -207,12 +258,21 @@ def estimate(obj: dict) -> None:
 @click.option("--draws", type=click.IntRange(min=1), default=None,
               help="Draws of the partial effects for intervals (>= 1).")
 @click.option("--seed", type=int, default=20261128, show_default=True)
+@click.option("--scheduler", default=None,
+              help="Dask scheduler address for the draws (default: $TRADEFLOWS_SCHEDULER, "
+                   "else local processes).")
 @click.pass_obj
-def simulate(obj: dict, scenario: str, draws: int | None, seed: int) -> None:
+def simulate(obj: dict, scenario: str, draws: int | None, seed: int,
+             scheduler: str | None = None) -> None:
     """Run the general-equilibrium counterfactual SCENARIO (a bundled name, listed below, or
     a scenario file)."""
+    import os
+
+    from tradeflows.distributed import ENV_SCHEDULER
     from tradeflows.gravity.scenarios import run_scenario
 
+    if scheduler:  # read by the draws' fan-out (tradeflows.gravity.uncertainty)
+        os.environ[ENV_SCHEDULER] = scheduler
     paths = obj["paths"]
     written = run_scenario(scenario, paths, draws=draws, seed=seed, progress=obj["progress"])
     con = out.console()

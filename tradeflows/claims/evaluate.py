@@ -16,6 +16,7 @@ from tradeflows.claims.corridor import corridor_evidence
 from tradeflows.claims.evidence import Evidence, Untestable, read_parquet_or_untestable
 from tradeflows.claims.gravity_gap import gravity_gap_evidence
 from tradeflows.claims.investment import investment_evidence
+from tradeflows.claims.product_detail import product_note
 from tradeflows.claims.rules import NOT_TESTABLE, decide
 from tradeflows.claims.stage_outputs import counterfactual_evidence, estimate_evidence
 from tradeflows.config import Paths
@@ -33,12 +34,14 @@ class Assessment:
     verdict: str
     evidence: Evidence | None
     reason: str = ""
+    product_note: str = ""  # product-level check (tradeflows.claims.product_detail)
 
     def row(self) -> dict[str, object]:
         """One row of the verdict table (see ``COLUMNS``)."""
         ev = self.evidence
         if ev is None:
             note = f"{self.reason}. Data that would test it: {self.claim.data_needed_if_untestable}"
+            note = " ".join(filter(None, [note, self.product_note]))
             return {"id": self.claim.id, "claim": self.claim.claim, "verdict": self.verdict,
                     "estimate": float("nan"), "conf_low": float("nan"),
                     "conf_high": float("nan"), "nobs": pd.NA, "years": "",
@@ -48,7 +51,8 @@ class Assessment:
                 "estimate": ev.estimate, "conf_low": ev.conf_low, "conf_high": ev.conf_high,
                 "nobs": ev.nobs if ev.nobs is not None else pd.NA, "years": ev.years,
                 "sources": "; ".join(ev.sources), "table": ev.table or "",
-                "figure": ev.figure or "", "note": ev.note}
+                "figure": ev.figure or "",
+                "note": " ".join(filter(None, [ev.note, self.product_note]))}
 
 
 class _Inputs:
@@ -83,15 +87,19 @@ _METHODS: dict[str, Callable[[Claim, _Inputs], Evidence]] = {
 
 
 def assess_claim(claim: Claim, inputs: _Inputs) -> Assessment:
-    """Gather one claim's evidence and decide; a missing input gives 'not testable'."""
+    """Gather one claim's evidence and decide; a missing input gives 'not testable'. A
+    product-level check (BACI, if built) is added to the note; it never changes the verdict."""
+    product = product_note(claim, inputs.paths.processed / "sectors")
     try:
         ev = _METHODS[claim.method](claim, inputs)
     except Untestable as exc:
-        return Assessment(claim, NOT_TESTABLE, None, str(exc))
+        return Assessment(claim, NOT_TESTABLE, None, str(exc), product)
     except (TradeflowsError, ImportError, ArithmeticError) as exc:
         return Assessment(claim, NOT_TESTABLE, None,
-                          f"the evidence could not be computed ({type(exc).__name__}: {exc})")
-    return Assessment(claim, decide(claim.rule, ev.estimate, ev.conf_low, ev.conf_high), ev)
+                          f"the evidence could not be computed ({type(exc).__name__}: {exc})",
+                          product)
+    return Assessment(claim, decide(claim.rule, ev.estimate, ev.conf_low, ev.conf_high), ev,
+                      product_note=product)
 
 
 def assess_claims(paths: Paths, progress: bool = True,

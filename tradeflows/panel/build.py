@@ -81,11 +81,19 @@ class BuildSummary:
         return "\n".join(lines)
 
 
-def read_extra(path: str | Path, *, progress: bool = False) -> pd.DataFrame:
+def read_extra(path: str | Path, *, progress: bool = False,
+               sectors_dir: Path | None = None) -> pd.DataFrame:
     """Read an added trade file with the reader its content calls for (BACI, CEPII Gravity,
-    ITPD-E, UN Comtrade, IMF IMTS or DOTS; see ``tradeflows.sources.detect``)."""
-    from tradeflows.sources.detect import read_trade_file
+    ITPD-E, UN Comtrade, IMF IMTS or DOTS; see ``tradeflows.sources.detect``). With
+    ``sectors_dir``, a BACI file goes through the streaming sector ETL
+    (``tradeflows.sectors.etl``), which also writes its HS6 and sector tables there."""
+    from tradeflows.sources.detect import kind_of, read_trade_file
 
+    if sectors_dir is not None and kind_of(path) == "baci":
+        from tradeflows.sectors.etl import baci_trade_table, build_sectors
+
+        build_sectors([path], sectors_dir, progress=progress)
+        return baci_trade_table(sectors_dir)
     return read_trade_file(path, progress=progress)
 
 
@@ -163,7 +171,9 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
             raw / bundled.EUROSTAT, raw / bundled.ECB_RATES, bad_rows=bad_rows)),
         (raw / bundled.PENPPML, lambda: bundled.read_penppml_trade(raw / bundled.PENPPML,
                                                                    bad_rows=bad_rows)),
-        *((Path(f), lambda f=f: read_extra(f, progress=progress)) for f in extra_files),
+        *((Path(f), lambda f=f: read_extra(f, progress=progress,
+                                           sectors_dir=p.processed / "sectors"))
+          for f in extra_files),
     ]
     n_steps = len(trade_readers) + 7
     # flows, investment, panel and manifest are committed together (tradeflows.io)
