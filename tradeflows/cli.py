@@ -116,7 +116,7 @@ def fetch(obj: dict, source: str | None, show_list: bool, release: str | None, u
     """Download a public SOURCE file into the cache (checksummed, cached); print its path.
 
     SOURCE is one of: baci, cepii_gravity, comtrade, imf, itpd, wdi, unctad_fdi
-    (``tradeflows fetch --list`` shows the releases, addresses and licences). Keys in
+    ("tradeflows fetch --list" shows the releases, addresses and licences). Keys in
     COMTRADE_API_KEY / IMF_API_KEY are sent as a header to the publisher (never printed).
     """
     import warnings
