@@ -1,6 +1,7 @@
 """Estimation with high-dimensional fixed effects: PPML and OLS, inference, tables.
 
-``ppml``, ``ols``: fits returning :class:`PPMLResults` / :class:`OLSResults`.
+``ppml``, ``ols``: fits returning :class:`PPMLResults` / :class:`OLSResults`, or a
+:class:`FitCollection` for multiple estimation and sample splits.
 ``ssc``, ``ssc_stata``: small-sample conventions. ``etable``: models side by side.
 """
 
@@ -9,13 +10,13 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from tradeflows.estimation.ols import ols
-from tradeflows.estimation.ppml import ppml
+from tradeflows.estimation.hypotheses import WaldTest
+from tradeflows.estimation.models import FitCollection, ols, ppml
 from tradeflows.estimation.results import OLSResults, PPMLResults, Results
 from tradeflows.estimation.vcov import SSC, ssc, ssc_stata
 
 __all__ = ["ppml", "ols", "ssc", "ssc_stata", "SSC", "etable", "Results", "PPMLResults",
-           "OLSResults"]
+           "OLSResults", "FitCollection", "WaldTest"]
 
 
 def __getattr__(name: str) -> Any:
