@@ -52,8 +52,8 @@ def _groups(df: pd.DataFrame, by: str, columns: list[str] | None = None
 
 
 def _used_columns(df: pd.DataFrame, formula: str, options: dict[str, Any]) -> list[str] | None:
-    """The columns a fit reads (formula, cluster, weights, offset), so that only they travel
-    to Dask workers; None (all columns) when any of them is not a plain column."""
+    """The columns a fit reads (formula, cluster, weights, offset, split), so that only they
+    travel to Dask workers; None (all columns) when any of them is not a plain column."""
     from tradeflows.estimation.formula import parse_formula
 
     try:
@@ -64,7 +64,8 @@ def _used_columns(df: pd.DataFrame, formula: str, options: dict[str, Any]) -> li
     if isinstance(vcov, dict):
         for value in vcov.values():
             names += [value] if isinstance(value, str) else list(value)
-    names += [options[k] for k in ("weights", "offset") if isinstance(options.get(k), str)]
+    names += [options[k] for k in ("weights", "offset", "split", "fsplit")
+              if isinstance(options.get(k), str)]
     names = list(dict.fromkeys(n for v in names for n in str(v).split("^")))
     return names if all(n in df.columns for n in names) else None
 
