@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # one BLAS thread per process: the machine has 2 cores and the tests run 2 workers
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: reproduce test lint bench clean
+.PHONY: reproduce test lint bench docs clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON)"; exit 1; }
@@ -28,6 +28,9 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/bench_ppml.py
+
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict -d site
 
 clean:
 	rm -rf data/processed/* reports/*

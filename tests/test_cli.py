@@ -11,8 +11,8 @@ from tradeflows.policy.variables import variable_catalog
 def test_help_lists_every_stage():
     out = CliRunner().invoke(main, ["--help"])
     assert out.exit_code == 0
-    for command in ("fetch", "build", "variables", "estimate", "simulate", "claims", "report",
-                    "reproduce"):
+    for command in ("init", "fetch", "build", "variables", "estimate", "simulate", "claims",
+                    "report", "reproduce"):
         assert command in out.output
 
 

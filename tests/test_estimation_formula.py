@@ -27,7 +27,8 @@ def test_intercept_only_without_fixed_effects():
 
 
 @pytest.mark.parametrize("bad", ["y x", "y ~ x ~ z", "~ x", "y ~ x + | a", "y ~ x | a | b",
-                                 "y ~ log(x)"])
+                                 "y ~ os.system(x)", "y ~ x.__class__", "y ~ [x for x in y]",
+                                 "y ~ lambda: 1", "y ~ eval(x)"])
 def test_bad_formulas_raise(bad):
     with pytest.raises(SpecificationError):
         parse_formula(bad)

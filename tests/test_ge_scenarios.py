@@ -9,6 +9,8 @@ import pytest
 from tradeflows.config import paths as make_paths
 from tradeflows.errors import DataError, SpecificationError
 from tradeflows.gravity.scenarios import (
+    FOCUS,
+    N_MOVERS,
     SCENARIOS,
     baseline_cross_section,
     load_scenario,
@@ -143,6 +145,26 @@ def test_run_scenario_outputs(project) -> None:
     meta = pd.read_json(paths.counterfactuals / "synthetic_ots.json", typ="series")
     est = meta["partial_effects"][0]
     assert est["term"] == "both_ots" and abs(est["estimate"] - B_OTS) < 4 * est["std_error"]
+
+
+def test_table_and_figure_share_one_country_order(project) -> None:
+    """The figure's countries (focus + largest other changes) come first, sorted by real-GDP
+    change; the tables list countries in the parquet's order, with names."""
+    from tradeflows.countries import country_name
+
+    paths, _, _ = project
+    t = pd.read_parquet(paths.counterfactuals / "synthetic_ots.parquet")
+    shown = t[t["shown"] != ""]
+    assert list(t.index[: len(shown)]) == list(shown.index)
+    assert shown["real_gdp"].is_monotonic_decreasing
+    assert set(shown.loc[shown["shown"] == "focus", "country"]) == set(FOCUS) & set(t["country"])
+    assert (shown["shown"] == "largest other change").sum() == min(
+        N_MOVERS, len(t) - (shown["shown"] == "focus").sum())
+    md = (paths.reports / "tables" / "ge_synthetic_ots.md").read_text()
+    rows = [line.split(" | ")[0].lstrip("| ") for line in md.splitlines()
+            if line.startswith("| ") and "(" in line.split(" | ")[0]]
+    assert rows == [f"{country_name(c)} ({c})" for c in t["country"]]
+    assert "| 0.000 " not in md
 
 
 def test_outputs_deterministic(project) -> None:

@@ -94,3 +94,28 @@ def test_failed_draws_counted(model, vcov, sample) -> None:
     none = simulate_intervals(model, pta, wide, draws=4, seed=7, workers=1, maxiter=1)
     assert none.failed == 4 and none.country["real_gdp_lower"].isna().all()
     assert np.isfinite(none.country["real_gdp"]).all()  # the point estimate is still reported
+
+
+def test_progress_bar_counts_draws_not_chunks(model, vcov, shock) -> None:
+    """The bar's total is the number of draws and it reaches it (9 draws in 4 chunks)."""
+    import io
+
+    stream = io.StringIO()
+    import tradeflows.gravity.uncertainty as unc
+
+    real = unc.tqdm
+
+    def capture(*args, **kwargs):
+        bar = real(*args, **{**kwargs, "file": stream, "disable": False, "mininterval": 0})
+        capture.bar = bar
+        return bar
+
+    unc.tqdm = capture
+    try:
+        simulate_intervals(model, shock, vcov, draws=9, seed=7, workers=1, progress=True)
+    finally:
+        unc.tqdm = real
+    assert capture.bar.total == 9 and capture.bar.n == 9 and capture.bar.unit == "draw"
+    text = stream.getvalue()
+    assert "0/9 " in text and "draw/s" in text and "/2 " not in text  # draws, not chunks
+    assert text.endswith("\r")  # the bar is cleared when done (leave=False)

@@ -72,7 +72,7 @@ def test_published_file_cites_table_column_and_page() -> None:
 
 
 def test_bad_input_names_file_row_and_column(tmp_path, agtpa: pd.DataFrame) -> None:
-    raw = pd.read_parquet(replication.project_paths().raw / replication.AGTPA_FILE)
+    raw = pd.read_parquet(replication.raw_dir() / replication.AGTPA_FILE)
     broken = tmp_path / "no_dist.parquet"
     raw.drop(columns=["dist"]).head(50).to_parquet(broken)
     with pytest.raises(DataError, match=r"no_dist\.parquet.*column 'dist'"):

@@ -1,7 +1,8 @@
 """Execute every notebook in notebooks/ in a fresh kernel of this interpreter.
 
 Each runs from a temporary project root whose data/raw points at the repository's bundled
-data, so the notebooks write nothing into the checkout. The kernel is this test's Python
+data and whose panel is already built (``built_project``, tests/conftest.py), so the
+notebooks write nothing into the checkout. The kernel is this test's Python
 (a kernel spec made in a temporary directory), so a fresh ``make test`` venv works.
 """
 
@@ -21,11 +22,9 @@ KERNEL = "tradeflows-test"
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory) -> tuple[Path, Path]:
+def project(tmp_path_factory, built_project: Path) -> tuple[Path, Path]:
     """(project root, directory for JUPYTER_PATH holding the kernel spec)."""
-    root = tmp_path_factory.mktemp("notebook_project")
-    (root / "data").mkdir()
-    (root / "data" / "raw").symlink_to(REPO / "data" / "raw", target_is_directory=True)
+    root = built_project  # panel already built (tests/conftest.py), shared with the docs tests
     jupyter = tmp_path_factory.mktemp("jupyter")
     spec_dir = jupyter / "kernels" / KERNEL
     spec_dir.mkdir(parents=True)
@@ -37,7 +36,7 @@ def project(tmp_path_factory) -> tuple[Path, Path]:
 
 def test_notebooks_exist():
     names = {p.name for p in NOTEBOOKS}
-    assert {"tour.ipynb", "claims.ipynb", "replication.ipynb"} <= names
+    assert {"tour.ipynb", "claims.ipynb", "replication.ipynb", "tutorial.ipynb"} <= names
 
 
 @pytest.mark.slow

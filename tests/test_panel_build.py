@@ -289,18 +289,18 @@ def test_extra_files(tmp_path_factory, small_raw, monkeypatch, tmp_path):
                           "estimated": [False, False]})
     calls = []
 
-    def fake_read_baci(path, **kwargs):
-        calls.append(path)
-        return extra
+    def fake_build_sectors(files, out_dir, **kwargs):  # BACI goes through the sector ETL
+        calls.append((files, out_dir))
 
-    import tradeflows.sources.baci
+    import tradeflows.sectors.etl
 
-    monkeypatch.setattr(tradeflows.sources.baci, "read_baci", fake_read_baci)
+    monkeypatch.setattr(tradeflows.sectors.etl, "build_sectors", fake_build_sectors)
+    monkeypatch.setattr(tradeflows.sectors.etl, "baci_trade_table", lambda out_dir: extra)
     baci = tmp_path / "BACI_HS92_Y2022_V202401.csv"
     baci.write_text("t,i,j,k,v,q\n")
     p = _root(tmp_path_factory, small_raw, "extra")
     build_panel(p, extra_files=[baci], progress=False)
-    assert calls == [baci]
+    assert calls == [([baci], p.processed / "sectors")]
     panel = pd.read_parquet(p.panel)
     row = _pair(panel, 2022, "TKM", "GEO")  # no DOTS or national figure: BACI fills it
     assert row["trade"] == 5e6 and row["trade_source"] == "baci"

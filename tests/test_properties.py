@@ -41,7 +41,7 @@ EXAMPLES = int(os.environ.get("TRADEFLOWS_PROPERTY_EXAMPLES", "15"))  # more for
 FIX = Path(__file__).parent / "fixtures" / "sources"
 RAW = tf.config.paths().raw
 SEED = 20261201
-PROPERTY = settings(max_examples=EXAMPLES, deadline=None, derandomize=EXAMPLES <= 15,
+PROPERTY = settings(max_examples=EXAMPLES, deadline=None, derandomize=EXAMPLES <= 15, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 #: Cells a hostile or broken file may hold.
@@ -215,6 +215,9 @@ def _bundled_cases() -> dict[str, tuple[pd.DataFrame, Callable[[Path], pd.DataFr
         "geodist": (_head(bundled.GEODIST), bundled.read_cepii_geodist),
         "geo": (_head(bundled.GEO_COUNTRIES, maincity=1), bundled.read_cepii_geo),
         "unctad": (_head(bundled.UNCTAD_FDI, 8), bundled.read_unctad_fdi),
+        "reported_trade": (_head(bundled.REPORTED_TRADE), bundled.read_reported_trade),
+        "reported_fdi": (_head(bundled.REPORTED_FDI), bundled.read_reported_fdi),
+        "reported_corridor": (_head(bundled.REPORTED_CORRIDOR), bundled.read_reported_corridor),
     }
 
 
@@ -224,7 +227,8 @@ def bundled_cases():
 
 
 @pytest.mark.parametrize("name", ["imf_dots", "national", "ecb_rates", "eurostat", "penppml",
-                                  "wdi", "geodist", "geo", "unctad"])
+                                  "wdi", "geodist", "geo", "unctad", "reported_trade",
+                                  "reported_fdi", "reported_corridor"])
 def test_bundled_readers_with_one_bad_cell(bundled_cases, name: str) -> None:
     frame, read = bundled_cases[name]
     text = frame.to_csv(index=False)
@@ -335,13 +339,14 @@ PPML_DATA = pd.DataFrame({
     "g": list("aabbccdd"), "h": list("abababab")})
 
 
-@settings(max_examples=3 * EXAMPLES, deadline=None, derandomize=EXAMPLES <= 15,
+@settings(max_examples=3 * EXAMPLES, deadline=None, derandomize=EXAMPLES <= 15, database=None,
           suppress_health_check=[HealthCheck.too_slow])
 @seed(SEED)
 @given(parts=st.lists(FORMULA_ALPHABET, max_size=12), noise=st.text(max_size=20))
 def test_ppml_formula_boundary(parts: list[str], noise: str) -> None:
     for formula in ("".join(parts), noise):
-        try:
-            tf.ppml(PPML_DATA, formula)
-        except TradeflowsError:
-            pass
+        for fit in (tf.ppml, tf.ols):
+            try:
+                fit(PPML_DATA, formula)
+            except TradeflowsError:
+                pass

@@ -172,6 +172,7 @@ def test_good_sdmx_still_reads(tmp_path) -> None:
     assert got["value_usd"].tolist() == [96e6] and got["year"].tolist() == [2019]
 
 
+@pytest.mark.filterwarnings("ignore:collinear regressor")
 def test_ppml_one_row_or_one_cluster_is_a_clear_error() -> None:
     one = pd.DataFrame({"y": [1.0], "x": [0.5]})
     with pytest.raises(SpecificationError, match="degrees of freedom"):

@@ -50,6 +50,21 @@ def test_files_written(built):
     assert b"<svg" in first["figures/verdicts.svg"][:400]
 
 
+def test_each_claim_links_the_figure_of_its_own_statistic(built):
+    """A claim computed in this package links the figure of its own design (C1: its placebo
+    distribution); PNGs are 300 dpi."""
+    import matplotlib.image as mpimg
+
+    p, _, first, _ = built
+    claims = pd.read_csv(p.reports / "tables" / "claims.csv").set_index("id")
+    assert claims.loc["C1", "figure"] == "figures/claim_c1_placebo"
+    assert "figures/claim_c1_placebo.png" in first and "figures/claim_c1_placebo.svg" in first
+    md = first["report.md"].decode()
+    assert "](figures/claim_c1_placebo.svg)" in md
+    width = mpimg.imread(p.reports / "figures" / "claim_c1_placebo.png").shape[1]
+    assert width == round(6.0 * 300)  # 6.0 in at 300 dpi
+
+
 def test_second_run_is_byte_identical(built):
     _, _, first, second = built
     assert first.keys() == second.keys()
@@ -124,7 +139,7 @@ def test_table_formats_agree():
     assert "<caption>Cap &lt;1&gt;</caption>" in html
     assert "<td>a&amp;b</td><td></td><td>20</td>" in html
     md = to_markdown(df, "Cap")
-    assert "| both_ots | 0.123 | 10 |" in md and "| a&b |  | 20 |" in md
+    assert r"| both\_ots | 0.123 | 10 |" in md and "| a&b |  | 20 |" in md
 
 
 def test_cli_report_writes_index(tmp_path):
@@ -135,5 +150,12 @@ def test_cli_report_writes_index(tmp_path):
     root = synthetic_tree(tmp_path)
     out = CliRunner().invoke(main, ["--root", str(root), "--quiet", "report"])
     assert out.exit_code == 0, out.output
-    assert out.output.strip() == str(root / "reports" / "index.html")
+    lines = out.output.strip().splitlines()
+    assert lines[-1] == f"report: {root / 'reports' / 'index.html'}"
+    verdicts = pd.read_csv(root / "reports" / "tables" / "claims.csv")
+    for cid, verdict in zip(verdicts["id"], verdicts["verdict"], strict=True):
+        row = next(line for line in lines if line.split()[:1] == [cid])
+        assert verdict.split()[0] in row
+    counts = verdicts["verdict"].value_counts()
+    assert "; ".join(f"{n} {v}" for v, n in counts.items()) in out.output
     assert (root / "reports" / "manifest.json").is_file()

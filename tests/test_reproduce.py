@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -42,7 +43,79 @@ def screenshot(index: Path, png: Path, profile: Path) -> str:
     return done.stdout + done.stderr
 
 
+# Injected into a copy of the report: after load, every <img> gets data attributes with its
+# natural width and the share of its pixels that are not white (drawn on a canvas).
+_PROBE = """<script>
+window.addEventListener("load", () => {
+  for (const img of document.images) {
+    img.dataset.width = img.naturalWidth;
+    try {
+      const c = document.createElement("canvas");
+      c.width = Math.max(1, Math.min(img.naturalWidth, 800));
+      c.height = Math.max(1, Math.round(c.width * img.naturalHeight / Math.max(1, img.naturalWidth)));
+      const g = c.getContext("2d");
+      g.fillStyle = "#fff"; g.fillRect(0, 0, c.width, c.height);
+      g.drawImage(img, 0, 0, c.width, c.height);
+      const d = g.getImageData(0, 0, c.width, c.height).data;
+      let ink = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i] + d[i + 1] + d[i + 2] < 720) ink++;
+      img.dataset.ink = (ink / (d.length / 4)).toFixed(4);
+    } catch (e) { img.dataset.ink = "error: " + e.name; }
+  }
+  document.body.dataset.probed = "yes";
+});
+</script>"""
+
+
+def figures_in_page(index: Path) -> list[str]:
+    """The src of every <img> of the report page."""
+    return re.findall(r'<img src="([^"]+)"', index.read_text(encoding="utf-8"))
+
+
+def check_figure_files(index: Path) -> None:
+    """Every figure of the page exists; its PNG (300 dpi) is not blank."""
+    import matplotlib.image as mpimg
+
+    srcs = figures_in_page(index)
+    assert srcs
+    for src in srcs:
+        file = index.parent / src
+        assert file.is_file(), src
+        png = file.with_suffix(".png")
+        pixels = mpimg.imread(png)[..., :3]
+        ink = float((pixels.sum(axis=2) < 2.82).mean())
+        assert ink > 0.005, f"{png.name} is blank ({ink:.4f} of pixels not white)"
+        assert file.suffix != ".svg" or b"<path" in file.read_bytes()
+
+
+def check_figures_in_browser(index: Path, tmp: Path) -> None:
+    """Open a copy of the page with a probe: each <img> loaded (natural width > 0) and drawn
+    with more than 0.5% non-white pixels."""
+    probe = index.with_name(".probe_index.html")
+    probe.write_text(index.read_text(encoding="utf-8").replace("</body>", _PROBE + "</body>"),
+                     encoding="utf-8")
+    try:
+        cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+               "--allow-file-access-from-files", "--disable-background-networking",
+               f"--user-data-dir={tmp / 'chromium-probe'}", "--virtual-time-budget=15000",
+               "--dump-dom", probe.as_uri()]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    finally:
+        probe.unlink()
+    dom = done.stdout
+    assert 'data-probed="yes"' in dom, done.stderr[-2000:]
+    imgs = re.findall(r"<img [^>]*>", dom)
+    assert len(imgs) == len(figures_in_page(index))
+    for tag in imgs:
+        src = re.search(r'src="([^"]+)"', tag).group(1)
+        width = int(re.search(r'data-width="(\d+)"', tag).group(1))
+        ink = re.search(r'data-ink="([^"]+)"', tag).group(1)
+        assert width > 0, f"{src} did not load"
+        assert not ink.startswith("error") and float(ink) > 0.005, f"{src} is blank ({ink})"
+
+
 def check_in_browser(index: Path, tmp: Path) -> Path:
+    check_figure_files(index)
     if CHROMIUM is None:
         pytest.skip("chromium is not installed (CI installs it with apt-get install chromium)")
     png = tmp / "report.png"
@@ -50,6 +123,7 @@ def check_in_browser(index: Path, tmp: Path) -> Path:
     bad = [line for line in log.splitlines() if any(e in line for e in BROWSER_ERRORS)]
     assert bad == []
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+    check_figures_in_browser(index, tmp)
     return png
 
 
@@ -108,5 +182,32 @@ def test_reproduce_end_to_end(tmp_path):
     # determinism: a second report run rewrites every file with the same bytes
     assert first.keys() == second.keys()
     assert [k for k in first if first[k] != second[k]] == []
+    for name in ("figures/claim_C2.png", "figures/claim_C5.svg", "figures/ge_zangezur.png"):
+        assert name in first, name
+    check_figure_files(root / "reports" / "index.html")
     if CHROMIUM is not None:  # without it, the synthetic browser test reports the skip
         check_in_browser(root / "reports" / "index.html", tmp_path)
+
+
+def test_blank_or_missing_figure_is_caught(tmp_path):
+    """The figure checks fail on a white figure and on a missing one."""
+    import matplotlib.pyplot as plt
+
+    p = project_paths(synthetic_tree(tmp_path / "project"))
+    index = build_report(p, progress=False)
+    blank = p.reports / "figures" / "verdicts"
+    fig = plt.figure(figsize=(2, 1))
+    fig.savefig(blank.with_suffix(".png"), dpi=50)
+    fig.savefig(blank.with_suffix(".svg"))
+    plt.close(fig)
+    with pytest.raises(AssertionError, match="blank"):
+        check_figure_files(index)
+    if CHROMIUM is not None:
+        with pytest.raises(AssertionError, match="verdicts.svg is blank"):
+            check_figures_in_browser(index, tmp_path)
+    blank.with_suffix(".svg").unlink()
+    with pytest.raises(AssertionError, match="verdicts.svg"):
+        check_figure_files(index)
+    if CHROMIUM is not None:
+        with pytest.raises(AssertionError, match="did not load"):
+            check_figures_in_browser(index, tmp_path)

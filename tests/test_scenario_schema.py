@@ -51,6 +51,7 @@ def test_simulate_refuses_attack_exit_nonzero(tmp_path) -> None:
     """`tradeflows simulate` on a hostile file stops with a one-line error and no side effect."""
     marker = tmp_path / "pwned"
     f = _write(tmp_path, HEAD + CHANGE + f'where = "@pd.io.common.os.system(\'touch {marker}\')"\n')
+    (tmp_path / "data" / "raw").mkdir(parents=True)  # a project folder (tradeflows.config)
     done = subprocess.run([sys.executable, "-m", "tradeflows.cli", "--root", str(tmp_path),
                            "--quiet", "simulate", str(f)], capture_output=True, text=True,
                           timeout=120)
@@ -183,3 +184,32 @@ def test_scenario_name_is_a_safe_file_stem(tmp_path, name: str) -> None:
     f = _write(tmp_path, HEAD + CHANGE, name)
     with pytest.raises(DataError, match="scenario name"):
         load_scenario(f)
+
+
+@pytest.mark.parametrize("formula", [
+    "trade ~ __import__('os').system('true')",
+    "trade ~ np.log(dist)",
+    "trade ~ eval(x)",
+    "trade ~ x + {y}",
+    "trade ~ x[0]",
+    "trade ~ x; import os",
+    'trade ~ "x"',
+    "trade ~ x @ y",
+    "trade + x",
+])
+def test_formula_holds_no_code(tmp_path, formula: str) -> None:
+    """The formula reaches the estimation's formula parser: only variables, operators and
+    listed functions pass."""
+    f = _write(tmp_path, HEAD.replace(
+        '"trade ~ both_ots + ln_dist | exporter^year + importer^year"',
+        f"'{formula}'" if "'" not in formula else f'"{formula}"') + CHANGE)
+    with pytest.raises(DataError, match=r"key formula: "):
+        load_scenario(f)
+
+
+def test_formula_functions_allowed(tmp_path) -> None:
+    f = _write(tmp_path, HEAD.replace(
+        '"trade ~ both_ots + ln_dist | exporter^year + importer^year"',
+        '"trade ~ both_ots + log(dist) + i(year, contig) | exporter^year + importer^year"')
+        + CHANGE)
+    assert "log(dist)" in load_scenario(f).formula

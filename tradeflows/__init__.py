@@ -3,7 +3,15 @@
 The public API (imported lazily so that ``import tradeflows`` stays fast):
 
 - ``ppml``, ``ols``: estimation with high-dimensional fixed effects
-- ``etable``: several models side by side (LaTeX, HTML, Markdown)
+- ``ppml_by``: one PPML per group (e.g. sector), serial or on Dask
+- ``etable``: several models side by side (plain text, LaTeX, HTML, Markdown)
+- ``coefplot``, ``iplot``, ``event_study``: coefficient and event-study plots (Figures)
+- ``FitCollection``: the result of multiple estimation (``sw``/``csw``) and sample splits
+- ``wild_cluster_bootstrap`` (OLS), ``score_bootstrap`` (PPML), ``randomization_inference``:
+  inference with few clusters
+- ``three_way_bias_correction``: Weidner-Zylkin correction of three-way PPML
+- ``GEModel``: general-equilibrium counterfactuals (costs from coefficients, a given cost
+  matrix, or a panel with pair fixed effects)
 - ``build_panel``: raw data to the pair-year gravity panel
 - ``add_policy_variables``: memberships, agreements, sanctions and corridor routes
 """
@@ -18,7 +26,17 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "ppml": "tradeflows.estimation",
     "ols": "tradeflows.estimation",
+    "ppml_by": "tradeflows.sectors.gravity",
     "etable": "tradeflows.estimation",
+    "FitCollection": "tradeflows.estimation",
+    "coefplot": "tradeflows.estimation.plots",
+    "iplot": "tradeflows.estimation.plots",
+    "event_study": "tradeflows.estimation.event_study",
+    "wild_cluster_bootstrap": "tradeflows.estimation.inference",
+    "score_bootstrap": "tradeflows.estimation.inference",
+    "randomization_inference": "tradeflows.estimation.inference",
+    "three_way_bias_correction": "tradeflows.estimation.bias_correction",
+    "GEModel": "tradeflows.gravity.ge",
     "build_panel": "tradeflows.panel.build",
     "add_policy_variables": "tradeflows.policy",
     "paths": "tradeflows.config",

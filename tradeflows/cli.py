@@ -10,12 +10,45 @@ from __future__ import annotations
 
 import shutil
 import textwrap
+import tomllib
 from pathlib import Path
 
 import click
 
+from tradeflows import console as out
+from tradeflows.config import PACKAGE_DATA, ProjectNotFoundError, is_project
 from tradeflows.config import paths as project_paths
 from tradeflows.errors import TradeflowsError
+
+
+class _Obj(dict):
+    """The commands' shared state: ``progress`` and, resolved when a command first asks for
+    it, ``paths`` (so that ``init`` and ``variables`` run outside a project); resolving it
+    first recovers what a killed run left in the project's output folders."""
+
+    def __missing__(self, key: str) -> object:
+        if key != "paths":
+            raise KeyError(key)
+        root = self["root"]
+        if root is not None and not is_project(Path(root)):
+            raise ProjectNotFoundError(f"{Path(root).resolve()} is not a tradeflows project "
+                                       "(no tradeflows.toml or data/raw); create one with "
+                                       "`tradeflows init DIR`")
+        from tradeflows.io import recover
+
+        paths = self["paths"] = project_paths(root)
+        for folder in (paths.processed, paths.reports):
+            recover(folder)  # finish or drop what a killed run left (tradeflows.io)
+        return paths
+
+
+def _scenario_help() -> str:
+    """The bundled scenarios, one per line with its title (for ``simulate --help``)."""
+    lines = []
+    for file in sorted((PACKAGE_DATA / "scenarios").glob("*.toml")):
+        title = tomllib.loads(file.read_text(encoding="utf-8")).get("title", "")
+        lines.append(f"  {file.stem:<22}{title}")
+    return "\n".join(lines)
 
 
 class _Group(click.Group):
@@ -31,8 +64,10 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Project root holding data/raw (default: current directory).")
-@click.option("--quiet", is_flag=True, help="Hide progress bars.")
+              help="Project folder (default: the nearest folder at or above the current "
+                   "directory holding tradeflows.toml or data/raw).")
+@click.option("--quiet", is_flag=True,
+              help="Hide progress bars (they are shown only on a terminal anyway).")
 @click.version_option(package_name="tradeflows")
 @click.pass_context
 def main(ctx: click.Context, root: Path | None, quiet: bool) -> None:
@@ -40,34 +75,74 @@ def main(ctx: click.Context, root: Path | None, quiet: bool) -> None:
 
     \b
     Typical use:
+      tradeflows init demo          a new project folder with the bundled data
       tradeflows build              raw data -> data/processed/panel.parquet
       tradeflows variables          list the policy variables and their sources
       tradeflows estimate           gravity estimations -> tables and figures
       tradeflows simulate zangezur  a general-equilibrium counterfactual
       tradeflows reproduce          everything, raw data -> reports/index.html
     """
-    from tradeflows.io import recover
-
-    ctx.obj = {"paths": project_paths(root), "progress": not quiet}
-    for folder in (ctx.obj["paths"].processed, ctx.obj["paths"].reports):
-        recover(folder)  # finish or drop what a killed run left (tradeflows.io)
+    ctx.obj = _Obj(root=root, progress=out.progress_wanted(quiet))
 
 
 @main.command()
-@click.argument("source")
-@click.option("--url", help="Download address (default: the source's published address).")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def init(directory: Path) -> None:
+    """Create a project in DIRECTORY (new or empty): tradeflows.toml, data/raw with the
+    bundled data and their provenance, empty data/processed and reports."""
+    from tradeflows.project import init_project
+
+    out.print_init(out.console(), init_project(directory))
+
+
+@main.command()
+@click.argument("source", required=False)
+@click.option("--list", "show_list", is_flag=True, help="List the sources and their releases.")
+@click.option("--release", help="Release to fetch (default: the current one; see --list).")
+@click.option("--url", help="Download address (default: the release's published address).")
 @click.option("--sha256", help="Expected checksum of the file; a mismatch stops the download.")
-@click.option("--year", type=int, help="Year of the release, for yearly files such as BACI.")
+@click.option("--mirror", help="Fetch the same path and query from this server "
+              "(e.g. http://127.0.0.1:8000).")
+@click.option("--max-bytes", type=click.IntRange(min=1), default=None,
+              help="Largest response accepted (default: a limit per source).")
+@click.option("--allow-redirect", "allow_hosts", multiple=True, metavar="HOST",
+              help="Follow redirects to HOST too (default: same host only; repeatable).")
+@click.option("--allow-http-redirect", is_flag=True,
+              help="Follow a redirect from https to plain http.")
 @click.pass_obj
-def fetch(obj: dict, source: str, url: str | None, sha256: str | None, year: int | None) -> None:
-    """Download a public SOURCE file into the cache (checksummed, cached).
+def fetch(obj: dict, source: str | None, show_list: bool, release: str | None, url: str | None,
+          sha256: str | None, mirror: str | None, max_bytes: int | None,
+          allow_hosts: tuple[str, ...], allow_http_redirect: bool) -> None:
+    """Download a public SOURCE file into the cache (checksummed, cached); print its path.
 
-    SOURCE is one of: baci, cepii_gravity, comtrade, imf, itpd, wdi, unctad_fdi.
+    SOURCE is one of: baci, cepii_gravity, comtrade, imf, itpd, wdi, unctad_fdi
+    ("tradeflows fetch --list" shows the releases, addresses and licences). Keys in
+    COMTRADE_API_KEY / IMF_API_KEY are sent as a header to the publisher (never printed).
     """
-    from tradeflows.sources.fetch import fetch as fetch_source
+    import warnings
 
-    path = fetch_source(source, url=url, sha256=sha256, year=year,
-                        cache_dir=obj["paths"].cache, progress=obj["progress"])
+    from tradeflows.sources.fetch import PinnedChecksumWarning
+    from tradeflows.sources.fetch import fetch as fetch_source
+    from tradeflows.sources.registry import listing
+
+    if show_list:
+        for row in listing():
+            click.echo(click.style(f"{row['source']}  {row['release']}", bold=True)
+                       + f"  ({row['covers']})  {row['title']}")
+            for label in ("url", "file", "units", "licence", "checksum", "releases", "reader"):
+                click.echo(f"    {label + ':':<10}{row[label]}")
+        return
+    if source is None:
+        raise click.UsageError("give a SOURCE (or --list)")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PinnedChecksumWarning)
+        path = fetch_source(source, url=url, sha256=sha256, release=release,
+                            cache_dir=obj["paths"].cache, progress=obj["progress"],
+                            mirror=mirror, max_bytes=max_bytes, allow_hosts=allow_hosts,
+                            allow_http=allow_http_redirect)
+    for warning in caught:
+        if issubclass(warning.category, PinnedChecksumWarning):
+            click.echo(f"warning: {warning.message}", err=True)
     click.echo(str(path))
 
 
@@ -76,7 +151,8 @@ def fetch(obj: dict, source: str, url: str | None, sha256: str | None, year: int
               help="Keep every N-th year only (e.g. 4, as in Yotov et al. 2016).")
 @click.option("--extra", "extra_files", multiple=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A downloaded BACI or CEPII Gravity file to add (repeatable).")
+              help="A downloaded trade file to add: BACI, CEPII Gravity, ITPD-E, UN Comtrade "
+                   "or IMF (recognised by content; repeatable).")
 @click.option("--drop-bad-rows", is_flag=True,
               help="Drop (and count in the manifest) rows with bad values, duplicate keys or "
                    "unknown codes instead of stopping at the first one.")
@@ -95,6 +171,57 @@ def build(obj: dict, interval: int | None, extra_files: tuple[Path, ...],
                           progress=obj["progress"],
                           bad_rows="drop" if drop_bad_rows else "raise", rule=mirror_rule)
     click.echo(summary.describe())
+
+
+@main.group()
+def sectors() -> None:
+    """Product-level trade (BACI HS6): streaming build, sector panel, per-sector gravity."""
+
+
+@sectors.command("build")
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--concordance", "concordances", multiple=True,
+              help="Extra aggregate level: a bundled concordance (energy, gold, oil_gas, "
+                   "energy_gold) or a CSV hs_prefix,sector[,label] (repeatable).")
+@click.option("--year", "years", type=int, multiple=True, help="Only these years (repeatable).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder (default: data/processed/sectors).")
+@click.option("--no-hs6", is_flag=True, help="Write only the aggregates, not the HS6 dataset.")
+@click.pass_obj
+def sectors_build(obj: dict, files: tuple[Path, ...], concordances: tuple[str, ...],
+                  years: tuple[int, ...], out: Path | None, no_hs6: bool) -> None:
+    """Stream BACI FILES (release zips or yearly CSVs) into Parquet by year + sector totals."""
+    from tradeflows.sectors.etl import DEFAULT_LEVELS, build_sectors
+
+    summary = build_sectors(list(files), out or obj["paths"].processed / "sectors",
+                            concordances=concordances or DEFAULT_LEVELS,
+                            years=list(years) or None, write_hs6=not no_hs6,
+                            progress=obj["progress"])
+    click.echo(summary.describe())
+
+
+@sectors.command("estimate")
+@click.option("--level", default="section", show_default=True,
+              help="Aggregate level built by `sectors build` (section, chapter, energy_gold...).")
+@click.option("--country", "countries", multiple=True,
+              help="ISO3 countries of the sample (default: the application's sample).")
+@click.option("--year", "years", type=int, multiple=True, help="Only these years (repeatable).")
+@click.option("--scheduler", default=None,
+              help="Dask scheduler address (default: $TRADEFLOWS_SCHEDULER, else a local cluster).")
+@click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Workers of the local cluster.")
+@click.option("--serial", is_flag=True, help="Run in this process without Dask.")
+@click.pass_obj
+def sectors_estimate(obj: dict, level: str, countries: tuple[str, ...], years: tuple[int, ...],
+                     scheduler: str | None, workers: int, serial: bool) -> None:
+    """OTS membership and corridor access effects per sector (one PPML per sector)."""
+    from tradeflows.sectors.run import run_sector_estimates
+
+    for path in run_sector_estimates(obj["paths"], level, countries=list(countries) or None,
+                                     years=list(years) or None, progress=obj["progress"],
+                                     serial=serial, scheduler=scheduler, workers=workers):
+        click.echo(str(path))
 
 
 @main.command()
@@ -121,27 +248,43 @@ def variables(fmt: str) -> None:
 @click.pass_obj
 def estimate(obj: dict) -> None:
     """Estimate the gravity specifications on the panel; write tables and figures."""
-    from tradeflows.gravity.application import run_application
+    from tradeflows.gravity.application import MODELS, run_application
 
-    written = run_application(obj["paths"], progress=obj["progress"])
-    for path in written:
-        click.echo(str(path))
+    paths = obj["paths"]
+    written = run_application(paths, progress=obj["progress"])
+    con = out.console()
+    out.print_estimates(con, paths.estimates / "application.parquet",
+                        [m.name for m in MODELS])
+    out.print_written(con, written, paths.root)
 
 
-@main.command()
+@main.command(epilog="\b\nBundled scenarios:\n" + _scenario_help())
 @click.argument("scenario")
 @click.option("--draws", type=click.IntRange(min=1), default=None,
               help="Draws of the partial effects for intervals (>= 1).")
 @click.option("--seed", type=int, default=20261128, show_default=True)
+@click.option("--scheduler", default=None,
+              help="Dask scheduler address for the draws (default: $TRADEFLOWS_SCHEDULER, "
+                   "else local processes).")
 @click.pass_obj
-def simulate(obj: dict, scenario: str, draws: int | None, seed: int) -> None:
-    """Run the general-equilibrium counterfactual SCENARIO (a name or a scenario file)."""
+def simulate(obj: dict, scenario: str, draws: int | None, seed: int,
+             scheduler: str | None = None) -> None:
+    """Run the general-equilibrium counterfactual SCENARIO (a bundled name, listed below, or
+    a scenario file)."""
+    import os
+
+    from tradeflows.distributed import ENV_SCHEDULER
     from tradeflows.gravity.scenarios import run_scenario
 
-    written = run_scenario(scenario, obj["paths"], draws=draws, seed=seed,
-                           progress=obj["progress"])
-    for path in written:
-        click.echo(str(path))
+    if scheduler:  # read by the draws' fan-out (tradeflows.gravity.uncertainty)
+        os.environ[ENV_SCHEDULER] = scheduler
+    paths = obj["paths"]
+    written = run_scenario(scenario, paths, draws=draws, seed=seed, progress=obj["progress"])
+    con = out.console()
+    table = next(p for p in written if p.suffix == ".parquet"
+                 and p.parent == paths.counterfactuals and not p.stem.endswith("_pairs"))
+    out.print_counterfactual(con, table)
+    out.print_written(con, written, paths.root)
 
 
 @main.command()
@@ -151,16 +294,22 @@ def claims(obj: dict) -> None:
     from tradeflows.claims.evaluate import evaluate_claims
 
     verdicts = evaluate_claims(obj["paths"], progress=obj["progress"])
-    click.echo(verdicts.to_string(index=False))
+    out.print_verdicts(out.console(), verdicts)
 
 
 @main.command()
 @click.pass_obj
 def report(obj: dict) -> None:
     """Write the claims report (HTML, Markdown, tables, figures, manifest) to reports/."""
+    import pandas as pd
+
+    from tradeflows.claims.evaluate import COLUMNS
     from tradeflows.report.build import build_report
 
-    click.echo(str(build_report(obj["paths"], progress=obj["progress"])))
+    paths = obj["paths"]
+    index = build_report(paths, progress=obj["progress"])
+    verdicts = pd.read_csv(paths.reports / "tables" / "claims.csv")[COLUMNS]
+    out.print_verdicts(out.console(), verdicts, report=index)
 
 
 @main.command()

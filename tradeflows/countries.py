@@ -281,3 +281,21 @@ def successor_table() -> pd.DataFrame:
             for code, (name, last, succ, first) in SUCCESSORS.items() for s in succ]
     return pd.DataFrame(rows, columns=["predecessor", "name", "last_year", "successor",
                                        "first_year"])
+
+
+@lru_cache(maxsize=1)
+def country_names() -> dict[str, str]:
+    """ISO3 -> short English name for display (the code table's CLDR display name, else
+    pycountry's common or short name; former states and non-ISO codes by their label)."""
+    names = {c.alpha_3: getattr(c, "common_name", c.name) for c in pycountry.countries}
+    hub = pd.read_csv(DATAHUB_FILE, dtype=str, keep_default_na=False)
+    for code, label in zip(hub["ISO3166-1-Alpha-3"], hub["CLDR display name"], strict=True):
+        if code and label:
+            names[code] = label
+    names.update({code: label.split(" (")[0] for code, label in _EXTRA_COUNTRIES.items()})
+    return names
+
+
+def country_name(code: str) -> str:
+    """Display name of an ISO3 ``code`` (the code itself if unknown)."""
+    return country_names().get(str(code), str(code))

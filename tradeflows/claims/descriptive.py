@@ -111,6 +111,18 @@ def partner_hhi(panel: pd.DataFrame, country: str) -> pd.DataFrame:
     return out
 
 
+def kink_trend(series: pd.DataFrame, kink: int, level: float) -> tuple[float, float, float]:
+    """OLS ``hhi = a + b t + g (t - kink)+``; returns ``g`` (points per year) and its
+    classical t-interval at ``level``."""
+    import statsmodels.api as sm
+
+    t = series["year"].to_numpy(dtype=float)
+    x = np.column_stack([np.ones_like(t), t - kink, np.clip(t - kink, 0, None)])
+    fit = sm.OLS(series["hhi"].to_numpy(dtype=float), x).fit()
+    lo, hi = fit.conf_int(alpha=1 - level)[2]
+    return float(fit.params[2]), float(lo), float(hi)
+
+
 def cargo_table(raw_dir: Path) -> pd.DataFrame:
     """Middle Corridor cargo (Kazakhstan Ministry of Transport, Mt) and Port of Baku cargo
     handled and transit cargo (thousand t, as reported) by year: ``year, series, value,

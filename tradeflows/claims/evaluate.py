@@ -14,6 +14,7 @@ from tradeflows.claims.catalog import Catalog, Claim, read_catalog
 from tradeflows.claims.documentary import documentary_evidence, timed_evidence
 from tradeflows.claims.event_study import event_study_evidence
 from tradeflows.claims.evidence import Evidence, Untestable, read_parquet_or_untestable
+from tradeflows.claims.product_detail import product_note
 from tradeflows.claims.reported import fdi_reported_evidence, reported_series_evidence
 from tradeflows.claims.ri_gravity import ri_gravity_evidence
 from tradeflows.claims.routes import route_alternatives_evidence
@@ -36,6 +37,7 @@ class Assessment:
     verdict: str
     evidence: Evidence | None
     reason: str = ""
+    product_note: str = ""  # product-level check (tradeflows.claims.product_detail)
 
     def row(self) -> dict[str, object]:
         """One row of the verdict table (see ``COLUMNS``)."""
@@ -44,12 +46,14 @@ class Assessment:
                 "verdict": self.verdict}
         if ev is None:
             note = f"{self.reason}. Data that would test it: {c.data_needed_if_untestable}"
+            note = " ".join(filter(None, [note, self.product_note]))
             return {**base, "estimate": float("nan"), "conf_low": float("nan"),
                     "conf_high": float("nan"), "mde": float("nan"), "nobs": pd.NA,
                     "years": "", "sources": "; ".join(c.sources), "table": "", "figure": "",
                     "note": note}
         note = ev.note + (f" Pre-stated condition for support not met: "
                           f"{ev.blocks_support}." if ev.blocks_support else "")
+        note = " ".join(filter(None, [note, self.product_note]))
         return {**base, "estimate": ev.estimate, "conf_low": ev.conf_low,
                 "conf_high": ev.conf_high,
                 "mde": ev.mde if ev.mde is not None else float("nan"),
@@ -108,18 +112,21 @@ def assess_claim(claim: Claim, inputs: _Inputs) -> Assessment:
     """Gather one claim's evidence and decide; a missing input gives 'not testable'.
 
     A design condition stated with the claim (``Evidence.blocks_support``, e.g. rejected
-    pre-trends) turns 'supported' into 'inconclusive'."""
+    pre-trends) turns 'supported' into 'inconclusive'. A product-level check (BACI, if built)
+    is added to the note; it never changes the verdict."""
+    product = product_note(claim, inputs.paths.processed / "sectors")
     try:
         ev = _METHODS[claim.method](claim, inputs)
     except Untestable as exc:
-        return Assessment(claim, NOT_TESTABLE, None, str(exc))
+        return Assessment(claim, NOT_TESTABLE, None, str(exc), product)
     except (TradeflowsError, ImportError, ArithmeticError) as exc:
         return Assessment(claim, NOT_TESTABLE, None,
-                          f"the evidence could not be computed ({type(exc).__name__}: {exc})")
+                          f"the evidence could not be computed ({type(exc).__name__}: {exc})",
+                          product)
     verdict = decide(claim.rule, ev.estimate, ev.conf_low, ev.conf_high)
     if verdict == SUPPORTED and ev.blocks_support:
         verdict = INCONCLUSIVE
-    return Assessment(claim, verdict, ev)
+    return Assessment(claim, verdict, ev, product_note=product)
 
 
 def assess_catalog(paths: Paths, progress: bool = True,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -10,10 +12,31 @@ from scipy import stats
 
 from tradeflows.errors import SpecificationError
 from tradeflows.estimation.demean import solve_fixef
-from tradeflows.estimation.formula import Formula
+from tradeflows.estimation.formula import Formula, _check_expr, _eval_numeric
+from tradeflows.estimation.hypotheses import WaldTest, delta_method, hypothesis_matrix, wald_test
 from tradeflows.estimation.vcov import SSC
 
-__all__ = ["Results", "PPMLResults", "OLSResults"]
+__all__ = ["Results", "PPMLResults", "OLSResults", "Summary", "attach_data"]
+
+
+class Summary(str):
+    """Text of a fit's summary; shows as text in terminals and notebooks (not as a quoted
+    string)."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(str(self))}</pre>"
+
+
+def attach_data(res: Results, data: pd.DataFrame) -> Results:
+    """Record the input's index and the dependent variable of the estimation sample, for
+    ``predict()``/``resid()`` on the data's index (done by ``tradeflows.ppml``/``ols``)."""
+    res.data_index = data.index
+    tree, cols = _check_expr(res.depvar, res.formula, {"log", "exp", "sqrt", "log1p", "abs"})
+    res.y = _eval_numeric(tree, data[list(dict.fromkeys(cols))].iloc[res.sample_index])
+    return res
 
 
 @dataclass(repr=False)
@@ -44,6 +67,10 @@ class Results:
     offset: np.ndarray = field(repr=False)
     offset_name: str | None = None
     _fixef: dict[str, pd.Series] | None = field(default=None, repr=False)
+    data_index: pd.Index | None = field(default=None, repr=False)
+    y: np.ndarray | None = field(default=None, repr=False)
+    fit_stats: dict = field(default_factory=dict, repr=False)
+    """Where the fit spent its effort: seconds by stage, demeaning sweeps, threads, IRLS trace."""
 
     # --- identification -------------------------------------------------------------------
     @property
@@ -100,32 +127,50 @@ class Results:
             "p_value": self.pvalue.to_numpy(), "conf_low": ci["conf_low"].to_numpy(),
             "conf_high": ci["conf_high"].to_numpy()})
 
-    def wald(self, terms: list[str] | np.ndarray, q: np.ndarray | float | None = None,
-             ) -> tuple[float, float, int]:
-        """Wald test of R b = q. ``terms``: coefficient names (R picks them, q default 0) or an
-        (r, p) matrix R. Returns (stat, p-value, r): stat = W / r with W the chi-square form;
-        p-value from F(r, df_t) for OLS, from chi2(r) of W for PPML.
+    def wald(self, terms: str | list[str] | np.ndarray | None = None,
+             q: np.ndarray | float | None = None, *, regex: str | None = None) -> WaldTest:
+        """Wald test of linear hypotheses; returns a :class:`WaldTest` (statistic, pvalue,
+        df1, df2; unpacks as ``(statistic, pvalue, df1)``).
+
+        terms: coefficient names (each = ``q``, default 0), hypotheses written with names
+        (``"x1 = x2"``, ``"x1 + 2*x2 = 1"``), or an (r, p) matrix R (then ``q``: (r,)).
+        regex: test that every coefficient whose name matches is zero (``regex="^es_m"``:
+        joint pre-trend test). statistic = W / r; p-value from F(r, df_t) for OLS, from
+        chi2(r) of W for PPML.
         """
+        names = self.coefnames
+        if regex is not None:
+            if terms is not None:
+                raise SpecificationError("wald: give terms or regex, not both")
+            terms = [t for t in names if re.search(regex, t)]
+            if not terms:
+                raise SpecificationError(f"wald: no coefficient matches {regex!r}")
+        if terms is None:
+            raise SpecificationError("wald: give coefficient names, hypotheses, R or regex=")
         if isinstance(terms, np.ndarray) and terms.dtype.kind == "f":
             R = np.atleast_2d(terms)
+            if R.shape[1] != len(names):
+                raise SpecificationError(f"wald: R has {R.shape[1]} columns, model has "
+                                         f"{len(names)} coefficients")
+            r = R.shape[0]
+            qv = np.zeros(r) if q is None else np.broadcast_to(np.asarray(q, float), (r,))
+            texts = [f"row {i + 1} of R" for i in range(r)]
         else:
-            names = [terms] if isinstance(terms, str) else list(terms)
-            bad = [t for t in names if t not in self.coefnames]
-            if bad:
-                raise SpecificationError(f"wald: unknown coefficient(s) {bad}")
-            R = np.zeros((len(names), len(self.coefnames)))
-            for i, t in enumerate(names):
-                R[i, self.coefnames.index(t)] = 1.0
-        if R.shape[1] != len(self.coefnames):
-            raise SpecificationError(f"wald: R has {R.shape[1]} columns, model has "
-                                     f"{len(self.coefnames)} coefficients")
-        r = R.shape[0]
-        qv = np.zeros(r) if q is None else np.broadcast_to(np.asarray(q, dtype=float), (r,))
-        d = R @ self.coef_values - qv
-        W = float(d @ np.linalg.solve(R @ self.vcov_matrix @ R.T, d))
-        if self.model == "ols" and self.df_t:
-            return W / r, float(stats.f.sf(W / r, r, self.df_t)), r
-        return W / r, float(stats.chi2.sf(W, r)), r
+            items = [terms] if isinstance(terms, str) else list(terms)
+            R, qv, texts = hypothesis_matrix(items, names)
+            if q is not None:
+                qv = qv + np.broadcast_to(np.asarray(q, float), qv.shape)
+                texts = [f"{t.split('=')[0].strip()} = {v:g}" for t, v in zip(texts, qv,
+                                                                                   strict=True)]
+        df2 = self.df_t if self.model == "ols" and self.df_t else None
+        return wald_test(self.coef_values, self.vcov_matrix, R, qv, texts, df2)
+
+    def delta_method(self, expr: str | list[str], level: float = 0.95) -> pd.DataFrame:
+        """Estimate, standard error, test and interval of non-linear functions of the
+        coefficients, e.g. ``"100 * (exp(fta) - 1)"`` (% change) or ``"x1 / x2"``.
+        One row per expression (columns as :meth:`tidy`)."""
+        return delta_method(self.coef_values, self.vcov_matrix, self.coefnames, expr,
+                            self._dist(), level)
 
     # --- fixed effects and predictions ----------------------------------------------------
     def fixef(self) -> dict[str, pd.Series]:
@@ -144,9 +189,18 @@ class Results:
                                                   strict=True)}
         return self._fixef
 
+    def _on_data_index(self, values: np.ndarray, name: str) -> pd.Series:
+        """(nobs,) sample values as a Series on the input's index, NaN for dropped rows."""
+        index = self.data_index if self.data_index is not None else pd.RangeIndex(
+            self.nobs_original)
+        out = np.full(len(index), np.nan)
+        out[self.sample_index] = values
+        return pd.Series(out, index=index, name=name)
+
     def predict(self, newdata: pd.DataFrame | None = None, type: str = "response",
-                offset: np.ndarray | None = None) -> np.ndarray:
-        """Predictions (nobs,) on the estimation sample, or (len(newdata),) on new rows.
+                offset: np.ndarray | None = None) -> pd.Series:
+        """Predictions as a Series: on the fitted data's index (rows not in the estimation
+        sample get NaN), or on ``newdata``'s index.
 
         type: "response" (exp of the linear predictor for PPML) or "link". Rows with a
         missing regressor or a fixed-effect level not estimated get NaN. The offset of new
@@ -154,24 +208,39 @@ class Results:
         """
         if type not in ("response", "link"):
             raise SpecificationError(f"predict type must be 'response' or 'link', not {type!r}")
+        eta = self.eta if newdata is None else self._link_new(newdata, offset)
+        values = np.exp(eta) if (type == "response" and self.model == "ppml") else eta
         if newdata is None:
-            eta = self.eta
-        else:
-            eta = self._link_new(newdata, offset)
-        return np.exp(eta) if (type == "response" and self.model == "ppml") else eta
+            return self._on_data_index(values, "predicted")
+        return pd.Series(values, index=newdata.index, name="predicted")
+
+    def resid(self) -> pd.Series:
+        """Response residuals y - fitted (y - exp(eta) for PPML) on the fitted data's index,
+        NaN for rows not in the estimation sample."""
+        if self.y is None:
+            raise SpecificationError("resid(): fit through tradeflows.ppml / tradeflows.ols, "
+                                     "which keep the dependent variable")
+        fitted = np.exp(self.eta) if self.model == "ppml" else self.eta
+        return self._on_data_index(self.y - fitted, "residual")
 
     def _link_new(self, data: pd.DataFrame, offset: np.ndarray | None) -> np.ndarray:
         n = len(data)
         eta = np.zeros(n)
+        design = self.formula_spec.design
+        needed = design.spec_columns + [c for t in design.simple for c in t.split(":")] + [
+            c for t in design.iterms for c in (t.factor, t.by) if c]
+        missing = [c for c in needed if c not in data.columns]
+        if missing:
+            raise SpecificationError(f"predict: newdata lacks column {missing[0]!r}")
+        try:
+            X = design.matrix(data)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise SpecificationError(f"predict: cannot build the regressors of newdata: "
+                                     f"{type(exc).__name__}: {exc}") from None
+        col = {name: j for j, name in enumerate(design.columns)}
         fx = dict(zip(self.coefnames, self.coef_values, strict=True)) | self.fixed_coefs
         for term, b in fx.items():
-            v = np.ones(n)
-            if term != "Intercept":
-                for c in term.split(":"):
-                    if c not in data.columns:
-                        raise SpecificationError(f"predict: newdata lacks column {c!r}")
-                    v = v * pd.to_numeric(data[c]).to_numpy(dtype=float, na_value=np.nan)
-            eta += b * v
+            eta += b * X[:, col[term]]
         fixef = self.fixef()
         for term, values in fixef.items():
             cols = term.split("^")
@@ -198,8 +267,8 @@ class Results:
     def _fit_lines(self) -> list[str]:
         return []
 
-    def summary(self) -> str:
-        """A plain-text report of the fit."""
+    def summary(self) -> Summary:
+        """A plain-text report of the fit (a str that notebooks show as text)."""
         head = [f"{self.model.upper()}: {self.formula}",
                 f"Observations: {self.nobs:,} (of {self.nobs_original:,})",
                 "Dropped: " + (", ".join(f"{k} {v:,}" for k, v in self.drops.items() if v)
@@ -215,10 +284,13 @@ class Results:
         table = self.tidy().set_index("term")[["estimate", "std_error", "statistic", "p_value"]]
         table.columns = ["Estimate", "Std. Error", f"{stat} value", f"Pr(>|{stat}|)"]
         body = table.to_string(float_format=lambda v: f"{v:.6g}")
-        return "\n".join(head + ["", body, ""] + self._fit_lines())
+        return Summary("\n".join(head + ["", body, ""] + self._fit_lines()))
 
     def __repr__(self) -> str:
-        return self.summary()
+        return str(self.summary())
+
+    def _repr_html_(self) -> str:
+        return self.summary()._repr_html_()
 
 
 @dataclass(repr=False)

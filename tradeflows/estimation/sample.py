@@ -7,6 +7,7 @@ singletons and (PPML) separated observations, each counted by reason.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -19,7 +20,7 @@ from tradeflows.estimation.separation import sample_mask
 from tradeflows.estimation.singletons import singleton_mask
 from tradeflows.estimation.vcov import SSC, VcovSpec, as_ssc, parse_vcov
 
-__all__ = ["Sample", "build_sample"]
+__all__ = ["Sample", "build_sample", "check_argument_order"]
 
 
 @dataclass
@@ -44,6 +45,22 @@ class Sample:
     offset_name: str | None = None
     weights_name: str | None = None
     has_weights: bool = False
+    seconds_separation: float = 0.0  # singleton removal and separation checks
+
+
+def check_argument_order(data: object, formula: object, model: str) -> None:
+    """One-line SpecificationError when the arguments are swapped or of the wrong type
+    (never printing the data)."""
+    if isinstance(data, str) and isinstance(formula, pd.DataFrame):
+        raise SpecificationError(
+            f"arguments in the wrong order: tradeflows.{model}(data, formula), e.g. "
+            f"tradeflows.{model}(df, {data!r}); the formula came first")
+    if not isinstance(data, pd.DataFrame):
+        raise SpecificationError(f"tradeflows.{model}(data, formula): data must be a pandas "
+                                 f"DataFrame, not a {type(data).__name__}")
+    if not isinstance(formula, str):
+        raise SpecificationError(f"tradeflows.{model}(data, formula): formula must be a "
+                                 f"string, not a {type(formula).__name__}")
 
 
 def _column_or_array(data: pd.DataFrame, value: object, what: str) -> tuple[np.ndarray, str | None]:
@@ -76,6 +93,7 @@ def build_sample(data: pd.DataFrame, formula: str, *, model: str, vcov: object,
                  fixed_coefs: dict[str, float] | None = None,
                  separation: Sequence[str] = (), ssc: object = None) -> Sample:
     """Parse, read and trim the data to the estimation sample (see module docstring)."""
+    check_argument_order(data, formula, model)
     f = parse_formula(formula)
     spec = parse_vcov(vcov, f.fixef)
     conv = as_ssc(ssc)
@@ -95,6 +113,7 @@ def build_sample(data: pd.DataFrame, formula: str, *, model: str, vcov: object,
         codes[ok] = factorize_fe(data.loc[ok], c)[0]
         extra[f"cluster:{c}"] = codes
     mf, ex = model_frame(data, f, extra)
+    f = mf.formula
     drops = dict(mf.drops)
     y, X, fe = mf.y, mf.X, mf.fe
     names = list(mf.coefnames)
@@ -121,6 +140,7 @@ def build_sample(data: pd.DataFrame, formula: str, *, model: str, vcov: object,
         fixed[name] = float(b)
     keep = w > 0
     drops["zero_weight"] = int((~keep).sum())
+    started = time.perf_counter()
     if model == "ppml":
         alive, sd = sample_mask(y, X, fe, separation=tuple(separation), keep=keep)
         drops["singleton"] = sd.pop("singletons")
@@ -130,6 +150,7 @@ def build_sample(data: pd.DataFrame, formula: str, *, model: str, vcov: object,
         single = singleton_mask(fe, keep=keep)
         drops["singleton"] = int(single.sum())
         keep &= ~single
+    seconds_separation = time.perf_counter() - started
     rows = np.flatnonzero(keep)
     fe_levels = []
     fe_new = np.empty((rows.size, fe.shape[1]), dtype=np.int64)
@@ -141,4 +162,4 @@ def build_sample(data: pd.DataFrame, formula: str, *, model: str, vcov: object,
         raise SpecificationError(f"{formula!r}: no observation left after dropping {drops}")
     return Sample(f, y[rows], np.ascontiguousarray(X[rows]), names, fe_new, fe_levels,
                   w[rows], off[rows], clusters, spec, conv, mf.index[rows], mf.nobs_original,
-                  drops, fixed, oname, wname, weights is not None)
+                  drops, fixed, oname, wname, weights is not None, seconds_separation)

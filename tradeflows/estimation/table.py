@@ -1,4 +1,5 @@
-"""Several fitted models side by side (like fixest's ``etable``): LaTeX, HTML, Markdown, frame.
+"""Several fitted models side by side (like fixest's ``etable``): text, LaTeX, HTML, Markdown,
+frame.
 
 A model is any object with the attributes of ``tradeflows`` results (docs/ARCHITECTURE.md):
 ``coef``, ``se``, ``pvalue`` (pandas Series or dicts indexed by regressor name), ``nobs``,
@@ -8,7 +9,6 @@ A model is any object with the attributes of ``tradeflows`` results (docs/ARCHIT
 
 from __future__ import annotations
 
-import html
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -18,12 +18,13 @@ from typing import Any
 import pandas as pd
 
 from tradeflows.errors import SpecificationError
+from tradeflows.tabular import Table, number, render
 
-FORMATS = ("markdown", "latex", "html", "dataframe")
-_LATEX_SPECIAL = {
-    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-}
+FORMATS = ("text", "markdown", "latex", "html", "dataframe")
+#: fixest's significance codes (``etable``/``summary`` default): mark -> p-value threshold.
+FIXEST_STARS: dict[str, float] = {"***": 0.001, "**": 0.01, "*": 0.05, ".": 0.1}
+#: The common economics-journal codes (tradeflows' earlier default): * .1, ** .05, *** .01.
+ECONOMICS_STARS: tuple[float, ...] = (0.1, 0.05, 0.01)
 
 
 @dataclass
@@ -33,7 +34,6 @@ class _Row:
     label: str
     cells: list[str]
     kind: str  # "coef", "se", "fixef", "stat", "header"
-    latex_label: str | None = None
 
     @property
     def section(self) -> str:
@@ -55,20 +55,28 @@ def _series(obj: Any, what: str, model: str) -> pd.Series:
     )
 
 
-def _stars(p: float, stars: Sequence[float] | None) -> str:
-    if not stars or p is None or math.isnan(p):
-        return ""
-    n = sum(p < s for s in stars)
-    return "*" * n
+def _codes(stars: Sequence[float] | Mapping[str, float] | None) -> list[tuple[str, float]]:
+    """Significance codes as (mark, threshold), strictest first. A sequence of thresholds
+    gives one star per threshold passed (``(0.1, 0.05, 0.01)``: * ** ***)."""
+    if not stars:
+        return []
+    if isinstance(stars, Mapping):
+        pairs = [(str(m), float(t)) for m, t in stars.items()]
+    else:
+        levels = sorted((float(t) for t in stars), reverse=True)
+        pairs = [("*" * (i + 1), t) for i, t in enumerate(levels)]
+    return sorted(pairs, key=lambda mt: mt[1])
 
 
-def _num(v: float, digits: int) -> str:
-    """Fixed notation with ``digits`` decimals; scientific when that would hide the value."""
-    if v is None or (isinstance(v, float) and math.isnan(v)):
+def _stars(p: float, codes: list[tuple[str, float]]) -> str:
+    if p is None or math.isnan(p):
         return ""
-    if v != 0 and (abs(v) >= 1e6 or abs(v) < 0.5 * 10.0**-digits):
-        return f"{v:.{max(digits - 1, 0)}e}"
-    return f"{v:.{digits}f}"
+    return next((mark for mark, t in codes if p < t), "")
+
+
+def _num(v: float | None, digits: int) -> str:
+    """``digits`` significant digits (see :func:`tradeflows.tabular.number`)."""
+    return number(v, digits) if v is not None else ""
 
 
 def _matches(name: str, patterns: str | Sequence[str] | None) -> bool:
@@ -84,7 +92,7 @@ def _rows(
     *,
     digits: int,
     se_below: bool,
-    stars: Sequence[float] | None,
+    stars: list[tuple[str, float]],
     keep: str | Sequence[str] | None,
     drop: str | Sequence[str] | None,
     labels: Mapping[str, str],
@@ -132,12 +140,10 @@ def _rows(
                                   for r in models.values()], "fixef"))
     rows.append(_Row("Observations", [f"{int(r.nobs):,}" for r in models.values()],
                      "stat"))
-    for attr, label, latex in (("pseudo_r2", "Pseudo R2", r"Pseudo $R^2$"),
-                               ("r2", "R2", r"$R^2$")):
+    for attr, label in (("pseudo_r2", "Pseudo R²"), ("r2", "R²")):
         values = [getattr(r, attr, None) for r in models.values()]
         if any(v is not None and not math.isnan(v) for v in values):
-            rows.append(_Row(label, [_num(v, digits) if v is not None else "" for v in values],
-                             "stat", latex))
+            rows.append(_Row(label, [_num(v, digits) for v in values], "stat"))
     rows.append(_Row("Std. errors", [str(getattr(r, "vcov_type", "")) for r in models.values()],
                      "stat"))
     reasons: list[str] = []
@@ -151,108 +157,21 @@ def _rows(
     return rows
 
 
-def _stars_note(stars: Sequence[float] | None, latex: bool = False) -> str | None:
-    """Legend of the significance stars (raw LaTeX when ``latex``)."""
-    if not stars:
+def _stars_note(codes: list[tuple[str, float]], fixest: bool) -> str | None:
+    """Legend of the significance codes, naming fixest's when they are used."""
+    if not codes:
         return None
-    levels = sorted(stars, reverse=True)
-    if latex:
-        parts = [f"$^{{{'*' * (i + 1)}}}$ $p<{s:g}$" for i, s in enumerate(levels)]
-    else:
-        parts = [f"{'*' * (i + 1)} p<{s:g}" for i, s in enumerate(levels)]
-    return "Significance: " + ", ".join(reversed(parts))
-
-
-def _latex_escape(text: str) -> str:
-    return "".join(_LATEX_SPECIAL.get(c, c) for c in text)
-
-
-def _latex_cell(cell: str) -> str:
-    """Escaped cell with significance stars as a superscript (also before an inline SE)."""
-    return re.sub(r"\*+", lambda m: f"$^{{{m.group(0)}}}$", _latex_escape(cell))
-
-
-def _to_latex(rows: list[_Row], columns: list[str], title: str | None,
-              notes: list[str], stars: Sequence[float] | None) -> str:
-    k = len(columns)
-    lines = [rf"\begin{{tabular}}{{l{'c' * k}}}", r"\toprule",
-             " & ".join([""] + [_latex_escape(c) for c in columns]) + r" \\", r"\midrule"]
-    current = rows[0].section if rows else None
-    for row in rows:
-        if row.section != current:
-            lines.append(r"\midrule")
-            current = row.section
-        label = row.latex_label or _latex_escape(row.label)
-        lines.append(" & ".join([label] + [_latex_cell(c) for c in row.cells]) + r" \\")
-    lines.append(r"\bottomrule")
-    legend = _stars_note(stars, latex=True)
-    for note in [_latex_escape(n) for n in notes] + ([legend] if legend else []):
-        lines.append(rf"\multicolumn{{{k + 1}}}{{l}}{{\footnotesize {note}}} \\")
-    lines.append(r"\end{tabular}")
-    if title is None:
-        return "\n".join(lines) + "\n"
-    return "\n".join([r"\begin{table}[htbp]", r"\centering",
-                      rf"\caption{{{_latex_escape(title)}}}", *lines, r"\end{table}"]) + "\n"
-
-
-def _to_html(rows: list[_Row], columns: list[str], title: str | None, notes: list[str],
-             stars: Sequence[float] | None) -> str:
-    esc = html.escape
-    legend = _stars_note(stars)
-    notes = notes + ([legend] if legend else [])
-    out = ['<table class="tradeflows-etable">']
-    if title is not None:
-        out.append(f"<caption>{esc(title)}</caption>")
-    out.append("<thead><tr><th></th>" + "".join(f"<th>{esc(c)}</th>" for c in columns)
-               + "</tr></thead>")
-    current = None
-    for row in rows:
-        section = row.section
-        if section != current:
-            if current is not None:
-                out.append("</tbody>")
-            out.append(f'<tbody class="{section}">')
-            current = section
-        out.append(f'<tr class="{row.kind}"><th scope="row">{esc(row.label)}</th>'
-                   + "".join(f"<td>{esc(c)}</td>" for c in row.cells) + "</tr>")
-    if current is not None:
-        out.append("</tbody>")
-    if notes:
-        out.append(f'<tfoot><tr><td colspan="{len(columns) + 1}">'
-                   + "<br>".join(esc(n) for n in notes) + "</td></tr></tfoot>")
-    out.append("</table>")
-    return "\n".join(out) + "\n"
-
-
-def _md_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*").replace("_", "\\_")
-
-
-def _to_markdown(rows: list[_Row], columns: list[str], title: str | None,
-                 notes: list[str], stars: Sequence[float] | None) -> str:
-    legend = _stars_note(stars)
-    notes = notes + ([legend] if legend else [])
-    out = []
-    if title is not None:
-        out += [f"**{_md_escape(title)}**", ""]
-    out.append("| " + " | ".join([""] + [_md_escape(c) for c in columns]) + " |")
-    out.append("|:---" + "|---:" * len(columns) + "|")
-    for row in rows:
-        out.append("| " + " | ".join([_md_escape(row.label)]
-                                     + [_md_escape(c) for c in row.cells]) + " |")
-    if notes:
-        out.append("")
-        out += [_md_escape(n) for n in notes]
-    return "\n".join(out) + "\n"
+    name = "fixest's significance codes" if fixest else "Significance codes"
+    return f"{name}: " + ", ".join(f"{m} p<{t:g}" for m, t in codes)
 
 
 def etable(
     models: Any,
     *,
-    format: str = "markdown",
+    format: str = "text",
     digits: int = 3,
     se_below: bool = True,
-    stars: Sequence[float] | None = (0.1, 0.05, 0.01),
+    stars: Sequence[float] | Mapping[str, float] | None = FIXEST_STARS,
     keep: str | Sequence[str] | None = None,
     drop: str | Sequence[str] | None = None,
     labels: Mapping[str, str] | None = None,
@@ -263,11 +182,16 @@ def etable(
     fixed effects ("Yes"/"No"), observations, (pseudo) R², vcov type and dropped rows by reason.
 
     models: one result, a list (columns "(1)", "(2)", ...) or a dict label -> result.
-    format: "markdown" (pipe table), "latex" (booktabs ``tabular``; in a ``table`` with
-    ``\\caption`` when ``title`` is given), "html" (``<table class="tradeflows-etable">``) or
-    "dataframe" (strings; index = row labels, standard-error rows labelled "").
-    digits: decimals of estimates, standard errors and R². stars: p-value thresholds, one
-    star per threshold passed (default * p<0.1, ** p<0.05, *** p<0.01); None for none.
+    format: "text" (aligned plain text for a terminal, the default), "markdown" (pipe table),
+    "latex" (booktabs ``tabular``; in a ``table`` with ``\\caption`` when ``title`` is
+    given), "html" (``<table class="tradeflows-etable">``) or "dataframe" (strings; index =
+    row labels, standard-error rows labelled ""). All but "dataframe" come from the package's
+    one table writer (:mod:`tradeflows.tabular`).
+    digits: significant digits of estimates, standard errors and R² (as fixest's ``digits``).
+    stars: significance codes, mark -> p-value threshold; default fixest's (*** p<0.001,
+    ** p<0.01, * p<0.05, . p<0.1); a sequence of thresholds gives one star per threshold
+    passed (``ECONOMICS_STARS``: * p<0.1, ** p<0.05, *** p<0.01); None for none. The legend
+    below the table says which codes are used.
     keep / drop: regular expressions (or lists of them) matched against regressor names.
     labels: display names for regressors, fixed effects and dependent variables.
     notes: extra lines below the table (the significance legend is added automatically).
@@ -282,12 +206,18 @@ def etable(
         named = {"(1)": models}
     if not named:
         raise SpecificationError("etable: no model given")
-    rows = _rows(named, digits=digits, se_below=se_below, stars=stars, keep=keep, drop=drop,
+    codes = _codes(stars)
+    rows = _rows(named, digits=digits, se_below=se_below, stars=codes, keep=keep, drop=drop,
                  labels=labels or {})
     columns = list(named)
     if format == "dataframe":
         return pd.DataFrame([r.cells for r in rows], index=[r.label for r in rows],
                             columns=columns)
     extra = [notes] if isinstance(notes, str) else list(notes or [])
-    render = {"latex": _to_latex, "html": _to_html, "markdown": _to_markdown}[format]
-    return render(rows, columns, title, extra, stars)
+    legend = _stars_note(codes, fixest=isinstance(stars, Mapping)
+                         and dict(stars) == FIXEST_STARS)
+    table = Table(columns=["", *columns], rows=[[r.label, *r.cells] for r in rows],
+                  caption=title, notes=extra + ([legend] if legend else []),
+                  sections=[r.section for r in rows], kinds=[r.kind for r in rows], stub=True,
+                  marks=True, html_class="tradeflows-etable")
+    return render(table, format)

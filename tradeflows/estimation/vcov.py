@@ -162,10 +162,6 @@ def sandwich(bread: np.ndarray, scores: np.ndarray, spec: VcovSpec, conv: SSC, *
     if conv.adj and n <= K:
         raise SpecificationError(f"{n} observation(s) for {K} parameter(s): no degrees of "
                                  "freedom left for standard errors")
-    if spec.kind not in ("iid", "hetero") and min(
-            (len(np.unique(c)) for c in cluster_codes), default=2) < 2:
-        raise SpecificationError("clustered standard errors need at least 2 clusters; the "
-                                 "sample has 1")
     if spec.kind == "iid":
         adj = (n - 1) / (n - K) if conv.adj else 1.0
         return bread * iid_scale * adj, None
@@ -173,6 +169,13 @@ def sandwich(bread: np.ndarray, scores: np.ndarray, spec: VcovSpec, conv: SSC, *
         adj = n / (n - K) if conv.adj else 1.0
         return adj * (bread @ (scores.T @ scores) @ bread), None
     adj = (n - 1) / (n - K) if conv.adj else 1.0
+    for name, codes in zip(spec.clusters, cluster_codes, strict=True):
+        G = int(codes.max()) + 1 if codes.size else 0
+        if G < 2:
+            raise SpecificationError(
+                f"clustered standard errors by {name!r} need at least 2 clusters; {G} "
+                "left in the estimation sample (after dropping missing, singleton and "
+                "separated rows): use vcov='hetero' or another cluster variable")
     if len(cluster_codes) == 1:
         meat, G = _cluster_meat(scores, cluster_codes[0])
         gadj = G / (G - 1) if conv.cluster_adj else 1.0

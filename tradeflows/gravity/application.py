@@ -51,12 +51,12 @@ from tqdm import tqdm
 from tradeflows.config import AZERBAIJAN, CENTRAL_ASIA, SOUTH_CAUCASUS, Paths
 from tradeflows.errors import DataError, SpecificationError
 from tradeflows.gravity import specs
-from tradeflows.gravity.event_study import EventStudy, event_study, event_years, new_axes
+from tradeflows.gravity.event_study import EventStudy, event_study, event_years
 from tradeflows.gravity.event_study import plot_event_study as _plot_event_study
 from tradeflows.gravity.specs import FittedSpec, GravitySpec
 from tradeflows.io import write_parquet, write_text
 from tradeflows.panel.sample import DEFAULT_METHOD, SampleMethod, SourceSample, source_consistent
-from tradeflows.report.figures import save_figure
+from tradeflows.report.figures import save_figure, styled
 
 PANEL_COLUMNS = ("year", "exporter", "importer", "trade")
 #: The study's countries; the sample adds their largest partners (see sample_countries).
@@ -403,16 +403,19 @@ def tidy_estimates(res: ApplicationResults) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True).astype(ESTIMATE_DTYPES)
 
 
+@styled
 def coefficient_figure(est: pd.DataFrame) -> Figure:
     """Coefficients of the single-policy models with 95% intervals (one row per term)."""
+    from tradeflows.report.figures import new_figure, variable_label
+
     rows = est[est["spec"].isin([m.name for m in MODELS] + ["ots_by_member"])]
-    fig, ax = new_axes(6.4, 0.35 * max(len(rows), 1) + 1.2)
+    fig, ax = new_figure(7.0, 0.5 * max(len(rows), 1) + 1.2)
     y = np.arange(len(rows))[::-1]
     ax.axvline(0.0, color="0.5", lw=0.8)
     ax.errorbar(rows["estimate"], y, xerr=[rows["estimate"] - rows["conf_low"],
                                            rows["conf_high"] - rows["estimate"]],
                 fmt="o", color="C0", capsize=3)
-    ax.set_yticks(y, [f"{s}: {t}" for s, t in zip(rows["spec"], rows["term"], strict=True)])
+    ax.set_yticks(y, [variable_label(t, 44) for t in rows["term"]])
     ax.set_xlabel("PPML coefficient (log points), 95% interval")
     ax.set_title("Policy effects on bilateral trade\nPPML, pair + exporter-year + importer-year "
                  "fixed effects", fontsize=9)

@@ -5,6 +5,8 @@ Relative time ``k = year - event_year`` of each treated pair. Dummies ``es_m<j>`
 binned (``es_m<leads>`` is 1 for every k <= -leads, ``es_p<lags>`` for every k >= lags); the
 reference period (default k = -1) is omitted. Pairs without an event are controls (all
 dummies 0). Estimated by PPML with exporter-year, importer-year and pair fixed effects.
+This is the gravity application's version (pair events, fixed names ``es_*``); the general
+one for any panel is :func:`tradeflows.estimation.event_study.event_study`.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import numpy as np
 import pandas as pd
 
 from tradeflows.errors import DataError, SpecificationError
+from tradeflows.estimation.plots import event_study_figure
 from tradeflows.gravity import specs
 from tradeflows.gravity.specs import FittedSpec, GravitySpec
-from tradeflows.report.figures import save_figure
+from tradeflows.report.figures import save_figure, styled
 
 
 def term_name(k: int) -> str:
@@ -125,31 +128,20 @@ def event_study(df: pd.DataFrame, event_col: str, *, leads: int = 3, lags: int =
     return EventStudy(fitted=fitted, table=table, reference=reference)
 
 
+@styled
 def plot_event_study(es: EventStudy, stem: str | Path, *, title: str = "") -> list[Path]:
-    """Plot the coefficients with 95% intervals; write ``stem.png`` and ``stem.svg``
-    (byte-identical across runs) and return both paths."""
-    fig, ax = new_axes()
-    t = es.table
-    ok = t["std_error"].notna()
-    ax.axhline(0.0, color="0.5", lw=0.8)
-    ax.axvline(es.reference + 0.5, color="0.7", lw=0.8, ls="--")
-    ax.errorbar(t.loc[ok, "k"], t.loc[ok, "estimate"],
-                yerr=1.959963984540054 * t.loc[ok, "std_error"], fmt="o", color="C0",
-                capsize=3, label="estimate, 95% interval")
-    ax.plot([es.reference], [0.0], "o", mfc="white", color="C0", label="reference period")
-    ax.set_xlabel("years relative to the event (endpoints binned)")
-    ax.set_ylabel("PPML coefficient (log points)")
-    ax.set_title(title or es.fitted.spec.name, fontsize=10)
-    ax.legend(frameon=False)
+    """Plot the coefficients with 95% intervals (reference period hollow at 0, dashed line);
+    write ``stem.png`` and ``stem.svg`` (byte-identical across runs) and return both paths.
+    For any panel, see :func:`tradeflows.estimation.event_study.event_study`."""
+    fig = event_study_figure(es.table, es.reference, title=title or es.fitted.spec.name,
+                             xlabel="years relative to the event (endpoints binned)",
+                             ylabel="PPML coefficient (log points)")
     return save_figure(fig, Path(stem))
 
 
 def new_axes(width: float = 6.4, height: float = 4.0) -> tuple[Any, Any]:
-    """A figure and axes on the non-interactive Agg canvas (no display needed)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    """A figure and axes in the package's figure style (Agg, no display needed)."""
+    from tradeflows.report.figures import new_figure
 
-    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig, fig.add_subplot(1, 1, 1)
+    return new_figure(width, height)
 

@@ -33,6 +33,8 @@ from tradeflows.errors import ConvergenceError, DataError, SpecificationError
 from tradeflows.gravity import fixed_point as fp
 
 METHODS = ("ge_ppml", "fixed_point", "guide")
+#: Cost term of models built from a given cost matrix (:meth:`GEModel.from_costs`).
+COST = "ln_cost"
 
 #: Per-country result columns (percent changes), in output order.
 COUNTRY_COLUMNS = (
@@ -126,6 +128,7 @@ class GEModel:
             raise DataError(f"countries with zero total output or expenditure: {bad}",
                             file=file, column=trade)
         self.estimate = None
+        self.stage1 = self.stage2 = None
         if coefs is None:
             self.estimate = self._estimate()
             coefs = self.estimate.coef.to_dict()
@@ -133,6 +136,82 @@ class GEModel:
         if missing:
             raise SpecificationError(f"no coefficient given for cost term(s) {missing}")
         self.coefs = {k: float(coefs[k]) for k in self.cost_terms}
+
+    # --- other constructors -----------------------------------------------------------------
+    @classmethod
+    def from_costs(cls, data: pd.DataFrame, log_costs: pd.DataFrame | str, *,
+                   exporter: str = "exporter", importer: str = "importer",
+                   trade: str = "trade", **kw: object) -> GEModel:
+        """A model whose trade costs are given: ``log_costs`` is ln t_ij = ln tau_ij^(1-sigma)
+        as a square DataFrame (index exporters, columns importers) or the name of a column of
+        ``data``. It becomes the cost term ``ln_cost`` with coefficient 1; counterfactuals
+        take ``{"ln_cost": new square DataFrame}``. Other keyword arguments as
+        :class:`GEModel` (sigma, reference, baseline, file)."""
+        frame = data.copy()
+        if isinstance(log_costs, str):
+            if log_costs not in data.columns:
+                raise DataError(f"missing column(s) [{log_costs!r}]", column=log_costs)
+            frame[COST] = data[log_costs]
+        else:
+            frame[COST] = _square_lookup(log_costs, frame[exporter], frame[importer], COST)
+        return cls(frame, exporter, importer, trade, cost_terms=[COST], coefs={COST: 1.0},
+                   **kw)
+
+    @classmethod
+    def from_panel(cls, panel: pd.DataFrame, year: int, *, policy_terms: Sequence[str],
+                   gravity_terms: Sequence[str] = (), exporter: str = "exporter",
+                   importer: str = "importer", time: str = "year", trade: str = "trade",
+                   **kw: object) -> GEModel:
+        """The guide's two-stage cost estimation (Yotov et al. 2016, ch. 2) as one call.
+
+        Stage 1: PPML on the panel, ``trade ~ policy_terms | exporter^time + importer^time +
+        exporter^importer``; its pair fixed effects are the time-invariant bilateral costs.
+        Stage 2: pairs of the ``year`` cross-section without an estimated pair effect (no
+        positive flow in the panel) get one predicted by PPML of exp(pair effect) on
+        ``gravity_terms`` with exporter and importer fixed effects. Costs of ``year``:
+        ln t_ij = pair effect + b' policy_ij. The cost terms of the model are the policy terms
+        (coefficients from stage 1) and ``pair_cost`` (coefficient 1); counterfactuals change
+        the policy terms. The fits are kept in ``.stage1`` and ``.stage2`` (None if every pair
+        effect was estimated). Other keyword arguments as :class:`GEModel`.
+        """
+        from tradeflows.estimation import ppml
+
+        terms = list(policy_terms)
+        if not terms:
+            raise SpecificationError("from_panel needs at least one policy term")
+        need = [exporter, importer, time, trade, *terms, *gravity_terms]
+        absent = [c for c in need if c not in panel.columns]
+        if absent:
+            raise DataError(f"missing column(s) {absent}", column=absent[0])
+        pair_fe = f"{exporter}^{importer}"
+        stage1 = ppml(panel, f"{trade} ~ {' + '.join(terms)} | {exporter}^{time} + "
+                      f"{importer}^{time} + {pair_fe}", tol=1e-12)
+        xs = panel[panel[time] == year].copy()
+        if xs.empty:
+            raise DataError(f"no rows of {time} {year} in the panel", column=time)
+        keys = xs[exporter].astype(str) + "^" + xs[importer].astype(str)
+        eta = keys.map(stage1.fixef()[pair_fe]).to_numpy(float, copy=True)
+        stage2 = None
+        missing = np.isnan(eta)
+        if missing.any():
+            if not gravity_terms:
+                raise SpecificationError(
+                    f"{int(missing.sum())} pairs of {year} have no estimated pair effect; give "
+                    "gravity_terms to predict them (stage 2)")
+            known = xs.loc[~missing].assign(_pair_cost=np.exp(eta[~missing]))
+            stage2 = ppml(known, f"_pair_cost ~ {' + '.join(gravity_terms)} | {exporter} + "
+                          f"{importer}", tol=1e-12)
+            pred = stage2.predict(xs.loc[missing], type="link").to_numpy()
+            if np.isnan(pred).any():
+                raise SpecificationError("stage 2 cannot predict every missing pair effect "
+                                         "(a country has no estimated pair effect at all)")
+            eta[missing] = pred
+        xs["pair_cost"] = eta
+        coefs = {**stage1.coef.to_dict(), "pair_cost": 1.0}
+        model = cls(xs, exporter, importer, trade, cost_terms=[*terms, "pair_cost"],
+                    coefs=coefs, **kw)
+        model.stage1, model.stage2 = stage1, stage2
+        return model
 
     # --- building blocks ------------------------------------------------------------------
     def _estimate(self):
@@ -180,9 +259,12 @@ class GEModel:
         for k, v in new_costs.items():
             if k not in self.cost_terms:
                 raise SpecificationError(f"{k!r} is not a cost term of the model {self.cost_terms}")
-            arr = np.asarray(v, dtype=float)
-            arr = (np.full(terms[k].shape, float(arr)) if arr.ndim == 0
-                   else _in_data_order(arr, self._order, k))
+            if isinstance(v, pd.DataFrame):  # square: index exporters, columns importers
+                arr = _square_lookup(v, self._frame[self.exporter], self._frame[self.importer], k)
+            else:
+                arr = np.asarray(v, dtype=float)
+                arr = (np.full(terms[k].shape, float(arr)) if arr.ndim == 0
+                       else _in_data_order(arr, self._order, k))
             if np.isnan(arr).any():
                 raise DataError("counterfactual value is missing", column=k,
                                 row=int(np.flatnonzero(np.isnan(arr))[0]))
@@ -335,7 +417,7 @@ class _GEPPML:
                    tol=1e-12, separation=())
         if not res.converged:
             raise ConvergenceError("GE-PPML: a PPML step did not converge")
-        fitted = scale * res.predict(newdata=frame).reshape(self.n, self.n)
+        fitted = scale * res.predict(newdata=frame).to_numpy().reshape(self.n, self.n)
         core = fitted / t
         exp_pi = core[:, self.ref]
         exp_chi = core[self.ref, :] / core[self.ref, self.ref]
@@ -430,6 +512,19 @@ class _GEPPML:
         full = fp.Equilibrium(trade=x_full, output=y_full, expenditure=e_full, omr=omr_full,
                               imr=imr_full, price=price, iterations=it, converged=ok)
         return base, cdl, full
+
+
+def _square_lookup(matrix: pd.DataFrame, exporters: pd.Series, importers: pd.Series,
+                   name: str) -> np.ndarray:
+    """Values of a square matrix (index exporters, columns importers) for each row's pair."""
+    stacked = matrix.stack(future_stack=True)
+    keys = pd.MultiIndex.from_arrays([exporters, importers])
+    values = stacked.reindex(keys).to_numpy(float)
+    if np.isnan(values).any():
+        r = int(np.flatnonzero(np.isnan(values))[0])
+        raise DataError(f"{name}: no value for {exporters.iloc[r]}->{importers.iloc[r]} in the "
+                        "cost matrix", row=r, column=name)
+    return values
 
 
 def _in_data_order(values: np.ndarray, order: np.ndarray, name: str) -> np.ndarray:

@@ -19,8 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tradeflows.config import PACKAGE_DATA, Paths
-from tradeflows.config import paths as project_paths
+from tradeflows.config import PACKAGE_DATA, Paths, raw_dir
 from tradeflows.errors import DataError
 from tradeflows.gravity import specs
 from tradeflows.gravity.specs import FittedSpec
@@ -44,7 +43,7 @@ def load_agtpa(path: str | Path | None = None, *, years: tuple[int, ...] = GUIDE
 
     Raises DataError naming the file and column when a column is missing or a value is invalid.
     """
-    file = Path(path) if path is not None else (paths or project_paths()).raw / AGTPA_FILE
+    file = Path(path) if path is not None else (paths.raw if paths else raw_dir()) / AGTPA_FILE
     df = pd.read_parquet(file)
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:

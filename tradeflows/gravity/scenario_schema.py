@@ -222,6 +222,30 @@ def formula_names(formula: str) -> set[str]:
     return set(re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", formula))
 
 
+#: Functions a scenario formula may call (fixest-style extensions and transforms).
+FORMULA_FUNCTIONS = frozenset({"log", "exp", "i", "C", "sw", "csw", "sw0", "csw0"})
+_FORMULA_CHARS = re.compile(r"[A-Za-z0-9_ ~+\-|^:*().,\t]*")
+
+
+def check_formula(chk: _Checker, formula: str) -> None:
+    """Refuse a formula that is more than variables, operators and allowed functions: the
+    formula reaches the estimation's formula parser, which must never see code (no quotes,
+    brackets, attribute access, dunder names or unknown function calls)."""
+    expected = ("variables, ~ + - | ^ : * ( ) , and the functions "
+                f"{sorted(FORMULA_FUNCTIONS)}")
+    if len(formula) > 1000 or not _FORMULA_CHARS.fullmatch(formula):
+        bad = next((c for c in formula if not _FORMULA_CHARS.fullmatch(c)), "length")
+        raise chk.fail("formula", f"character {bad!r} not allowed", expected)
+    if "__" in formula or re.search(r"[A-Za-z_)]\s*\.\s*[A-Za-z_]", formula):
+        raise chk.fail("formula", "dunder name or attribute access", expected)
+    for name in re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(", formula):
+        if name not in FORMULA_FUNCTIONS:
+            raise chk.fail("formula", f"call of {name!r}", expected)
+    if "~" not in formula:
+        raise chk.fail("formula", f"{formula!r} has no '~'",
+                       "a formula 'depvar ~ regressors | fixed effects'")
+
+
 def _regressors(formula: str) -> set[str]:
     rhs = formula.split("~", 1)[1] if "~" in formula else ""
     return formula_names(rhs.split("|", 1)[0])
@@ -346,9 +370,7 @@ def parse_scenario(raw: dict[str, Any], file: Path) -> Scenario:
         raise DataError(f"unknown key(s) {unknown}; allowed {sorted(TOP_KEYS)}", file=file)
     title = chk.text("title", required=True)
     formula = chk.text("formula", required=True)
-    if "~" not in formula:
-        raise chk.fail("formula", f"{formula!r} has no '~'",
-                       "a formula 'depvar ~ regressors | fixed effects'")
+    check_formula(chk, formula)
     year: int | None = None
     if raw.get("year", "latest") != "latest":
         year = chk.year("year", raw["year"])

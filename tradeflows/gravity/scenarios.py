@@ -181,9 +181,8 @@ def selection_frame(xs: pd.DataFrame, year: int, columns: list[str],
             rows = rows.drop_duplicates(["exporter", "importer"])
             merged = frame[["exporter", "importer"]].merge(rows, how="left",
                                                            on=["exporter", "importer"])
-            frame[extra] = merged[extra].to_numpy()
             for c in extra:
-                frame[c] = frame[c].astype(rows[c].dtype, errors="ignore")
+                frame[c] = merged[c].to_numpy()
     return frame
 
 
@@ -321,51 +320,58 @@ def cited_effects(scn: Scenario, coef: pd.Series, vcov: pd.DataFrame
 
 
 # --- outputs ---------------------------------------------------------------------------------
+#: Countries other than the focus ones shown in a scenario's figure: the largest |changes|.
+N_MOVERS = 8
+_QUANTITIES = {"exports": "Exports", "imports": "Imports", "producer_price": "Producer price",
+               "consumer_price": "Consumer price", "real_gdp": "Real GDP"}
+
+
 def _ordered(table: pd.DataFrame) -> pd.DataFrame:
-    focus = [c for c in FOCUS if c in set(table["country"])]
-    rest = table[~table["country"].isin(focus)].sort_values("real_gdp", ascending=False)
-    return pd.concat([table.set_index("country").loc[focus].reset_index(), rest],
-                     ignore_index=True)
+    """Countries in the order of the figure and the tables: first those in the figure (the
+    focus countries and the ``N_MOVERS`` largest other real-GDP changes) by real-GDP change,
+    largest first, then every other country the same way. Column ``shown``: "focus",
+    "largest other change" or ""."""
+    focus = table["country"].isin(FOCUS)
+    others = table.loc[~focus, ["country", "real_gdp"]]
+    movers = others.reindex(others["real_gdp"].abs().sort_values(ascending=False,
+                                                                  kind="stable").index)
+    top = table["country"].isin(movers["country"].iloc[:N_MOVERS])
+    t = table.assign(shown=np.where(focus, "focus", np.where(top, "largest other change", "")))
+    first = t[t["shown"] != ""].sort_values("real_gdp", ascending=False, kind="stable")
+    rest = t[t["shown"] == ""].sort_values("real_gdp", ascending=False, kind="stable")
+    return pd.concat([first, rest], ignore_index=True)
 
 
 def _display(table: pd.DataFrame) -> pd.DataFrame:
-    cols = {"exports": "Exports", "imports": "Imports", "producer_price": "Producer price",
-            "consumer_price": "Consumer price", "real_gdp": "Real GDP"}
-    out = pd.DataFrame({"Country": table["country"]})
-    for c, label in cols.items():
-        out[f"{label} (%)"] = [f"{v:.3f} [{lo:.3f}, {hi:.3f}]" for v, lo, hi in
-                               zip(table[c], table[f"{c}_lower"], table[f"{c}_upper"],
-                                   strict=True)]
+    """The table's text: country name and code, whether the figure shows it, and each change
+    with its interval in significant digits (never 0.000 for a small change)."""
+    from tradeflows.countries import country_name
+    from tradeflows.tabular import number
+
+    out = pd.DataFrame({"Country": [f"{country_name(c)} ({c})" for c in table["country"]],
+                        "In figure": table["shown"]})
+    for c, label in _QUANTITIES.items():
+        out[f"{label} (%)"] = [f"{number(v, 2)} [{number(lo, 2)}, {number(hi, 2)}]"
+                               for v, lo, hi in zip(table[c], table[f"{c}_lower"],
+                                                    table[f"{c}_upper"], strict=True)]
     return out
 
 
-def _figure(table: pd.DataFrame, title: str, base: Path) -> list[Path]:
-    """Real-GDP changes with intervals for the focus countries and the 8 largest movers;
-    written as ``base.png`` and ``base.svg`` by the report's deterministic figure writer."""
-    import matplotlib
+def _figure(table: pd.DataFrame, title: str, note: str, base: Path) -> list[Path]:
+    """Real-GDP changes with intervals of the countries the table marks as shown, sorted by
+    change (focus countries in colour, each value printed); ``base.png`` and ``base.svg``."""
+    from tradeflows.report import figures as fg
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from tradeflows.report.figures import save_figure
-
-    focus = [c for c in FOCUS if c in set(table["country"])]
-    others = table[~table["country"].isin(focus)]
-    top = others.reindex(others["real_gdp"].abs().sort_values(ascending=False).index)[:8]
-    sub = pd.concat([table[table["country"].isin(focus)], top])
-    sub = sub.iloc[::-1]
-    with plt.rc_context({"font.size": 9}):
-        fig, ax = plt.subplots(figsize=(6.5, 0.28 * len(sub) + 1.4))
-        y = np.arange(len(sub))
-        err = np.vstack([sub["real_gdp"] - sub["real_gdp_lower"],
-                         sub["real_gdp_upper"] - sub["real_gdp"]]).clip(min=0)
-        ax.barh(y, sub["real_gdp"], xerr=err, color="#4477aa", ecolor="#222222", capsize=2)
-        ax.set_yticks(y, sub["country"])
-        ax.axvline(0, color="black", lw=0.6)
-        ax.set_xlabel("Change in real GDP (%), full-endowment GE, with interval")
-        ax.set_title(title)
-        fig.tight_layout()
-    return save_figure(fig, base)
+    shown = table[table["shown"] != ""]
+    rows = pd.DataFrame({"label": [fg.country_label(c) for c in shown["country"]],
+                         "estimate": shown["real_gdp"].to_numpy(),
+                         "conf_low": shown["real_gdp_lower"].to_numpy(),
+                         "conf_high": shown["real_gdp_upper"].to_numpy(),
+                         "highlight": (shown["shown"] == "focus").to_numpy()})
+    fig = fg.interval_figure(rows, null=0.0, title=title, note=note,
+                             xlabel="Change in real GDP (%), full-endowment GE",
+                             highlight_color=fg.FOCUS_COLOR)
+    return fg.save_figure(fig, base)
 
 
 def write_outputs(scn: Scenario, result: GEIntervals, year: int, notes: list[str],
@@ -389,10 +395,15 @@ def write_outputs(scn: Scenario, result: GEIntervals, year: int, notes: list[str
             "draws_failed": result.failed, "level": result.level, "seed": result.seed,
             "method": result.point.method, "iterations": result.point.iterations,
             "partial_effects": coefs.reset_index().to_dict(orient="records"), "notes": notes}
-    caption = (f"{scn.title}: full-endowment GE changes in percent, {year} baseline, "
+    caption = (f"{scn.title}: full-endowment GE changes in percent (countries in the figure "
+               f"first, each group by real-GDP change), {year} baseline, "
                f"{int(result.level * 100)}% intervals from {result.draws} draws "
                f"({result.failed} did not converge). Domestic flows approximated by GDP minus "
                "exports.")
+    note = (f"Bold, blue: the study's focus countries; grey: the {N_MOVERS} largest other "
+            f"changes. {int(result.level * 100)}% intervals from {result.draws} draws of the "
+            f"partial effects ({result.failed} did not converge); baseline {year}. Countries "
+            "in the same order as the table.")
     out_dir = paths.counterfactuals
     with StagedOutputs(paths.reports) as shown, StagedOutputs(
             out_dir, last=(f"{scn.name}.json",)) as data:
@@ -405,7 +416,7 @@ def write_outputs(scn: Scenario, result: GEIntervals, year: int, notes: list[str
                                         data.path(out_dir / f"{scn.name}_draws.parquet")))
         figures = write_table(_display(table),
                               shown.path(paths.reports / "tables" / f"ge_{scn.name}"), caption)
-        figures += _figure(table, scn.title,
+        figures += _figure(table, scn.title, note,
                            shown.path(paths.reports / "figures" / f"ge_{scn.name}"))
         shown.commit()
         data.commit()

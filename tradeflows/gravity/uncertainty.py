@@ -10,7 +10,7 @@ draws and the count travels with the table.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,16 +74,27 @@ def _solve_chunk(model: GEModel, new_costs: object, rows: list[dict[str, float]]
     return out
 
 
+def _solve_rows(rows: list[dict[str, float]], model: GEModel, new_costs: object, method: str,
+                maxiter: int) -> list[np.ndarray | None]:
+    """:func:`_solve_chunk` with the chunk first (the form ``tradeflows.distributed`` calls)."""
+    return _solve_chunk(model, new_costs, rows, method, maxiter)
+
+
 def simulate_intervals(model: GEModel, new_costs: Mapping[str, object] | pd.DataFrame,
                        vcov: pd.DataFrame, draws: int = 200, seed: int = 20261128,
                        level: float = 0.95, method: str = "fixed_point", workers: int = 2,
-                       maxiter: int = 1000, progress: bool = False) -> GEIntervals:
+                       maxiter: int = 1000, progress: bool = False,
+                       scheduler: str | None = None) -> GEIntervals:
     """Point counterfactual plus percentile intervals from ``draws`` coefficient draws.
 
     Only the terms in ``vcov`` are drawn (others keep the model's values). ``workers`` > 1 uses a
     process pool (chunks in draw order, so results do not depend on scheduling). ``maxiter``
     bounds the solver for each draw (the point estimate always uses the default).
+    ``scheduler`` (or ``$TRADEFLOWS_SCHEDULER``): a Dask scheduler address; the chunks are
+    then solved on its workers (:mod:`tradeflows.distributed`), with the same results.
     """
+    from tradeflows.distributed import fan_out, scheduler_address
+
     if draws < 2:
         raise SpecificationError(f"draws must be at least 2 (got {draws})")
     if not 0 < level < 1:
@@ -99,15 +110,27 @@ def simulate_intervals(model: GEModel, new_costs: Mapping[str, object] | pd.Data
             for r in table.to_dict(orient="records")]
     nchunks = max(1, min(workers, draws)) * 4
     chunks = [rows[i::nchunks] for i in range(nchunks)]
-    results: list[list[np.ndarray | None]]
-    if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(_solve_chunk, model, new_costs, c, method, maxiter)
-                       for c in chunks]
-            results = [f.result() for f in tqdm(futures, disable=not progress, desc="GE draws")]
-    else:
-        results = [_solve_chunk(model, new_costs, c, method, maxiter)
-                   for c in tqdm(chunks, disable=not progress, desc="GE draws")]
+    results: list[list[np.ndarray | None]] = [[] for _ in chunks]
+    address = scheduler_address(scheduler)
+    # the bar counts draws (a chunk's draws are added when the chunk is solved) and is
+    # removed when done, so the command's summary follows it directly
+    with tqdm(total=draws, desc="GE draws", unit="draw", disable=not progress,
+              leave=False) as bar:
+        if address:
+            results = fan_out(_solve_rows, chunks, scheduler=address, shared={
+                "model": model, "new_costs": new_costs, "method": method, "maxiter": maxiter})
+            bar.update(draws)
+        elif workers > 1:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                futures = {pool.submit(_solve_chunk, model, new_costs, c, method, maxiter): i
+                           for i, c in enumerate(chunks)}
+                for future in as_completed(futures):
+                    results[futures[future]] = future.result()
+                    bar.update(len(chunks[futures[future]]))
+        else:
+            for i, c in enumerate(chunks):
+                results[i] = _solve_chunk(model, new_costs, c, method, maxiter)
+                bar.update(len(c))
     ordered: list[np.ndarray | None] = [None] * draws
     for i, chunk in enumerate(results):
         for j, val in enumerate(chunk):

@@ -20,9 +20,10 @@ Outputs (atomic writes, ``tradeflows.io``) under ``data/processed/``:
 * ``manifest.json``: sha256 of every input and output, rows in and out, drops by reason, and
   the counts of rows each mirror-rule step chose and moved.
 
-The panel uses IMF DOTS, then national statistics, then any other source (press figures, added
-BACI or CEPII Gravity files, ``extra_files``), by ``SOURCE_PRECEDENCE``. The four-yearly
-Comtrade extract (penppml) stays in ``flows.parquet`` only.
+The panel uses IMF IMTS (when added), IMF DOTS, then national statistics, then any other source
+(press figures; added files, ``extra_files``: BACI, CEPII Gravity, ITPD-E, UN Comtrade or IMF
+files, recognised by their content), by ``SOURCE_PRECEDENCE``. The four-yearly Comtrade extract
+(penppml) stays in ``flows.parquet`` only.
 """
 
 from __future__ import annotations
@@ -123,22 +124,20 @@ class BuildSummary:
         return "\n".join(lines)
 
 
-def read_extra(path: str | Path, *, progress: bool = False) -> pd.DataFrame:
-    """Read an added trade file, choosing the reader by the file's name (BACI or Gravity)."""
-    path = Path(path)
-    name = path.name.lower()
-    if "baci" in name:
-        from tradeflows.sources.baci import read_baci
+def read_extra(path: str | Path, *, progress: bool = False,
+               sectors_dir: Path | None = None) -> pd.DataFrame:
+    """Read an added trade file with the reader its content calls for (BACI, CEPII Gravity,
+    ITPD-E, UN Comtrade, IMF IMTS or DOTS; see ``tradeflows.sources.detect``). With
+    ``sectors_dir``, a BACI file goes through the streaming sector ETL
+    (``tradeflows.sectors.etl``), which also writes its HS6 and sector tables there."""
+    from tradeflows.sources.detect import kind_of, read_trade_file
 
-        return read_baci(path, progress=progress)
-    if "gravity" in name:
-        from tradeflows.sources.cepii_gravity import read_cepii_gravity
+    if sectors_dir is not None and kind_of(path) == "baci":
+        from tradeflows.sectors.etl import baci_trade_table, build_sectors
 
-        return read_cepii_gravity(path, progress=progress)
-    raise DataError("cannot tell which source this file is from its name; expected a BACI file "
-                    "(name containing 'BACI', e.g. BACI_HS92_Y2020_V202401.csv) or a CEPII "
-                    "Gravity file (name containing 'Gravity', e.g. Gravity_V202211.csv)",
-                    file=path)
+        build_sectors([path], sectors_dir, progress=progress)
+        return baci_trade_table(sectors_dir)
+    return read_trade_file(path, progress=progress)
 
 
 def combine_trade(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
@@ -232,10 +231,10 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
     """Build flows, investment, reported statistics, the pair-year panel and its checks
     under ``paths.processed`` (the files of the module docstring).
 
-    ``interval``: keep every N-th year from the first (e.g. 4). ``extra_files``: BACI or CEPII
-    Gravity files to add. ``bad_rows="drop"`` removes (and counts in the manifest) rows with
-    bad values, duplicate keys or unknown codes instead of stopping with a ``DataError``.
-    ``rule``: the mirror rule (``"v2"`` or ``"importer_first"``).
+    ``interval``: keep every N-th year from the first (e.g. 4). ``extra_files``: downloaded
+    trade files to add (``tradeflows.sources.detect``). ``bad_rows="drop"`` removes (and
+    counts in the manifest) rows with bad values, duplicate keys or unknown codes instead of
+    stopping with a ``DataError``. ``rule``: the mirror rule (``"v2"`` or ``"importer_first"``).
     """
     from tradeflows.policy import add_policy_variables
 
@@ -256,7 +255,9 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
             raw / bundled.EUROSTAT, raw / bundled.ECB_RATES, bad_rows=bad_rows)),
         (raw / bundled.PENPPML, lambda: bundled.read_penppml_trade(raw / bundled.PENPPML,
                                                                    bad_rows=bad_rows)),
-        *((Path(f), lambda f=f: read_extra(f, progress=progress)) for f in extra_files),
+        *((Path(f), lambda f=f: read_extra(f, progress=progress,
+                                           sectors_dir=p.processed / "sectors"))
+          for f in extra_files),
     ]
     reported_path = raw / bundled.REPORTED_TRADE
     if reported_path.exists():

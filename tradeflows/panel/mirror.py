@@ -7,11 +7,12 @@ reports stay in the panel next to the value used: ``exports_reported`` (FOB USD)
 
 Source precedence (per report slot = year, exporter, importer, reporting side)
 -----------------------------------------------------------------------------
-``SOURCE_PRECEDENCE``: IMF DOTS first, then national statistics, then any other source
-(alphabetical by name: e.g. ``baci``, ``reported_press``). A national figure is used for a slot
-only when DOTS has none: in practice 2021-2023, where the DOTS copy stops in 2020. The source
-of a report is its *source family* (``trade_source``; see ``tradeflows.panel.sample`` for
-samples that keep each pair's series within one family).
+``SOURCE_PRECEDENCE``: IMF IMTS (the successor of DOTS, when fetched and added) first, then
+IMF DOTS, then national statistics, then any other source (alphabetical by name: e.g.
+``baci``, ``reported_press``). A national figure is used for a slot only when DOTS has none: in
+practice 2021-2023, where the DOTS copy stops in 2020. The source of a report is its *source
+family* (``trade_source``; see ``tradeflows.panel.sample`` for samples that keep each pair's
+series within one family).
 
 Mirror rules (per pair-year; ``rule=``)
 ---------------------------------------
@@ -83,7 +84,7 @@ import pandas as pd
 from tradeflows.config import PACKAGE_DATA
 
 CIF_FOB = 1.06
-SOURCE_PRECEDENCE = ("imf_dots", "national")
+SOURCE_PRECEDENCE = ("imf_imts", "imf_dots", "national")
 PAIR = ["year", "exporter", "importer"]
 
 MirrorRule = Literal["v2", "importer_first"]

@@ -2,7 +2,7 @@
 
 For one country and a list of partners (plus ``"total"``: all partners), by year and flow
 (``exports``, ``imports``, ``turnover``), the table puts the panel's value next to the value
-the country itself reported: its reporter-side figures in IMF DOTS, else in national
+the country itself reported: its reporter-side figures in IMF IMTS or DOTS, else in national
 statistics, else a full-year figure quoted in the press (``reported.parquet``; approximate or
 derived figures are used but said so in ``reported_source``).
 
@@ -25,7 +25,7 @@ from tradeflows.panel.mirror import CIF_FOB
 
 TOTAL = "total"
 FLOWS = ("exports", "imports", "turnover")
-REPORTED_ORDER = ("imf_dots", "national")
+REPORTED_ORDER = ("imf_imts", "imf_dots", "national")
 COLUMNS = ["year", "country", "partner", "flow", "panel_value", "panel_value_reporter_basis",
            "reported_value", "ratio", "reported_source", "panel_rules", "panel_sources",
            "panel_pairs", "rule"]

@@ -94,6 +94,19 @@ def _claim_outputs(a: Assessment, reports: Path) -> list[Path]:
     return out
 
 
+def _summary_rows(assessments: list[Assessment]) -> pd.DataFrame:
+    """One row per claim for the summary figure: statistic, interval, threshold, verdict."""
+    rows = []
+    for a in assessments:
+        ev, r = a.evidence, a.claim.rule
+        rows.append({"id": a.claim.id, "title": a.claim.title, "statistic": r.statistic,
+                     "estimate": ev.estimate if ev else np.nan,
+                     "conf_low": ev.conf_low if ev and r.level is not None else np.nan,
+                     "conf_high": ev.conf_high if ev and r.level is not None else np.nan,
+                     "null": r.null, "verdict": a.verdict, "reason": a.reason})
+    return pd.DataFrame(rows)
+
+
 def descriptive_outputs(paths: Paths, reports: Path) -> list[dict[str, str]]:
     """The descriptive section (shown before any test), written under ``reports`` (the
     report's stage folder): trade with each Central Asian state with the source of each
@@ -288,7 +301,10 @@ def build_report(paths: Paths, progress: bool = True) -> Path:
         for a in assessments:
             _claim_outputs(a, reports)
         steps.update()
-        fg.save_figure(fg.verdict_figure(table), reports / "figures" / "verdicts")
+        write_text(table.to_csv(index=False, lineterminator="\n"),
+                   reports / "tables" / "claims.csv")
+        fg.save_figure(fg.claims_summary_figure(_summary_rows(assessments)),
+                       reports / "figures" / "verdicts")
         steps.update()
         manifest_file = reports / "manifest.json"
         # before the pages, for their summary

@@ -8,7 +8,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from tradeflows.report.figures import _figure
+from tradeflows.report.figures import new_figure
 
 _SOURCE_MARKERS = {"imf_dots": "o", "national": "s", "press": "^"}
 
@@ -16,7 +16,7 @@ _SOURCE_MARKERS = {"imf_dots": "o", "national": "s", "press": "^"}
 def trade_levels_figure(trade: pd.DataFrame, press: pd.DataFrame, country: str) -> Figure:
     """``country``'s trade with each partner (USD million, log scale) by year; the marker
     shows the source of each point (IMF DOTS, national statistics, press-quoted turnover)."""
-    fig, ax = _figure(6.8, 3.6)
+    fig, ax = new_figure(6.8, 3.6)
     colors = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e"]
     for k, (partner, g) in enumerate(trade.groupby("partner")):
         color = colors[k % len(colors)]
@@ -38,7 +38,7 @@ def trade_levels_figure(trade: pd.DataFrame, press: pd.DataFrame, country: str) 
 
 def partner_shares_figure(shares: pd.DataFrame, country: str) -> Figure:
     """Stacked shares (percent) of ``country``'s partners in selected years."""
-    fig, ax = _figure(6.8, 3.4)
+    fig, ax = new_figure(6.8, 3.4)
     wide = shares.pivot_table(index="year", columns="partner", values="share_pct",
                               aggfunc="sum").fillna(0.0)
     order = wide.drop(columns="other", errors="ignore").iloc[-1].sort_values(
@@ -57,7 +57,7 @@ def partner_shares_figure(shares: pd.DataFrame, country: str) -> Figure:
 
 def cargo_figure(cargo: pd.DataFrame) -> Figure:
     """Middle Corridor and Port of Baku cargo by year (million tonnes)."""
-    fig, ax = _figure(6.4, 3.2)
+    fig, ax = new_figure(6.4, 3.2)
     for series, g in cargo.groupby("series"):
         ax.plot(g["year"], g["value"], marker="o", label=series)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -70,7 +70,7 @@ def cargo_figure(cargo: pd.DataFrame) -> Figure:
 
 def fdi_figure(fdi: pd.DataFrame, host: str) -> Figure:
     """CBAR gross FDI inflows into ``host`` by source country, latest two years (USD mn)."""
-    fig, ax = _figure(6.4, 3.4)
+    fig, ax = new_figure(6.4, 3.4)
     cb = fdi[(fdi["source"].str.startswith("CBAR")) & (fdi["investor"] != "total")]
     years = sorted(cb["year"].unique())[-2:]
     wide = cb[cb["year"].isin(years)].pivot_table(index="investor", columns="year",
@@ -89,7 +89,7 @@ def fdi_figure(fdi: pd.DataFrame, host: str) -> Figure:
 def null_distribution_figure(draws: np.ndarray, estimate: float, label: str,
                              title: str) -> Figure:
     """Histogram of a placebo or randomization distribution with the estimate marked."""
-    fig, ax = _figure(6.0, 3.0)
+    fig, ax = new_figure(6.0, 3.0)
     d = np.asarray(draws, dtype=float)
     d = d[np.isfinite(d)]
     ax.hist(d, bins=min(30, max(5, d.size // 3)), color="#bbbbbb", edgecolor="white")
@@ -105,7 +105,7 @@ def null_distribution_figure(draws: np.ndarray, estimate: float, label: str,
 def event_study_figure(coefs: pd.DataFrame, title: str) -> Figure:
     """Event-time coefficients with intervals (``event_time, estimate, conf_low,
     conf_high``), the omitted period -1 at zero."""
-    fig, ax = _figure(6.4, 3.2)
+    fig, ax = new_figure(6.4, 3.2)
     c = pd.concat([coefs, pd.DataFrame({"event_time": [-1], "estimate": [0.0],
                                         "conf_low": [0.0], "conf_high": [0.0]})])
     c = c.sort_values("event_time")

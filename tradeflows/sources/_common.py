@@ -18,10 +18,6 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import json
-import re
-import shutil
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,7 +30,8 @@ from tqdm.auto import tqdm
 
 from tradeflows.countries import is_aggregate, to_iso3
 from tradeflows.errors import DataError
-from tradeflows.io import atomic_path
+from tradeflows.sources.archive import extract_member as extract_member  # re-exported
+from tradeflows.sources.archive import zip_members as zip_members  # re-exported
 from tradeflows.sources.base import (
     TRADE_COLUMNS,
     check_years,
@@ -56,48 +53,6 @@ def read_csv_text(path: str | Path, *, skiprows: int = 0, sep: str = ",",
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
             csv.Error) as exc:
         raise DataError(f"malformed CSV file ({type(exc).__name__}: {exc})", file=path) from exc
-
-
-def zip_members(archive: str | Path, pattern: str) -> list[str]:
-    """Names of the members of a zip archive matching the regular expression ``pattern``."""
-    try:
-        with zipfile.ZipFile(archive) as zf:
-            return sorted(n for n in zf.namelist() if re.search(pattern, Path(n).name))
-    except zipfile.BadZipFile as exc:
-        raise DataError(f"not a readable zip archive ({exc})", file=archive) from exc
-
-
-def extract_member(archive: str | Path, member: str) -> Path:
-    """Extract ``member`` of a zip into a folder named after the archive, beside it.
-
-    An earlier extraction is reused only if it came from a member with the same CRC-32 and
-    size (recorded in ``.<name>.source`` beside it): an archive replaced in the cache by
-    one with other contents is extracted again. Returns the extracted file's path."""
-    archive = Path(archive)
-    target = archive.with_suffix("") / Path(member).name
-    record = target.with_name(f".{target.name}.source")
-    try:
-        with zipfile.ZipFile(archive) as zf:
-            info = zf.getinfo(member)
-            source = {"member": member, "crc32": info.CRC, "size": info.file_size}
-            if (target.exists() and target.stat().st_size == info.file_size
-                    and record.is_file() and _read_record(record) == source):
-                return target
-            # zipfile checks the CRC-32 while reading: a corrupt member raises BadZipFile
-            with atomic_path(target) as tmp, zf.open(info) as src, open(tmp, "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
-    except (zipfile.BadZipFile, KeyError) as exc:
-        raise DataError(f"cannot extract {member!r} ({exc})", file=archive) from exc
-    with atomic_path(record) as tmp:
-        tmp.write_text(json.dumps(source, sort_keys=True), encoding="utf-8")
-    return target
-
-
-def _read_record(path: Path) -> object:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
 
 
 def header_of(path: str | Path, *, skiprows: int = 0, sep: str = ",",

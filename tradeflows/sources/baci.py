@@ -1,10 +1,11 @@
 """CEPII BACI: reconciled bilateral trade by HS6 product, one CSV per year.
 
-Published layout (release V202401, e.g. ``BACI_HS92_Y2021_V202401.csv``): columns
+Published layout (releases V202401, V202401b, V202501, V202601 — the current one, 1995-2024 —
+e.g. ``BACI_HS92_Y2021_V202601.csv``; release names may carry a letter suffix): columns
 ``t,i,j,k,v,q`` = year, exporter code, importer code, HS6 product, value in **thousands of
 current USD** (FOB), quantity in metric tons. ``i``/``j`` are CEPII's numeric country codes
 (UN Comtrade style: 842 = USA, 251 = France, 490 = "Other Asia, nes" = Taiwan), decoded by
-``country_codes_V202401.csv`` shipped in the same archive (``country_code, country_name,
+``country_codes_V202601.csv`` shipped in the same archive (``country_code, country_name,
 country_iso2, country_iso3``; releases before 2023 used ``iso_3digit_alpha``).
 
 BACI is CEPII's reconciliation of the exporter's and the importer's declarations, with CIF
@@ -34,10 +35,12 @@ from tradeflows.sources._common import (
     require_present,
     zip_members,
 )
+from tradeflows.sources.archive import is_zip
 
 UNIT = 1_000.0  # BACI values are thousands of USD
 SOURCE = "baci"
-_VERSION = re.compile(r"_(V\d{6})")
+_VERSION = re.compile(r"_(V\d{6}[a-z]?)(?![a-z0-9])", re.IGNORECASE)
+RELEASE = r"V\d{6}[a-z]?"  # V202601, V202401b
 _ISO3_COLUMNS = ("country_iso3", "iso_3digit_alpha")
 # CEPII pseudo-ISO codes that stand for a country (CEPII documents 490/S19 as Taiwan).
 _PSEUDO_ISO3 = {"S19": "TWN"}
@@ -46,10 +49,11 @@ _PSEUDO_ISO3 = {"S19": "TWN"}
 def find_country_codes(path: str | Path) -> Path:
     """The ``country_codes_V*.csv`` beside a BACI file (same release if several)."""
     path = Path(path)
-    candidates = sorted(path.parent.glob("country_codes_V*.csv"))
+    candidates = sorted(c for c in path.parent.glob("country_codes_V*.csv")
+                        if re.fullmatch(rf"country_codes_{RELEASE}\.csv", c.name))
     version = _VERSION.search(path.name)
     if version:
-        same = [c for c in candidates if version.group(1) in c.name]
+        same = [c for c in candidates if c.name == f"country_codes_{version.group(1)}.csv"]
         candidates = same or candidates
     if not candidates:
         raise DataError("BACI country-code file (country_codes_V*.csv) not found beside the "
@@ -102,16 +106,16 @@ def read_baci(path: str | Path, country_codes: str | Path | None = None, *,
     """Read a BACI yearly CSV, or the release zip, into the canonical trade table (USD,
     summed over products).
 
-    ``path``: ``BACI_HS92_Y2021_V202401.csv`` or the downloaded ``BACI_HS92_V202401.zip``
-    (``years``: which yearly files of the zip to read, default all; the zip's own country
-    codes are used). ``country_codes``: the release's ``country_codes_V*.csv`` (default:
+    ``path``: ``BACI_HS92_Y2021_V202601.csv`` or the downloaded ``BACI_HS92_V202601.zip``,
+    told apart by content (``years``: which yearly files of the zip to read, default all;
+    the zip's own country codes are used). ``country_codes``: the release's ``country_codes_V*.csv`` (default:
     found beside ``path``). ``keep_product=True`` keeps one row per HS6 product.
     The file is read in chunks (summed as it goes), so a full yearly file (~11 million
     lines) fits in memory. ``attrs["drops"]``: ``aggregate_exporter``,
     ``aggregate_importer`` (input lines).
     """
     path = Path(path)
-    if path.suffix.lower() == ".zip":
+    if is_zip(path):
         return _read_zip(path, country_codes, keep_product, years, progress)
     codes = read_country_codes(country_codes or find_country_codes(path))
     keys = KeyTracker(["t", "i", "j", "k"])
@@ -160,7 +164,8 @@ def read_baci(path: str | Path, country_codes: str | Path | None = None, *,
 def _read_zip(path: Path, country_codes: str | Path | None, keep_product: bool,
               years: list[int] | None, progress: bool) -> pd.DataFrame:
     """Read the yearly files of a BACI release zip (extracted beside it) and stack them."""
-    members = {int(m.group(1)): name for name in zip_members(path, r"^BACI_.*_Y\d{4}_.*\.csv$")
+    members = {int(m.group(1)): name
+               for name in zip_members(path, rf"^BACI_.*_Y\d{{4}}_{RELEASE}\.csv$")
                if (m := re.search(r"_Y(\d{4})_", name))}
     wanted = sorted(members) if years is None else list(years)
     missing = [y for y in wanted if y not in members]
@@ -168,7 +173,7 @@ def _read_zip(path: Path, country_codes: str | Path | None, keep_product: bool,
         raise DataError(f"no BACI yearly file for {missing or 'any year'} in the archive "
                         f"(found {sorted(members)})", file=path)
     if country_codes is None:
-        found = zip_members(path, r"^country_codes_V\d+\.csv$")
+        found = zip_members(path, rf"^country_codes_{RELEASE}\.csv$")
         if not found:
             raise DataError("no country_codes_V*.csv in the archive", file=path)
         country_codes = extract_member(path, found[-1])

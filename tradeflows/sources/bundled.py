@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from tradeflows.config import paths as project_paths
+from tradeflows.config import raw_dir
 from tradeflows.countries import harmonize
 from tradeflows.errors import DataError
 from tradeflows.sources.base import (
@@ -83,7 +83,7 @@ NATIONAL_FLOWS = {
 
 
 def _path(path: str | Path | None, default: str) -> Path:
-    return Path(path) if path is not None else project_paths().raw / default
+    return Path(path) if path is not None else raw_dir() / default
 
 
 #: Plausible annual averages of the ECB reference rate, USD per EUR (1999-2023: 0.90-1.47).

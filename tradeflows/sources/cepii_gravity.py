@@ -33,6 +33,7 @@ from tradeflows.sources._common import (
     require_present,
     zip_members,
 )
+from tradeflows.sources.archive import is_zip
 
 UNIT = 1_000.0  # trade flows and GDP are thousands of USD
 # column -> (source, reporter_side, flow)
@@ -59,10 +60,11 @@ _EXISTS = ("country_exists_o", "country_exists_d")
 
 
 def _csv_of(path: Path) -> Path:
-    """The CSV itself, or the ``Gravity_V*.csv`` extracted from the downloaded zip."""
-    if path.suffix.lower() != ".zip":
+    """The CSV itself, or the ``Gravity_V*.csv`` extracted from the downloaded zip (told by
+    its content, not its name)."""
+    if not is_zip(path):
         return path
-    found = zip_members(path, r"^Gravity_V\d+\.csv$")
+    found = zip_members(path, r"^Gravity_V\d{6}[a-z]?\.csv$")
     if not found:
         raise DataError("no Gravity_V*.csv in the archive", file=path)
     return extract_member(path, found[-1])

@@ -26,6 +26,7 @@ False.
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -45,8 +46,11 @@ from tradeflows.sources._common import (
     require_present,
 )
 from tradeflows.sources.base import require_columns, to_number
+from tradeflows.sources.detect import is_json
 
 SOURCE = "comtrade"
+PREVIEW_CAP = 500  # records the public preview returns at most
+DATA_CAP = 100_000  # records the keyed data endpoint returns at most (maxRecords)
 # canonical internal name -> (API v1 / Plus field, legacy CSV column, legacy API JSON field)
 FIELDS: dict[str, tuple[str, str | None, str | None]] = {
     "year": ("refYear", "Year", "yr"),
@@ -132,7 +136,7 @@ def _from_csv(path: Path) -> tuple[pd.DataFrame, int]:
 def read_comtrade(path: str | Path, *, keep_product: bool = False) -> pd.DataFrame:
     """Read a Comtrade API JSON or CSV download into the canonical trade table (USD).
 
-    Annual data only. Total trade: the ``TOTAL`` commodity rows when present, else the sum
+    The format is told by the content (JSON or CSV), not the name. Annual data only. Total trade: the ``TOTAL`` commodity rows when present, else the sum
     over products of one HS level (mixed levels raise ``DataError``); ``keep_product=True``
     keeps the ``product`` column instead. ``attrs["drops"]`` counts ``aggregate_reporter``,
     ``aggregate_partner``, ``self_partner``, ``other_flow`` (re-exports, ...),
@@ -140,7 +144,7 @@ def read_comtrade(path: str | Path, *, keep_product: bool = False) -> pd.DataFra
     (product rows beside a TOTAL row). Errors name the CSV line or the JSON record index.
     """
     path = Path(path)
-    frame, offset = _from_json(path) if path.suffix.lower() == ".json" else _from_csv(path)
+    frame, offset = _from_json(path) if is_json(path) else _from_csv(path)
     drops = {"aggregate_reporter": 0, "aggregate_partner": 0, "self_partner": 0,
              "other_flow": 0, "breakdown": 0, "product_detail": 0}
     for col in frame.columns.drop("_line"):
@@ -210,3 +214,28 @@ def _totals(frame: pd.DataFrame, key: list[str], path: Path,
     both = pd.concat([totals, summed], ignore_index=True)
     check_unique(both, key, path)
     return both
+
+
+def check_api_response(path: str | Path, address: str) -> None:
+    """Raise ``DataError`` if a downloaded API v1 answer is an error or was cut at the
+    endpoint's record cap (500 for the public preview, ``maxRecords`` or 100 000 for the data
+    endpoint): a full page means records beyond it may be missing."""
+    path = Path(path)
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"the Comtrade API answered with something other than JSON ({exc})",
+                        file=address) from exc
+    if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
+        raise DataError("the Comtrade API answer has no 'data' list", file=address)
+    if payload.get("error"):
+        raise DataError(f"the Comtrade API returned an error: {payload['error']!r}",
+                        file=address)
+    asked = re.search(r"[?&]maxRecords=(\d+)", address)
+    cap = PREVIEW_CAP if "/public/" in address else int(asked.group(1)) if asked else DATA_CAP
+    if len(payload["data"]) >= cap:
+        raise DataError(f"the answer holds {len(payload['data'])} records, the endpoint's cap "
+                        f"of {cap}: records beyond it would be cut. Ask for less (one "
+                        "reporter, one year, fewer partners or products) or set "
+                        f"COMTRADE_API_KEY to use the data endpoint ({DATA_CAP:,} records)",
+                        file=address)

@@ -16,6 +16,13 @@ unallocated remainder: both are dropped and counted. Partner names are matched t
 ``tradeflows.countries`` (scheme "name"); an unknown name raises ``DataError``. Inward
 tables give ``source="unctad"`` (the host's report: investor = partner, host = reporting
 economy); outward tables ``source="unctad_outward"`` (investor = reporting economy).
+
+Sheets are found by their title ("Table N.") or, as other public readers of the same files
+do, by their name: ``inflows`` (1), ``outflows`` (2), ``instock`` (3), ``outstock`` (4).
+A table whose header says ``Reporting economy`` instead of ``Region / economy`` lists the
+partners' own reports about this economy (mirror data): on an inward sheet the investor
+reported the figure (``source="unctad_outward"``), on an outward sheet the host did
+(``source="unctad"``). The workbook is told by its content (OLE2 or zip signature).
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from python_calamine import CalamineError
 from tradeflows.countries import is_aggregate, to_iso3
 from tradeflows.errors import DataError
 from tradeflows.sources._common import check_unique, read_csv_text
+from tradeflows.sources.archive import is_zip
 from tradeflows.sources.base import validate_investment
 
 UNIT = 1e6  # millions of USD
@@ -36,6 +44,11 @@ UNIT_LINE = "(Millions of US dollars)"
 _TITLE = re.compile(r"Table \d+\.\s*FDI (flows|stocks?) (in the host economy|abroad)",
                     re.IGNORECASE)
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# sheet names used by the published workbooks -> table number
+SHEET_TABLES = {"inflows": 1, "outflows": 2, "instock": 3, "outstock": 4}
+TABLES = {1: ("flow", True), 2: ("flow", False), 3: ("stock", True), 4: ("stock", False)}
+HEADER_LABELS = ("Region / economy", "Reporting economy")
 _FOOTER = re.compile(r"^(Source|Note)", re.IGNORECASE)
 # UNCTAD's group labels (the 2014 tables); a group line with no partner under it is still a
 # group, not a country.
@@ -92,17 +105,25 @@ def read_unctad_fdi(path: str | Path, economy: str | None = None,
     """Read an UNCTAD bilateral FDI table into the investment table (USD).
 
     ``path``: a sheet saved as CSV (one table), or the published workbook (``.xls``/``.xlsx``,
-    read with python-calamine) of which the sheets titled "Table N" for N in ``tables`` are
-    read (default 1 and 3: inward flows and stock). ``economy``: ISO3 of the reporting
+    read with python-calamine) of which the sheets titled "Table N" (or named inflows,
+    outflows, instock, outstock) for N in ``tables`` are read (default 1 and 3: inward flows and stock). ``economy``: ISO3 of the reporting
     economy (default: from the file name, else the sheet's first line). Errors name the
     line (row of the sheet). ``attrs["drops"]``: ``aggregate_partner``,
     ``unspecified_partner``, ``self_partner`` (counted per value cell, i.e. partner-year).
     """
     path = Path(path)
-    if path.suffix.lower() in (".xls", ".xlsx"):
+    if _is_workbook(path):
         return _read_workbook(path, economy, tables)
     grid = read_csv_text(path, header=None)
     return _read_grid(grid.fillna("").astype(str), path, economy)
+
+
+def _is_workbook(path: Path) -> bool:
+    """An Excel workbook: OLE2 (.xls) or zip (.xlsx) signature, whatever the name, or a
+    workbook name (then an unreadable file is reported as such)."""
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    return head.startswith(_OLE2) or is_zip(path) or path.suffix.lower() in (".xls", ".xlsx")
 
 
 def _read_workbook(path: Path, economy: str | None, tables: tuple[int, ...]) -> pd.DataFrame:
@@ -115,10 +136,13 @@ def _read_workbook(path: Path, economy: str | None, tables: tuple[int, ...]) -> 
         grid = sheet.fillna("").astype(str)
         text = " ".join(grid.head(6).to_numpy().ravel())
         number = re.search(r"Table (\d+)\.", text)
-        if number and int(number.group(1)) in tables:
-            found.append(_read_grid(grid, path, economy, where=f"sheet {name!r}"))
+        table = int(number.group(1)) if number else SHEET_TABLES.get(str(name).strip().lower())
+        if table in tables:
+            found.append(_read_grid(grid, path, economy, where=f"sheet {name!r}", table=table))
     if not found:
-        raise DataError(f"no sheet with Table {' or '.join(map(str, tables))}", file=path)
+        raise DataError(f"no sheet with Table {' or '.join(map(str, tables))} (titled "
+                        "'Table N.' or named inflows/outflows/instock/outstock); found sheets "
+                        f"{list(sheets)}", file=path)
     drops = {k: sum(t.attrs["drops"][k] for t in found) for k in found[0].attrs["drops"]}
     out = pd.concat(found, ignore_index=True)
     out.attrs["drops"] = drops
@@ -126,28 +150,36 @@ def _read_workbook(path: Path, economy: str | None, tables: tuple[int, ...]) -> 
 
 
 def _read_grid(grid: pd.DataFrame, path: Path, economy: str | None,
-               where: str | None = None) -> pd.DataFrame:
-    """Parse one table laid out as in the published sheet (cells as text)."""
+               where: str | None = None, table: int | None = None) -> pd.DataFrame:
+    """Parse one table laid out as in the published sheet (cells as text). ``table``: the
+    table number (1-4) when the sheet's name gives it; the title line wins if present."""
     file = f"{path} ({where})" if where else path
     cells = grid.to_numpy()
     title = next(((r, m) for r in range(len(grid)) for c in cells[r]
                   if (m := _TITLE.search(c))), None)
-    if title is None:
+    if title is not None:
+        title_row, match = title
+        measure = "flow" if match.group(1).lower() == "flows" else "stock"
+        inward = match.group(2).lower().startswith("in the host")
+    elif table in TABLES:
+        title_row = -1
+        measure, inward = TABLES[table]
+    else:
         raise DataError("no title line 'Table N. FDI flows|stock in the host economy|abroad'; "
                         "expected an UNCTAD bilateral FDI table", file=file)
-    title_row, match = title
-    measure = "flow" if match.group(1).lower() == "flows" else "stock"
-    inward = match.group(2).lower().startswith("in the host")
-    header_row = next((r for r in range(title_row, len(grid))
-                       if any(c.strip() == "Region / economy" for c in cells[r])), None)
+    header_row = next((r for r in range(title_row + 1, len(grid))
+                       if any(c.strip() in HEADER_LABELS for c in cells[r])), None)
     if header_row is None:
-        raise DataError("no header line with 'Region / economy'", file=file, row=title_row + 1)
+        raise DataError(f"no header line with {' or '.join(map(repr, HEADER_LABELS))}",
+                        file=file, row=title_row + 1)
+    # "Reporting economy": the lines are the partners' own reports about this economy
+    mirror = any(c.strip() == "Reporting economy" for c in cells[header_row])
     units = [c.strip() for r in range(title_row + 1, header_row) for c in cells[r] if c.strip()]
     if UNIT_LINE not in units:
         raise DataError(f"unit line {units or 'missing'}; expected {UNIT_LINE!r} (mixed or "
                         "other units are not read)", file=file, row=title_row + 2)
     header = [c.strip() for c in cells[header_row]]
-    label_start = header.index("Region / economy")
+    label_start = next(i for i, h in enumerate(header) if h in HEADER_LABELS)
     year_cols = {i: int(float(h)) for i, h in enumerate(header)
                  if re.fullmatch(r"\d{4}(\.0)?", h)}
     if not year_cols:
@@ -189,7 +221,7 @@ def _read_grid(grid: pd.DataFrame, path: Path, economy: str | None,
             partner = UNCTAD_NAMES.get(name) or str(to_iso3(pd.Series([name]), "name").iloc[0])
         except DataError as exc:
             raise DataError(f"unknown partner {name!r}; expected a country name",
-                            file=file, row=line, column="Region / economy") from exc
+                            file=file, row=line, column=header[label_start]) from exc
         if partner == reporter:
             drops["self_partner"] += len(values)
             continue
@@ -204,7 +236,7 @@ def _read_grid(grid: pd.DataFrame, path: Path, economy: str | None,
     host = reporter if inward else long["partner"]
     out = pd.DataFrame({"year": long["year"], "investor": investor, "host": host,
                         "measure": measure, "value_usd": long["value_usd"],
-                        "source": "unctad" if inward else "unctad_outward"})
+                        "source": "unctad" if inward != mirror else "unctad_outward"})
     out = validate_investment(out, file=file)
     out = out.sort_values(["year", "investor", "host"]).reset_index(drop=True)
     out.attrs["drops"] = drops

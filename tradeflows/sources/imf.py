@@ -1,4 +1,15 @@
-"""IMF Direction of Trade Statistics (DOTS / IMTS): SDMX-JSON CompactData and the CSV export.
+"""IMF trade by partner: IMTS through the SDMX API (current), and DOTS (retired) files.
+
+* IMTS SDMX-CSV (current; ``tradeflows fetch imf``): the answer of
+  ``api.imf.org/external/sdmx/2.1/data/IMF.STA,IMTS/{COUNTRY}.{INDICATOR}.{COUNTERPART}.{FREQ}``
+  with ``Accept: application/vnd.sdmx.data+csv``. One line per observation:
+  ``DATAFLOW`` (SDMX-CSV 1.0) or ``STRUCTURE,STRUCTURE_ID,ACTION`` (2.0), then ``COUNTRY,
+  INDICATOR, COUNTERPART_COUNTRY, FREQUENCY, TIME_PERIOD, OBS_VALUE`` and attribute columns
+  (e.g. ``SCALE``). Values are US dollars (``SCALE`` only says how the IMF displays them).
+  Areas are ISO3-style codes; ``G001`` (World) and other codes with digits are groups.
+  Indicators ``XG_FOB_USD`` (exports FOB) and ``MG_CIF_USD`` (imports CIF) are read;
+  ``MG_FOB_USD``, ``TBG_USD`` and others are dropped and counted. ``source="imf_imts"``;
+  ``estimated`` from an ``OBS_STATUS`` column if the answer has one (``E``/``e``).
 
 * SDMX-JSON (``dataservices.imf.org/REST/SDMX_JSON.svc/CompactData/DOT/A.AZ.TXG_FOB_USD``):
   ``{"CompactData": {"Header": {...}, "DataSet": {"Series": [{"@FREQ": "A", "@REF_AREA":
@@ -13,9 +24,12 @@
   IMF estimate). Countries are matched by their IMF names; values are **millions** of USD
   unless ``scale`` says otherwise.
 
-Indicators: ``TXG_FOB_USD`` (reporter's exports, FOB: ``reporter_side="exporter"``) and
+DOTS indicators: ``TXG_FOB_USD`` (reporter's exports, FOB: ``reporter_side="exporter"``) and
 ``TMG_CIF_USD`` (reporter's imports, CIF: ``reporter_side="importer"``); other indicators
 (trade balance, imports FOB) are dropped and counted. ``source="imf_dots"``.
+
+The format is told by the content (JSON, SDMX-CSV header, or the DOTS export header), not
+the file name. IMTS rows feed the panel as DOTS rows do (same sides, flows and units).
 """
 
 from __future__ import annotations
@@ -29,32 +43,49 @@ import pandas as pd
 
 from tradeflows.errors import DataError
 from tradeflows.sources._common import (
+    KeyTracker,
     check_nonnegative,
     check_unique,
+    check_year,
     finish_trade,
+    header_of,
+    iter_csv,
     map_country,
     read_csv_text,
     require_present,
 )
 from tradeflows.sources.base import check_years, require_columns, to_number
+from tradeflows.sources.detect import first_line, is_json
 
 SOURCE = "imf_dots"
+IMTS_SOURCE = "imf_imts"
 INDICATORS = {"TXG_FOB_USD": ("exporter", "export"), "TMG_CIF_USD": ("importer", "import")}
+IMTS_INDICATORS = {"XG_FOB_USD": ("exporter", "export"), "MG_CIF_USD": ("importer", "import")}
+IMTS_COLUMNS = {"COUNTRY": "text", "INDICATOR": "text", "COUNTERPART_COUNTRY": "text",
+                "FREQUENCY": "text", "TIME_PERIOD": "text", "OBS_VALUE": "number"}
+IMTS_DROPS = ("other_indicator", "missing_value", "aggregate_reporter", "aggregate_partner",
+              "self_partner", "unknown_code")
 CSV_ID_COLUMNS = ["Country Name", "Country Code", "Indicator Name", "Indicator Code",
                   "Counterpart Country Name", "Counterpart Country Code", "Attribute"]
 _REGION_CODE = re.compile(r"\d")
 _DROPS = ("other_indicator", "aggregate_reporter", "aggregate_partner", "self_partner")
 
 
-def read_imf(path: str | Path, *, scale: float = 1e6) -> pd.DataFrame:
-    """Read an IMF DOTS SDMX-JSON (``.json``) or CSV export into the canonical trade table.
+def read_imf(path: str | Path, *, scale: float = 1e6, unknown_codes: str = "raise",
+             progress: bool = False) -> pd.DataFrame:
+    """Read an IMF IMTS SDMX-CSV answer, or a DOTS SDMX-JSON / CSV export, into the
+    canonical trade table (USD); the format is told by the content.
 
-    ``scale``: USD per unit of the CSV export's values (default millions); the JSON carries
-    its own ``UNIT_MULT``. A file mixing units raises ``DataError``. ``attrs["drops"]``:
-    ``other_indicator``, ``aggregate_reporter``, ``aggregate_partner``, ``self_partner``.
+    ``scale``: USD per unit of the DOTS CSV export's values (default millions); the JSON
+    carries its own ``UNIT_MULT``; IMTS values are USD. A file mixing units raises
+    ``DataError``. ``unknown_codes="drop"`` (IMTS) drops and counts area codes the country
+    table does not know. ``attrs["drops"]``: ``other_indicator``, ``aggregate_reporter``,
+    ``aggregate_partner``, ``self_partner`` (IMTS also ``missing_value``, ``unknown_code``).
     """
     path = Path(path)
-    if path.suffix.lower() == ".json":
+    if not is_json(path) and _is_sdmx_csv(first_line(path)):
+        return read_imf_imts(path, unknown_codes=unknown_codes, progress=progress)
+    if is_json(path):
         long = _from_sdmx(path)
     else:
         long = _from_csv(path, scale)
@@ -190,3 +221,86 @@ def _from_csv(path: Path, scale: float) -> pd.DataFrame:
     # Countries by their IMF names (the code column is IMF-numeric in bulk files).
     return long.rename(columns={"Indicator Code": "indicator", "Country Name": "reporter",
                                 "Counterpart Country Name": "partner"})
+
+
+def _is_sdmx_csv(header: str) -> bool:
+    fields = {f.strip().strip('"') for f in header.split(",")}
+    return {"TIME_PERIOD", "OBS_VALUE"} <= fields
+
+
+def check_sdmx_csv(path: str | Path, address: str) -> None:
+    """Raise ``DataError`` unless a downloaded IMF answer is SDMX-CSV with the IMTS columns
+    (the API answers errors as XML or JSON)."""
+    header = first_line(path)
+    if not _is_sdmx_csv(header):
+        raise DataError(f"the IMF API answered {header[:100]!r}, not SDMX-CSV; expected a "
+                        "header with TIME_PERIOD and OBS_VALUE (is the Accept header "
+                        "application/vnd.sdmx.data+csv?)", file=address)
+    missing = [c for c in IMTS_COLUMNS if c not in header_of(path)]
+    if missing:
+        raise DataError(f"the answer lacks column(s) {missing}; expected the IMTS dimensions",
+                        file=address)
+
+
+def read_imf_imts(path: str | Path, *, unknown_codes: str = "raise",
+                  progress: bool = False) -> pd.DataFrame:
+    """Read an IMTS SDMX-CSV answer (see the module docstring) into the canonical trade
+    table (USD, ``source="imf_imts"``), in chunks. Errors name the file's line."""
+    path = Path(path)
+    header = header_of(path)
+    columns = dict(IMTS_COLUMNS)
+    if "OBS_STATUS" in header:
+        columns["OBS_STATUS"] = "text"
+    drops = dict.fromkeys(IMTS_DROPS, 0)
+    keys = KeyTracker(["INDICATOR", "COUNTRY", "COUNTERPART_COUNTRY", "TIME_PERIOD"])
+    parts = []
+    for chunk in iter_csv(path, columns, progress=progress):
+        require_present(chunk, ["COUNTRY", "INDICATOR", "COUNTERPART_COUNTRY", "FREQUENCY",
+                                "TIME_PERIOD"], path)
+        not_annual = (chunk["FREQUENCY"] != "A").to_numpy()
+        if not_annual.any():
+            pos = int(np.flatnonzero(not_annual)[0])
+            raise DataError(f"frequency {chunk['FREQUENCY'].iloc[pos]!r}; expected annual "
+                            "data ('A')", file=path, row=int(chunk["_line"].iloc[pos]),
+                            column="FREQUENCY")
+        bad_year = ~chunk["TIME_PERIOD"].str.fullmatch(r"\d{4}").to_numpy()
+        if bad_year.any():
+            pos = int(np.flatnonzero(bad_year)[0])
+            raise DataError(f"TIME_PERIOD {chunk['TIME_PERIOD'].iloc[pos]!r} is not a year",
+                            file=path, row=int(chunk["_line"].iloc[pos]), column="TIME_PERIOD")
+        check_year(chunk, "TIME_PERIOD", path)
+        keys.add(chunk)
+        known = chunk["INDICATOR"].isin(list(IMTS_INDICATORS))
+        drops["other_indicator"] += int((~known).sum())
+        chunk = chunk[known]
+        missing = chunk["OBS_VALUE"].isna()
+        drops["missing_value"] += int(missing.sum())
+        chunk = chunk[~missing]
+        check_nonnegative(chunk, "OBS_VALUE", path)
+        for col, reason in (("COUNTRY", "aggregate_reporter"),
+                            ("COUNTERPART_COUNTRY", "aggregate_partner")):
+            group = chunk[col].str.contains(_REGION_CODE).to_numpy()
+            drops[reason] += int(group.sum())
+            chunk = map_country(chunk[~group], col, "imf", path, drops, reason,
+                                unknown=unknown_codes)
+        self_rows = (chunk["COUNTRY"] == chunk["COUNTERPART_COUNTRY"]).to_numpy()
+        drops["self_partner"] += int(self_rows.sum())
+        parts.append(chunk[~self_rows])
+    keys.check(path)
+    long = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(columns))
+    exp = (long["INDICATOR"] == "XG_FOB_USD").to_numpy()
+    status = long["OBS_STATUS"] if "OBS_STATUS" in long else pd.Series("", index=long.index)
+    reporter = long["COUNTRY"].to_numpy(dtype=object)
+    partner = long["COUNTERPART_COUNTRY"].to_numpy(dtype=object)
+    out = pd.DataFrame({
+        "year": long["TIME_PERIOD"].astype("int64").to_numpy(),
+        "exporter": np.where(exp, reporter, partner),
+        "importer": np.where(exp, partner, reporter),
+        "value_usd": long["OBS_VALUE"].to_numpy(dtype="float64"),
+        "reporter_side": np.where(exp, IMTS_INDICATORS["XG_FOB_USD"][0],
+                                  IMTS_INDICATORS["MG_CIF_USD"][0]),
+        "flow": np.where(exp, IMTS_INDICATORS["XG_FOB_USD"][1],
+                         IMTS_INDICATORS["MG_CIF_USD"][1]),
+        "source": IMTS_SOURCE,
+        "estimated": status.astype(str).str.strip().str.lower().eq("e").to_numpy()})
+    return finish_trade(out, path, drops)

@@ -1,8 +1,10 @@
 """USITC International Trade and Production Database for Estimation (ITPD-E).
 
-Published file ``ITPD_E_R02.csv`` (release 1-3): ``exporter_iso3, exporter_name,
+Published as ``ITPDE_R03.zip`` (release 3, the current one, under
+``usitc.gov/data/gravity/itpd_e/r03/``) holding ``ITPDE_R03.csv``; release 2 was
+``ITPD_E_R02.csv``. Every release has the columns: ``exporter_iso3, exporter_name,
 importer_iso3, importer_name, year, industry_id, industry_descr, broad_sector, trade,
-flag_mirror, flag_zero`` (R02/R03 add ``*_dynamic_code``/``*_iso3_dynamic`` columns, not
+flag_mirror, flag_zero`` (R02 adds ``*_dynamic_code``, R03 ``*_iso3_dynamic`` columns, not
 used). ``trade`` is in **millions of current USD**; exporter = importer rows are domestic
 trade (kept). ``flag_mirror`` = 1 when USITC used the mirror (exporter-reported) figure
 instead of the importer's; ``flag_zero``: ``p`` positive, ``r`` zero in the raw data, ``u``
@@ -27,11 +29,14 @@ from tradeflows.sources._common import (
     check_integer,
     check_nonnegative,
     check_year,
+    extract_member,
     finish_trade,
     iter_csv,
     map_country,
     require_present,
+    zip_members,
 )
+from tradeflows.sources.archive import is_zip
 
 UNIT = 1e6  # millions of USD
 SOURCE = "itpd"
@@ -40,17 +45,28 @@ COLUMNS = {"exporter_iso3": "text", "importer_iso3": "text", "year": "number",
            "flag_zero": "text"}
 
 
+def _csv_of(path: Path) -> Path:
+    """The CSV itself, or the ``ITPDE_R*.csv`` / ``ITPD_E_R*.csv`` extracted from a zip."""
+    if not is_zip(path):
+        return path
+    found = zip_members(path, r"^ITPD_?E_R\d{2}\.csv$")
+    if not found:
+        raise DataError("no ITPDE_R*.csv (or ITPD_E_R*.csv) in the archive", file=path)
+    return extract_member(path, found[-1])
+
+
 def read_itpd(path: str | Path, *, keep_industry: bool = False,
               keep_unknown_zeros: bool = False, unknown_codes: str = "raise",
               progress: bool = False) -> pd.DataFrame:
-    """Read an ITPD-E CSV into the canonical trade table (USD).
+    """Read an ITPD-E CSV, or the release zip (told by its content, the CSV extracted
+    beside it), into the canonical trade table (USD).
 
     ``keep_industry=True`` keeps one row per industry (column ``industry_id``).
     ``unknown_codes="drop"`` drops (and counts) country codes ``tradeflows.countries`` does
     not know instead of raising. ``attrs["drops"]``: ``unknown_zero``, ``unknown_code``,
     ``aggregate_exporter``, ``aggregate_importer``.
     """
-    path = Path(path)
+    path = _csv_of(Path(path))
     drops = {"unknown_zero": 0, "unknown_code": 0, "aggregate_exporter": 0,
              "aggregate_importer": 0}
     keys = KeyTracker(["year", "exporter_iso3", "importer_iso3", "industry_id"])

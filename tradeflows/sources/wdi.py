@@ -32,6 +32,7 @@ from tradeflows.sources._common import (
     read_csv_text,
     zip_members,
 )
+from tradeflows.sources.archive import is_zip
 from tradeflows.sources.base import require_columns, to_number
 
 # World Bank aggregate codes (regions, income and lending groups, demographic groups).
@@ -73,13 +74,14 @@ def read_wdi(path: str | Path, indicator: str = "NY.GDP.MKTP.CD", *,
              nonnegative: bool = True) -> pd.DataFrame:
     """One WDI indicator as a long table ``year, country (ISO3), indicator, value``.
 
-    ``path``: the CSV or the bulk-download zip (``tradeflows fetch wdi``).
+    ``path``: the CSV or the bulk-download zip (``tradeflows fetch wdi``), told apart by
+    content: ``...?downloadformat=csv`` answers a zip.
     Missing cells give no row. ``nonnegative`` (default, right for levels such as GDP or
     population) rejects negative values; pass False for rates and balances. ``attrs["drops"]``: ``aggregate_country``,
     ``non_iso_economy``. A file without ``indicator`` raises ``DataError``.
     """
     path = Path(path)
-    if path.suffix.lower() == ".zip":  # the bulk download: data + Metadata_Country file
+    if is_zip(path):  # the bulk download (whatever its name): data + Metadata_Country file
         found = zip_members(path, r"^API_.*\.csv$")
         if not found:
             raise DataError("no API_*.csv data file in the archive", file=path)

@@ -1,0 +1,96 @@
+"""Which source a downloaded file comes from, told by its content rather than its name.
+
+``read_trade_file(path)`` is what ``tradeflows build --extra`` uses: a zip is recognised by
+its signature and its members (``BACI_*_Y*_V*.csv``, ``Gravity_V*.csv``, ``ITPD*.csv``), a
+JSON file by its first character and its keys (Comtrade ``data``/``dataset``, IMF
+``CompactData``), a CSV by its header (IMF SDMX-CSV, BACI ``t,i,j,k,v,q``, Gravity
+``iso3_o``, ITPD-E ``exporter_iso3``, Comtrade ``refYear``/``Trade Flow Code``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from tradeflows.errors import DataError
+from tradeflows.sources.archive import is_zip, zip_members
+
+_SNIFF_BYTES = 4096
+
+
+def is_json(path: str | Path) -> bool:
+    """True when the file's first non-blank character opens a JSON object or array."""
+    with open(path, "rb") as fh:
+        head = fh.read(_SNIFF_BYTES).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head[:1] in (b"{", b"[")
+
+
+def first_line(path: str | Path) -> str:
+    """The first line of a text file (BOM removed); '' when it is not UTF-8 text."""
+    with open(path, "rb") as fh:
+        head = fh.read(_SNIFF_BYTES)
+    try:
+        return head.decode("utf-8-sig").splitlines()[0] if head.strip() else ""
+    except UnicodeDecodeError:
+        return ""
+
+
+def kind_of(path: str | Path) -> str:
+    """``baci``, ``cepii_gravity``, ``itpd``, ``comtrade``, ``imf_imts``, ``imf`` (DOTS) or
+    raise ``DataError`` naming what was found."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("cannot tell which source this file is from: no such file", file=path)
+    if is_zip(path):
+        for kind, pattern in (("baci", r"^BACI_.*_Y\d{4}_V\d{6}[a-z]?\.csv$"),
+                              ("cepii_gravity", r"^Gravity_V\d{6}[a-z]?\.csv$"),
+                              ("itpd", r"^ITPD_?E_R\d{2}\.csv$")):
+            if zip_members(path, pattern):
+                return kind
+        raise DataError("a zip archive without a BACI, CEPII Gravity or ITPD-E data file",
+                        file=path)
+    if is_json(path):
+        head = Path(path).read_bytes()[:_SNIFF_BYTES]
+        return "imf" if b"CompactData" in head else "comtrade"
+    header = first_line(path)
+    fields = {f.strip().strip('"') for f in header.replace("\t", ",").split(",")}
+    if {"TIME_PERIOD", "OBS_VALUE", "COUNTERPART_COUNTRY"} <= fields:
+        return "imf_imts"
+    for kind, needed in (("baci", {"t", "i", "j", "k", "v"}),
+                         ("cepii_gravity", {"iso3_o", "iso3_d"}),
+                         ("itpd", {"exporter_iso3", "importer_iso3", "trade"}),
+                         ("imf", {"Counterpart Country Name", "Indicator Code"})):
+        if needed <= fields:
+            return kind
+    if fields & {"refYear", "RefYear", "Trade Flow Code"}:
+        return "comtrade"
+    raise DataError(f"cannot tell which source this file is from its content (first line "
+                    f"{header[:80]!r}); expected a BACI, CEPII Gravity, ITPD-E, UN Comtrade or "
+                    "IMF file", file=path)
+
+
+def read_trade_file(path: str | Path, *, progress: bool = False) -> pd.DataFrame:
+    """Read a downloaded trade file with the reader its content calls for (canonical trade
+    table, USD). Codes the country table does not know are dropped and counted
+    (``unknown_code``) for the world-wide files (IMTS, Gravity, ITPD-E)."""
+    kind = kind_of(path)
+    if kind == "baci":
+        from tradeflows.sources.baci import read_baci
+
+        return read_baci(path, progress=progress)
+    if kind == "cepii_gravity":
+        from tradeflows.sources.cepii_gravity import read_cepii_gravity
+
+        return read_cepii_gravity(path, progress=progress, unknown_codes="drop")
+    if kind == "itpd":
+        from tradeflows.sources.itpd import read_itpd
+
+        return read_itpd(path, progress=progress, unknown_codes="drop")
+    if kind == "comtrade":
+        from tradeflows.sources.comtrade import read_comtrade
+
+        return read_comtrade(path)
+    from tradeflows.sources.imf import read_imf
+
+    return read_imf(path, unknown_codes="drop") if kind == "imf_imts" else read_imf(path)
