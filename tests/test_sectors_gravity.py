@@ -149,3 +149,14 @@ def test_cli_sectors_estimate(tmp_path):
                             / "sectors_section.parquet")
     assert set(table["model"]) == {"ots", "corridor"}
     assert (tmp_path / "reports" / "tables" / "sector_effects_section.md").exists()
+
+
+def test_only_the_columns_a_fit_reads_are_sent():
+    from tradeflows.sectors.gravity import _used_columns
+
+    df = sector_panel_data(6, 3, 1).assign(wide="x", w=1.0)
+    assert _used_columns(df, FORMULA, {"vcov": {"CL1": "pair"}, "weights": "w"}) == \
+        ["trade", "policy", "exp_year", "imp_year", "pair", "w"]
+    assert _used_columns(df, "trade ~ policy | exporter^year", {}) == \
+        ["trade", "policy", "exporter", "year"]
+    assert _used_columns(df, "trade ~ missing_column", {}) is None  # the fit will say so

@@ -40,13 +40,34 @@ def _fit_group(item: tuple[str, pd.DataFrame], formula: str, options: dict[str, 
     return name, res, err, list(dict.fromkeys(str(w.message) for w in caught))
 
 
-def _groups(df: pd.DataFrame, by: str) -> list[tuple[str, pd.DataFrame]]:
+def _groups(df: pd.DataFrame, by: str, columns: list[str] | None = None
+            ) -> list[tuple[str, pd.DataFrame]]:
     if by not in df.columns:
         raise DataError(f"no column {by!r} to group by", column=by)
     if df[by].isna().any():
         raise DataError(f"missing values in the grouping column {by!r}", column=by)
+    data = df if columns is None else df[columns]
     return [(str(name), sub.reset_index(drop=True))
-            for name, sub in df.groupby(by, sort=True, observed=True)]
+            for name, sub in data.groupby(df[by], sort=True, observed=True)]
+
+
+def _used_columns(df: pd.DataFrame, formula: str, options: dict[str, Any]) -> list[str] | None:
+    """The columns a fit reads (formula, cluster, weights, offset, split), so that only they
+    travel to Dask workers; None (all columns) when any of them is not a plain column."""
+    from tradeflows.estimation.formula import parse_formula
+
+    try:
+        names = list(parse_formula(formula).variables())
+    except Exception:  # the fit itself reports a bad formula
+        return None
+    vcov = options.get("vcov")
+    if isinstance(vcov, dict):
+        for value in vcov.values():
+            names += [value] if isinstance(value, str) else list(value)
+    names += [options[k] for k in ("weights", "offset", "split", "fsplit")
+              if isinstance(options.get(k), str)]
+    names = list(dict.fromkeys(n for v in names for n in str(v).split("^")))
+    return names if all(n in df.columns for n in names) else None
 
 
 def ppml_by(df: pd.DataFrame, formula: str, by: str = "sector", *, serial: bool = False,
@@ -57,7 +78,7 @@ def ppml_by(df: pd.DataFrame, formula: str, by: str = "sector", *, serial: bool 
     ``scheduler``, ``workers``). A group that cannot be estimated (no variation, no
     convergence) is listed in ``.failed`` with the reason; the others are returned, with the
     warnings each fit raised (collinear terms dropped, non-convergence) in ``.warnings``."""
-    groups = _groups(df, by)
+    groups = _groups(df, by, _used_columns(df, formula, ppml_options))
     out = fan_out(_fit_group, groups, shared={"formula": formula, "options": ppml_options},
                   serial=serial, client=client, scheduler=scheduler, workers=workers,
                   progress=progress, desc=f"PPML by {by}")
