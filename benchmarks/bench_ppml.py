@@ -1,116 +1,243 @@
-"""Benchmark: tradeflows vs pyfixest PPML on synthetic three-way gravity panels.
+"""Benchmark: tradeflows (1 and 2 threads) vs pyfixest, PPML and OLS with three-way fixed effects.
 
-    python benchmarks/bench_ppml.py --sizes 50x20,100x25,200x30
+    python benchmarks/bench_ppml.py                       # 50k, 250k, 1.2M (+ without intra)
+    python benchmarks/bench_ppml.py --panels 1.2M --engines tf1,tf2,pyfixest
+    python benchmarks/bench_ppml.py --panels real --real data/processed/panel.parquet
+    python benchmarks/bench_ppml.py --panels 10M --engines tf2   # the 10M-row run
 
-For each size N x T (N*(N-1)*T rows, ~40% zeros; see tradeflows.estimation.synthetic),
-each estimator runs in its own subprocess on the same data and at the same tolerance
-(deviance 1e-8, fixed effects 1e-8) for ``flow ~ x1 + x2 | exp_year + imp_year + pair``
-with standard errors clustered by pair and the same separation checks (``--separation``,
-default "fe", pyfixest's default; tradeflows' own default adds "simplex" and "relu"). Reported: wall seconds of the fit alone, peak RSS of
-the subprocess (ru_maxrss: data generation, imports and fit), the RSS increase during the fit,
-the coefficients, and the time ratios. Wall time and CPU time (all threads of the process)
-are both reported because the machine is shared: CPU time is less sensitive to other load. tradeflows' numba kernels are compiled (or loaded from
-the cache) by a warm-up fit on a tiny panel before timing; pyfixest is warmed up the same way.
+Panels come from the project's synthetic generator ``gen_gravity.py`` (``--generator``,
+default ``../shared/bench/gen_gravity.py`` next to the repository, seed 1; written once into
+``--cache``): 50k = 50 countries x 20 years, 250k = 100 x 25, 1.2M = 200 x 30, all with
+intra-national flows; ``1.2M-nointra`` drops them; 10M = 500 x 40. ``real`` is the built
+panel (``tradeflows build``), non-domestic rows. Models (tolerance 1e-8, clustered by pair):
+
+- ppml: ``flow ~ rta + ots | exp_year + imp_year + pair`` (real panel: ``trade ~ both_ots +
+  fta + both_eaeu | exporter^year + importer^year + pair``), separation check ``fe`` on both
+  engines (``--separation``; the real panel also runs tradeflows' default checks);
+- ols: ``log(flow) ~ rta + ots | ...`` on the positive flows.
+
+Every (panel, model, engine) runs in a fresh subprocess: data loaded from parquet (pyarrow,
+the needed columns), a warm-up fit on a tiny panel (numba's compiled kernels come from the
+cache; pyfixest's first-call overheads), then the timed fit. Reported: wall and CPU seconds of
+the fit (CPU over all threads), IRLS steps, demeaning sweeps (summed over columns and calls),
+tradeflows' split of the fit time into demeaning / singletons and separation / rest, the
+whole process's peak RSS (ru_maxrss: interpreter, imports, data and fit), and coefficients
+and standard errors (relative differences to pyfixest in the same run).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
 import time
 import warnings
+from pathlib import Path
 
-FML = "flow ~ x1 + x2 | exp_year + imp_year + pair"
+ROOT = Path(__file__).resolve().parents[1]
+PANELS = {"50k": (50, 20), "250k": (100, 25), "1.2M": (200, 30), "1.2M-nointra": (200, 30),
+          "10M": (500, 40)}
+DEFAULT_PANELS = "50k,250k,1.2M,1.2M-nointra"
+SYNTH = {"ppml": "flow ~ rta + ots | exp_year + imp_year + pair",
+         "ols": "ln_flow ~ rta + ots | exp_year + imp_year + pair"}
+REAL = {"ppml": "trade ~ both_ots + fta + both_eaeu | exporter^year + importer^year + pair",
+        "ols": "ln_trade ~ both_ots + fta + both_eaeu | exporter^year + importer^year + pair"}
 
 
-def _rss_mb() -> float:
+def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def _worker(engine: str, n: int, t: int, tol: float, separation: tuple[str, ...]) -> dict:
-    from tradeflows.estimation.synthetic import gravity_panel
+def _panel_path(name: str, cache: Path, generator: Path) -> Path:
+    countries, years = PANELS[name]
+    path = cache / f"gravity_{countries}x{years}_s1.parquet"
+    if not path.exists():
+        if not generator.exists():
+            raise SystemExit(f"generator {generator} not found (--generator)")
+        cache.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, str(generator), "--countries", str(countries),
+                        "--years", str(years), "--seed", "1", "--out", str(path), "--no-csv"],
+                       check=True, capture_output=True)
+    return path
 
-    df = gravity_panel(n, t, seed=0)
-    tiny = gravity_panel(10, 5, seed=1)
+
+def _load(panel: str, path: Path, model: str):
+    """(DataFrame, formula) of a panel, with only the columns the model needs."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    if panel == "real":
+        cols = ["year", "exporter", "importer", "trade", "domestic", "both_ots", "fta",
+                "both_eaeu"]
+        df = pq.read_table(path, columns=cols).to_pandas(self_destruct=True, split_blocks=True)
+        df = df[~df.pop("domestic").astype(bool)].reset_index(drop=True)
+        df["pair"] = df["exporter"].astype(str) + "-" + df["importer"].astype(str)
+        y, fml = "trade", REAL[model]
+    else:
+        cols = ["flow", "rta", "ots", "exp_year", "imp_year", "pair"]
+        if panel.endswith("nointra"):
+            cols.append("intra")
+        df = pq.read_table(path, columns=cols).to_pandas(self_destruct=True, split_blocks=True)
+        if panel.endswith("nointra"):
+            df = df[df.pop("intra") == 0].reset_index(drop=True)
+        y, fml = "flow", SYNTH[model]
+    if model == "ols":
+        df = df[df[y] > 0].reset_index(drop=True)
+        df["ln_" + y] = np.log(df.pop(y))
+    return df, fml
+
+
+def _tiny(model: str):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    n = 2000
+    df = pd.DataFrame({"exp_year": rng.integers(0, 20, n), "imp_year": rng.integers(0, 20, n),
+                       "pair": rng.integers(0, 60, n), "rta": rng.uniform(size=n) < 0.3,
+                       "ots": rng.normal(size=n)}).astype(float)
+    df["flow"] = rng.poisson(np.exp(0.3 * df.rta - 0.2 * df.ots + 1))
+    df["ln_flow"] = np.log1p(df.flow)
+    return df, SYNTH[model]
+
+
+def _worker(a: argparse.Namespace) -> dict:
     warnings.simplefilter("ignore")
-    if engine == "tradeflows":
-        from tradeflows.estimation import ppml
+    df, fml = _load(a.panel, Path(a.path), a.model)
+    tiny, tiny_fml = _tiny(a.model)
+    sep = tuple(a.separation.split(","))
+    if a.engine.startswith("tf"):
+        from tradeflows.estimation import ols, ppml
 
-        def fit(d):
-            r = ppml(d, FML, vcov={"CL": "pair"}, tol=tol, separation=separation)
-            return list(r.coef), list(r.se), r.nobs
+        threads = int(a.engine[2:])
+
+        def fit(d, f):
+            if a.model == "ppml":
+                return ppml(d, f, vcov={"CL": "pair"}, tol=a.tol, separation=sep,
+                            threads=threads)
+            return ols(d, f, vcov={"CL": "pair"}, tol=a.tol, threads=threads)
     else:
         import pyfixest as pf
 
-        def fit(d):
-            m = pf.fepois(FML, data=d, vcov={"CRV1": "pair"}, iwls_tol=tol, fixef_tol=tol,
-                          iwls_maxiter=100, separation_check=list(separation))
-            return list(m.coef()), list(m.se()), int(m._N)
-    fit(tiny)
-    before = _rss_mb()
+        def fit(d, f):
+            if a.model == "ppml":
+                return pf.fepois(f, data=d, vcov={"CRV1": "pair"}, iwls_tol=a.tol,
+                                 fixef_tol=a.tol, iwls_maxiter=100, separation_check=list(sep))
+            return pf.feols(f, data=d, vcov={"CRV1": "pair"}, fixef_tol=a.tol)
+    fit(tiny, tiny_fml)
+    before = _peak_mb()
     t0, c0 = time.perf_counter(), time.process_time()
-    coef, se, nobs = fit(df)
+    res = fit(df, fml)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
-    return {"engine": engine, "rows": len(df), "nobs": nobs, "seconds": seconds, "cpu_seconds": cpu,
-            "peak_rss_mb": _rss_mb(), "fit_rss_increase_mb": _rss_mb() - before,
-            "coef": coef, "se": se}
-
-
-def run(sizes: list[tuple[int, int]], tol: float, engines: list[str],
-        separation: str = "fe") -> list[dict]:
-    """Run every engine on every size in subprocesses; returns one dict per (size, engine)."""
-    out = []
-    for n, t in sizes:
-        for engine in engines:
-            proc = subprocess.run(
-                [sys.executable, __file__, "--worker", engine, "--sizes", f"{n}x{t}",
-                 "--tol", str(tol), "--separation", separation],
-                capture_output=True, text=True, check=True)
-            res = json.loads(proc.stdout.strip().splitlines()[-1])
-            res["size"] = f"{n}x{t}"
-            out.append(res)
+    out = {"panel": a.panel, "model": a.model, "engine": a.engine, "rows": len(df),
+           "seconds": seconds, "cpu_seconds": cpu, "peak_rss_mb": _peak_mb(),
+           "peak_before_fit_mb": before, "separation": a.separation}
+    if a.engine.startswith("tf"):
+        st = res.fit_stats
+        out |= {"nobs": res.nobs, "coef": list(res.coef_values), "se": list(res.se),
+                "irls_steps": res.iterations if a.model == "ppml" else None,
+                "sweeps": int(sum(st["sweeps"])), "split": st["seconds"],
+                "threads": st["threads"]}
+    else:
+        out |= {"nobs": int(res._N), "coef": list(res.coef()), "se": list(res.se()),
+                "irls_steps": None}  # pyfixest does not report it
     return out
 
 
+def run(a: argparse.Namespace) -> list[dict]:
+    """Every (panel, model, engine) in its own subprocess; one dict each."""
+    results = []
+    for panel in a.panels.split(","):
+        path = Path(a.real) if panel == "real" else _panel_path(panel, Path(a.cache),
+                                                                 Path(a.generator))
+        jobs = [(m, e, a.separation) for m in a.models.split(",") for e in a.engines.split(",")]
+        if panel == "real" and a.model_default_separation:
+            jobs += [("ppml", e, "fe,simplex,relu") for e in a.engines.split(",")
+                     if e.startswith("tf") and "ppml" in a.models]
+        for model, engine, sep in jobs:
+            if engine == "pyfixest" and panel in a.skip_pyfixest.split(","):
+                continue
+            cmd = [sys.executable, __file__, "--worker", "--panel", panel, "--path", str(path),
+                   "--model", model, "--engine", engine, "--tol", str(a.tol),
+                   "--separation", sep]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode:
+                print(f"{panel} {model} {engine}: failed\n{proc.stderr[-2000:]}",
+                      file=sys.stderr)
+                continue
+            res = json.loads(proc.stdout.strip().splitlines()[-1])
+            results.append(res)
+            print(json.dumps(res), file=sys.stderr, flush=True)
+    return results
+
+
+def _rel(a: list[float], b: list[float]) -> float:
+    return max(abs(x / y - 1) for x, y in zip(a, b, strict=True)) if a and b else float("nan")
+
+
 def table(results: list[dict]) -> str:
-    """Markdown table of the results, with pyfixest/tradeflows time and memory ratios."""
-    lines = ["| size | rows | engine | wall s | CPU s | peak RSS (MB) | fit RSS increase (MB) "
-             "| x1 | x2 | time ratio pyfixest/tradeflows (wall, CPU) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    by = {(r["size"], r["engine"]): r for r in results}
+    """Markdown table: one row per run, with ratios to the 1-thread run and to pyfixest."""
+    head = ("| panel | model | engine | separation | obs | wall s | CPU s | IRLS steps | sweeps "
+            "| demean / separation / rest s | peak MB | wall 1 thread / this | pyfixest wall / "
+            "this | coef, SE max rel. diff to pyfixest |")
+    lines = [head, "|" + "---|" * 14]
+    key = {(r["panel"], r["model"], r["engine"], r["separation"]): r for r in results}
     for r in results:
-        other = by.get((r["size"], "pyfixest"))
-        ratio = (f"{other['seconds'] / r['seconds']:.1f}, "
-                 f"{other['cpu_seconds'] / r['cpu_seconds']:.1f}"
-                 if other and r["engine"] == "tradeflows" else "")
+        k = (r["panel"], r["model"])
+        one = key.get((*k, "tf1", r["separation"]))
+        pf = next((v for kk, v in key.items() if kk[:3] == (*k, "pyfixest")), None)
+        split = r.get("split")
+        split_s = (f"{split['demean']:.2f} / {split['separation']:.2f} / {split['rest']:.2f}"
+                   if split else "")
+        speed = (f"{one['seconds'] / r['seconds']:.2f}"
+                 if one and r["engine"].startswith("tf") else "")
+        vs_pf = (f"{pf['seconds'] / r['seconds']:.1f}"
+                 if pf and r["engine"].startswith("tf") else "")
+        diff = (f"{_rel(r['coef'], pf['coef']):.1e}, {_rel(r['se'], pf['se']):.1e}"
+                if pf and r["engine"].startswith("tf") and r["nobs"] == pf["nobs"] else "")
         lines.append(
-            f"| {r['size']} | {r['rows']:,} | {r['engine']} | {r['seconds']:.2f} "
-            f"| {r['cpu_seconds']:.2f} | {r['peak_rss_mb']:.0f} | {r['fit_rss_increase_mb']:.0f} "
-            f"| {r['coef'][0]:.10f} | {r['coef'][1]:.10f} | {ratio} |")
+            f"| {r['panel']} | {r['model']} | {r['engine']} | {r['separation']} "
+            f"| {r['nobs']:,} | {r['seconds']:.2f} | {r['cpu_seconds']:.2f} "
+            f"| {r['irls_steps'] if r['irls_steps'] is not None else ''} "
+            f"| {r.get('sweeps', '')} | {split_s} | {r['peak_rss_mb']:.0f} | {speed} "
+            f"| {vs_pf} | {diff} |")
     return "\n".join(lines)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", default="50x20,100x25,200x30")
+    ap.add_argument("--panels", default=DEFAULT_PANELS,
+                    help=f"comma list of {', '.join(PANELS)}, real (default {DEFAULT_PANELS})")
+    ap.add_argument("--models", default="ppml,ols")
+    ap.add_argument("--engines", default="tf1,tf2,pyfixest",
+                    help="tf<threads> (tradeflows) and/or pyfixest")
+    ap.add_argument("--skip-pyfixest", default="10M",
+                    help="panels on which pyfixest is not run (default 10M)")
     ap.add_argument("--tol", type=float, default=1e-8)
-    ap.add_argument("--engines", default="tradeflows,pyfixest")
-    ap.add_argument("--separation", default="fe",
-                    help="separation checks of both engines (pyfixest's default: fe)")
-    ap.add_argument("--worker", choices=["tradeflows", "pyfixest"])
+    ap.add_argument("--separation", default="fe")
+    ap.add_argument("--no-default-separation", dest="model_default_separation",
+                    action="store_false",
+                    help="on the real panel, skip the extra run with tradeflows' default checks")
+    ap.add_argument("--real", default=str(ROOT / "data" / "processed" / "panel.parquet"))
+    ap.add_argument("--generator", default=str(ROOT.parent / "shared" / "bench" /
+                                               "gen_gravity.py"))
+    ap.add_argument("--cache", default=os.environ.get("TMPDIR", "/tmp") + "/tradeflows-bench")
     ap.add_argument("--json", help="also write the raw results to this file")
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--panel", help=argparse.SUPPRESS)
+    ap.add_argument("--path", help=argparse.SUPPRESS)
+    ap.add_argument("--model", help=argparse.SUPPRESS)
+    ap.add_argument("--engine", help=argparse.SUPPRESS)
     a = ap.parse_args()
-    sizes = [tuple(int(v) for v in s.split("x")) for s in a.sizes.split(",")]
     if a.worker:
-        print(json.dumps(_worker(a.worker, *sizes[0], a.tol, tuple(a.separation.split(",")))))
+        print(json.dumps(_worker(a)))
         return
-    results = run(sizes, a.tol, a.engines.split(","), a.separation)
+    results = run(a)
     if a.json:
-        with open(a.json, "w") as fh:
-            json.dump(results, fh, indent=1)
+        Path(a.json).write_text(json.dumps(results, indent=1))
     print(table(results))
 
 

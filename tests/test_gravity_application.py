@@ -136,12 +136,17 @@ def test_terms_left_out_are_reported(panel: pd.DataFrame) -> None:
     thin["trade_source"] = np.where(thin["year"] <= 2020, "imf_dots", "national")
     res = app.estimate_application(thin)
     notes = "\n".join(res.notes)
-    # TKM's observer pairs switch on in 2021, exactly when the source changes; both_ots
-    # (UZB, 2019) does not coincide with the change
+    # TKM's observer pairs switch on in 2021, exactly when the source changes: under the
+    # default source-consistent sample (pair x source-family FE) the term is absorbed
+    assert "ots: ots_observer_pair left out (constant within every pair" in notes
+    assert "ots_observer_pair" not in res.fits["ots"].coef.index
+    # ... while one fixed effect per pair across sources ("mixed") lets it pick up the switch
+    mixed = app.estimate_application(thin, method="mixed")
+    mixed_notes = "\n".join(mixed.notes)
     assert "ots: ots_observer_pair: in 100% of the pairs where it changes, the data source" \
-        in notes
-    assert "ots: both_ots: in" not in notes
-    sample = app.estimation_sample(thin)
+        in mixed_notes
+    assert "ots: both_ots: in" not in mixed_notes
+    sample = app.estimation_sample(thin, method="mixed")
     assert app.source_break_share(sample, "both_ots") == 0.0
     assert app.source_break_share(sample, "ots_observer_pair") == 1.0
     assert "both_eaeu left out (not in the panel)" in notes

@@ -20,7 +20,8 @@ from tradeflows.sources import bundled
 RAW = paths().raw
 FOCUS = ["AZE", "KAZ", "KGZ", "UZB", "RUS", "TUR", "GEO", "ARM", "TKM"]
 NON_COUNTRY = [k for k, v in bundled.LEGACY_CODES.items() if v is None]
-COPIED = [bundled.EUROSTAT, bundled.ECB_RATES, bundled.WDI, bundled.GEODIST]
+COPIED = [bundled.EUROSTAT, bundled.ECB_RATES, bundled.WDI, bundled.GEODIST,
+          bundled.REPORTED_TRADE, bundled.REPORTED_FDI, bundled.REPORTED_CORRIDOR]
 
 
 def _make_raw(target):
@@ -89,10 +90,15 @@ def test_outputs_and_summary(built):
     assert not panel.duplicated(["year", "exporter", "importer"]).any()
     text = summary.describe()
     assert "pair-years" in text and "importer_cif" in text
-    # square: n (n - 1) rows in each year
-    for _year, grp in panel.groupby("year"):
+    # square: n (n - 1) country rows in each year, then the EU27's rows as one exporter
+    countries = panel[~panel["eu_aggregate"]]
+    for year, grp in countries.groupby("year"):
         n = len(set(grp["exporter"]) | set(grp["importer"]))
         assert len(grp) == n * (n - 1)
+        eu = panel[panel["eu_aggregate"] & (panel["year"] == year)]
+        assert (eu["exporter"] == bundled.EU_CODE).all()
+        assert set(grp["importer"]) <= set(eu["importer"])  # every country, 0 if not listed
+    assert panel["eu_aggregate"].any() and not countries["exporter"].eq(bundled.EU_CODE).any()
 
 
 def test_kaz_aze_2015_equals_dots(built):
@@ -102,8 +108,18 @@ def test_kaz_aze_2015_equals_dots(built):
     imports = _dots("Azerbaijan, Rep. of", "Kazakhstan, Rep. of", "imports_cif", 2015)
     assert row["exports_reported"] == pytest.approx(exports, rel=1e-12)
     assert row["imports_reported"] == pytest.approx(imports, rel=1e-12)
-    assert row["trade_basis"] == "importer_cif" and row["trade_source"] == "imf_dots"
-    assert row["trade"] == pytest.approx(imports / 1.06, rel=1e-12)
+    # KAZ is on the energy-exporter list: mirror rule v2 takes its own report
+    assert row["trade_basis"] == "exporter_fob" and row["trade_source"] == "imf_dots"
+    assert row["trade_rule"] == "energy_exporter_report" and row["trade_side"] == "exporter"
+    assert row["trade"] == pytest.approx(exports, rel=1e-12)
+    assert row["trade_other_rule"] == pytest.approx(imports / 1.06, rel=1e-12)
+    assert row["rule_moved"]
+    back = _pair(panel, 2015, "AZE", "KGZ")  # KGZ, the importer, is not on the list
+    assert back["trade_rule"] == "energy_exporter_report"  # ... but AZE, the exporter, is
+    turkey = _pair(panel, 2015, "TUR", "AZE")
+    assert turkey["trade_basis"] == "importer_cif" and turkey["trade_rule"] == "importer_first"
+    assert turkey["trade"] == pytest.approx(
+        _dots("Azerbaijan, Rep. of", "Turkey", "imports_cif", 2015) / 1.06, rel=1e-12)
 
 
 def test_kgz_aze_2022_equals_national_statistics(built):
@@ -184,8 +200,21 @@ def test_manifest_contents(built, small_raw):
     assert manifest["outputs"]["data/processed/flows.parquet"]["rows"] == len(flows)
     step = manifest["steps"]["panel"]
     assert step["rows_out"] == len(panel)
-    assert step["drops"]["source_not_in_panel"] == int(
-        flows["source"].isin(["eurostat", "comtrade"]).sum())
+    assert step["drops"]["source_not_in_panel"] == int((flows["source"] == "comtrade").sum())
+    eu = flows[flows["source"] == "eurostat"]
+    assert step["drops"]["aggregate_report_outside_panel_years"] == int(
+        (eu["year"] < panel["year"].min()).sum())  # the small DOTS copy starts in 2012
+    eu_rows = panel[panel["eu_aggregate"] & (panel["trade_basis"] == "exporter_fob")]
+    assert len(eu_rows) == int((eu["year"] >= panel["year"].min()).sum())
+    rule = manifest["steps"]["mirror_rule"]
+    assert rule["rule"] == "v2" and rule["rows"]["moved_by_rule_choice"] == int(
+        panel["rule_moved"].sum()) > 0
+    assert rule["rows"]["chosen_by_energy_exporter_report"] == int(
+        (panel["trade_rule"] == "energy_exporter_report").sum())
+    for name in ("validation.csv", "source_overlap.csv", "mirror_moves.parquet",
+                 "reported.parquet", "reported_fdi.parquet", "reported_corridor.parquet"):
+        out = manifest["outputs"][f"data/processed/{name}"]
+        assert out["sha256"] == hashlib.sha256((p.processed / name).read_bytes()).hexdigest()
     assert manifest["settings"]["interval"] is None
 
 

@@ -62,7 +62,7 @@ EXPECTED = {
 @pytest.fixture(scope="module")
 def panel():
     reports = select_reports(REPORTS)
-    return square(reconcile(reports), reports)
+    return square(reconcile(reports, rule="importer_first"), reports)
 
 
 def test_every_pair_year_by_hand(panel):
@@ -103,7 +103,7 @@ def test_domestic_rows_when_a_source_has_them():
     flows = pd.concat([REPORTS, _flows([(2002, "AZE", "AZE", "exporter", 900.0, "itpd",
                                          False)])], ignore_index=True)
     reports = select_reports(flows)
-    panel = square(reconcile(reports), reports)
+    panel = square(reconcile(reports, rule="importer_first"), reports)
     y2002 = panel[panel["year"] == 2002]
     assert len(y2002) == 4 and y2002["domestic"].sum() == 2
     own = y2002[(y2002["exporter"] == "AZE") & (y2002["importer"] == "AZE")]
@@ -113,7 +113,7 @@ def test_domestic_rows_when_a_source_has_them():
 
 def test_cif_fob_factor_is_a_parameter():
     reports = select_reports(REPORTS)
-    pairs = reconcile(reports, cif_fob=1.10)
+    pairs = reconcile(reports, cif_fob=1.10, rule="importer_first")
     row = pairs[(pairs["year"] == 2000) & (pairs["exporter"] == "AZE")
                 & (pairs["importer"] == "KAZ")]
     assert row["trade"].item() == pytest.approx(106.0 / 1.10)
@@ -149,3 +149,113 @@ def test_combine_trade_refuses_a_key_repeated_across_files():
     assert len(combine_trade([one, other])) == 2
     with pytest.raises(DataError, match=r"BACI_a\.csv, BACI_b\.csv.*duplicate key"):
         combine_trade([one, two, other])
+
+
+def test_zero_rows_record_the_listing_side_and_source(panel):
+    def row(year, i, j):
+        return panel[(panel["year"] == year) & (panel["exporter"] == i)
+                     & (panel["importer"] == j)].iloc[0]
+
+    # UZB->KAZ: KAZ lists imports (from AZE) but not from UZB -> the importer's listing
+    assert (row(2000, "UZB", "KAZ")["trade_side"], row(2000, "UZB", "KAZ")["trade_source"]) == (
+        "importer", "imf_dots")
+    # KGZ->UZB: UZB lists no imports; KGZ lists (estimated) exports -> the exporter's listing
+    assert row(2000, "KGZ", "UZB")["trade_side"] == "exporter"
+    assert row(2000, "AZE", "KAZ")["trade_side"] == "importer"
+    assert row(2000, "KAZ", "AZE")["trade_side"] == "exporter"
+    assert panel.loc[panel["trade_basis"] == "none", "trade_side"].isna().all()
+
+
+def test_partial_sources_do_not_make_zeros():
+    flows = pd.concat([REPORTS, _flows([
+        (2002, "KGZ", "UZB", "importer", 10.6, "reported_press", False)])], ignore_index=True)
+    reports = select_reports(flows)
+    panel = square(reconcile(reports), reports)
+    y = panel[panel["year"] == 2002].set_index(["exporter", "importer"])
+    assert y.loc[("KGZ", "UZB"), "trade"] == pytest.approx(10.0)
+    assert y.loc[("KGZ", "UZB"), "trade_source"] == "reported_press"
+    # UZB's press figure names one partner: no zero for the partners it does not name
+    assert np.isnan(y.loc[("KAZ", "UZB"), "trade"])
+    assert y.loc[("KAZ", "UZB"), "trade_basis"] == "none"
+    # a complete listing still gives zeros: KAZ lists imports (from AZE), not from KGZ
+    assert y.loc[("KGZ", "KAZ"), "trade"] == 0.0
+
+
+# v2 by hand: energy exporter AZE only, factor 2, CIF/FOB 1.06
+V2_REPORTS = _flows([
+    (2019, "AZE", "TUR", "exporter", 300.0, "imf_dots", False),   # pipeline: E = 6 M
+    (2019, "AZE", "TUR", "importer", 53.0, "imf_dots", False),
+    (2019, "GEO", "AZE", "exporter", 500.0, "imf_dots", False),   # re-exports: E = 5 M
+    (2019, "GEO", "AZE", "importer", 106.0, "imf_dots", False),
+    (2019, "UZB", "GEO", "exporter", 3.0, "imf_dots", False),     # gold left out: M = 83 E
+    (2019, "UZB", "GEO", "importer", 265.0, "imf_dots", False),
+    (2019, "AZE", "ITA", "exporter", 200.0, "imf_dots", False),   # M = 2.5 E
+    (2019, "AZE", "ITA", "importer", 530.0, "imf_dots", False),
+    (2019, "AZE", "GEO", "exporter", 90.0, "imf_dots", False),    # agree
+    (2019, "AZE", "GEO", "importer", 106.0, "imf_dots", False),
+    (2019, "AZE", "UZB", "exporter", 40.0, "imf_dots", True),     # exporter's is an estimate
+    (2019, "AZE", "UZB", "importer", 53.0, "imf_dots", False),
+    (2019, "AZE", "ITA", "importer", 999.0, "national", False),   # lower precedence: unused
+    (2019, "TUR", "AZE", "exporter", 120.0, "imf_dots", False),   # agree, not energy
+    (2019, "TUR", "AZE", "importer", 106.0, "imf_dots", False),
+])
+# (exporter, importer) -> (v2 trade, importer_first trade, trade_rule, case, side)
+V2_EXPECTED = {
+    ("AZE", "TUR"): (300.0, 50.0, "energy_exporter_report", "exporter_higher", "exporter"),
+    ("GEO", "AZE"): (100.0, 100.0, "importer_first", "exporter_higher", "importer"),
+    ("UZB", "GEO"): (250.0, 250.0, "importer_first", "importer_higher", "importer"),
+    ("AZE", "ITA"): (200.0, 500.0, "energy_exporter_report", "importer_higher", "exporter"),
+    ("AZE", "GEO"): (90.0, 100.0, "energy_exporter_report", "agree", "exporter"),
+    ("AZE", "UZB"): (50.0, 50.0, "importer_first", "one_report", "importer"),
+    ("TUR", "AZE"): (100.0, 100.0, "importer_first", "agree", "importer"),
+}
+
+
+@pytest.mark.parametrize("rule", ["v2", "importer_first"])
+def test_mirror_rule_v2_by_hand(rule):
+    pairs = reconcile(select_reports(V2_REPORTS), rule=rule, energy={"AZE"})
+    assert len(pairs) == len(V2_EXPECTED)
+    for (i, j), (v2, v1, step, case, side) in V2_EXPECTED.items():
+        row = pairs[(pairs["exporter"] == i) & (pairs["importer"] == j)].iloc[0]
+        chosen, other = (v2, v1) if rule == "v2" else (v1, v2)
+        assert row["trade"] == pytest.approx(chosen, rel=1e-12), (i, j)
+        assert row["trade_other_rule"] == pytest.approx(other, rel=1e-12), (i, j)
+        assert bool(row["rule_moved"]) == (abs(v2 - v1) > 1e-9), (i, j)
+        assert row["mirror_case"] == case, (i, j)
+        if rule == "v2":
+            assert row["trade_rule"] == step and row["trade_side"] == side, (i, j)
+        else:
+            assert row["trade_rule"] == "importer_first", (i, j)
+    row = pairs[(pairs["exporter"] == "AZE") & (pairs["importer"] == "TUR")].iloc[0]
+    assert row["mirror_ratio"] == pytest.approx(6.0)
+    assert row["imports_reported"] == 53.0 and row["exports_reported"] == 300.0
+
+
+def test_rule_moves_lists_the_moved_pairs():
+    from tradeflows.panel.mirror import rule_moves
+
+    moves = rule_moves(reconcile(select_reports(V2_REPORTS), energy={"AZE"}))
+    assert [(r.exporter, r.importer) for r in moves.itertuples()] == [
+        ("AZE", "ITA"), ("AZE", "TUR"), ("AZE", "GEO")]
+    assert moves["change"].tolist() == pytest.approx([300.0, 250.0, 10.0])
+
+
+def test_mirror_rule_arguments_are_checked():
+    reports = select_reports(V2_REPORTS)
+    with pytest.raises(ValueError, match="rule must be one of"):
+        reconcile(reports, rule="exporter_first")
+    with pytest.raises(ValueError, match="factor"):
+        reconcile(reports, factor=1.0)
+    # the factor only classifies disagreements; it never changes the value chosen
+    wide = reconcile(reports, energy={"AZE"}, factor=10.0)
+    assert (wide["trade"].to_numpy() == reconcile(reports, energy={"AZE"})["trade"].to_numpy()
+            ).all()
+    assert wide.set_index(["exporter", "importer"]).loc[("AZE", "ITA"), "mirror_case"] == "agree"
+
+
+def test_energy_exporter_list_is_package_data():
+    from tradeflows.panel.mirror import energy_exporters
+
+    energy = energy_exporters()
+    assert len(energy) == 29 and {"AZE", "KAZ", "RUS", "SAU"} <= energy
+    assert not energy & {"TUR", "GEO", "UZB", "KGZ", "CHN", "DEU"}

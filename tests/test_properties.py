@@ -215,6 +215,9 @@ def _bundled_cases() -> dict[str, tuple[pd.DataFrame, Callable[[Path], pd.DataFr
         "geodist": (_head(bundled.GEODIST), bundled.read_cepii_geodist),
         "geo": (_head(bundled.GEO_COUNTRIES, maincity=1), bundled.read_cepii_geo),
         "unctad": (_head(bundled.UNCTAD_FDI, 8), bundled.read_unctad_fdi),
+        "reported_trade": (_head(bundled.REPORTED_TRADE), bundled.read_reported_trade),
+        "reported_fdi": (_head(bundled.REPORTED_FDI), bundled.read_reported_fdi),
+        "reported_corridor": (_head(bundled.REPORTED_CORRIDOR), bundled.read_reported_corridor),
     }
 
 
@@ -224,7 +227,8 @@ def bundled_cases():
 
 
 @pytest.mark.parametrize("name", ["imf_dots", "national", "ecb_rates", "eurostat", "penppml",
-                                  "wdi", "geodist", "geo", "unctad"])
+                                  "wdi", "geodist", "geo", "unctad", "reported_trade",
+                                  "reported_fdi", "reported_corridor"])
 def test_bundled_readers_with_one_bad_cell(bundled_cases, name: str) -> None:
     frame, read = bundled_cases[name]
     text = frame.to_csv(index=False)

@@ -265,3 +265,34 @@ def test_ecb_rates_file():
     rates = bundled.read_ecb_rates()
     assert list(rates.index) == list(range(2010, 2024))
     assert rates[2022] == 1.0530 and rates[2010] == 1.3257
+
+
+def test_reported_statistics_readers(tmp_path):
+    raw = pd.read_parquet(RAW / bundled.REPORTED_TRADE)
+    got = bundled.read_reported_trade(RAW / bundled.REPORTED_TRADE)
+    assert len(got) == len(raw) == 109
+    assert got["value_usd"].to_numpy() == pytest.approx(raw["value_usd_mn"].to_numpy() * 1e6)
+    eligible = ((raw["period"] == "FY") & (raw["period_months"] == 12)
+                & raw["flow"].isin(["exports", "imports"]) & ~raw["approx"] & ~raw["derived"]
+                & ~raw["is_validation_row"] & ~raw["secondary_source"])
+    assert got["panel_eligible"].tolist() == eligible.tolist()
+    flows = bundled.reported_trade_flows(got)
+    assert len(flows) == int(eligible.sum()) and set(flows["source"]) == {"reported_press"}
+    tjk = flows[(flows["year"] == 2021) & (flows["exporter"] == "TJK")].iloc[0]
+    assert tjk["importer"] == "AZE" and tjk["reporter_side"] == "importer"  # AZE's imports
+    assert tjk["value_usd"] == pytest.approx(185_240.0)
+    fdi = bundled.read_reported_fdi(RAW / bundled.REPORTED_FDI)
+    assert len(fdi) == 43 and "WLD" in set(fdi["partner"])
+    corridor = bundled.read_reported_corridor(RAW / bundled.REPORTED_CORRIDOR)
+    assert len(corridor) == 58 and corridor["value"].notna().all()
+    bad = raw.copy()
+    bad["approx"] = bad["approx"].map({True: "true", False: "false"})
+    bad.loc[4, "approx"] = "perhaps"
+    bad.to_parquet(tmp_path / "bad.parquet")
+    with pytest.raises(DataError, match=r"bad\.parquet, row 5, column 'approx'"):
+        bundled.read_reported_trade(tmp_path / "bad.parquet")
+    bad = raw.assign(flow=raw["flow"].astype(object))
+    bad.loc[2, "flow"] = "re-exports"
+    bad.to_parquet(tmp_path / "flow.parquet")
+    with pytest.raises(DataError, match=r"row 3, column 'flow'.*re-exports"):
+        bundled.read_reported_trade(tmp_path / "flow.parquet")

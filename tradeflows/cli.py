@@ -116,7 +116,7 @@ def fetch(obj: dict, source: str | None, show_list: bool, release: str | None, u
     """Download a public SOURCE file into the cache (checksummed, cached); print its path.
 
     SOURCE is one of: baci, cepii_gravity, comtrade, imf, itpd, wdi, unctad_fdi
-    (``tradeflows fetch --list`` shows the releases, addresses and licences). Keys in
+    ("tradeflows fetch --list" shows the releases, addresses and licences). Keys in
     COMTRADE_API_KEY / IMF_API_KEY are sent as a header to the publisher (never printed).
     """
     import warnings
@@ -156,15 +156,20 @@ def fetch(obj: dict, source: str | None, show_list: bool, release: str | None, u
 @click.option("--drop-bad-rows", is_flag=True,
               help="Drop (and count in the manifest) rows with bad values, duplicate keys or "
                    "unknown codes instead of stopping at the first one.")
+@click.option("--mirror-rule", type=click.Choice(["v2", "importer_first"]), default="v2",
+              show_default=True,
+              help="Which report gives a flow's value: v2 (energy exporters' own reports, "
+                   "else the importer's) or importer_first (the rule of earlier versions; "
+                   "a robustness check).")
 @click.pass_obj
 def build(obj: dict, interval: int | None, extra_files: tuple[Path, ...],
-          drop_bad_rows: bool = False) -> None:
+          drop_bad_rows: bool = False, mirror_rule: str = "v2") -> None:
     """Build the pair-year gravity panel from data/raw (and --extra files)."""
     from tradeflows.panel.build import build_panel
 
     summary = build_panel(obj["paths"], interval=interval, extra_files=list(extra_files),
                           progress=obj["progress"],
-                          bad_rows="drop" if drop_bad_rows else "raise")
+                          bad_rows="drop" if drop_bad_rows else "raise", rule=mirror_rule)
     click.echo(summary.describe())
 
 

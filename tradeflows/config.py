@@ -31,6 +31,9 @@ CHECKOUT_RAW = PACKAGE_DIR.parent / "data" / "raw"
 AZERBAIJAN = "AZE"
 CENTRAL_ASIA = ("KAZ", "KGZ", "TJK", "TKM", "UZB")
 SOUTH_CAUCASUS = ("AZE", "ARM", "GEO")
+# The build's validation table: the panel against this country's own reports, by partner.
+VALIDATION_COUNTRY = AZERBAIJAN
+VALIDATION_PARTNERS = ("TUR", "GEO", "KAZ", "UZB", "RUS", "CHN")
 
 
 class ProjectNotFoundError(TradeflowsError, FileNotFoundError):

@@ -63,7 +63,11 @@ class _Inputs:
 
     @cache  # noqa: B019 (one instance per evaluation)
     def panel(self) -> pd.DataFrame:
-        return read_parquet_or_untestable(self.paths.panel, "the gravity panel", "build")
+        from tradeflows.panel.aggregate import country_rows
+
+        # the EU27's rows as one exporter would count its members' exports twice
+        return country_rows(read_parquet_or_untestable(self.paths.panel, "the gravity panel",
+                                                       "build"))
 
     @cache  # noqa: B019
     def investment(self) -> pd.DataFrame:

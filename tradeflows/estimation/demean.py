@@ -3,8 +3,13 @@
 The fixed effects are absorbed by alternating projections (Gauss-Seidel sweeps over the
 fixed-effect dimensions) carried out in the space of the fixed-effect *coefficients*, as in
 fixest, with Irons-Tuck acceleration. Each column has its own fixed point (and stops when it
-has converged); the kernels read the codes of one dimension as a contiguous stream. One
-fixed-effect dimension is exact after one pass. numba, single-threaded.
+has converged). One fixed-effect dimension is exact after one pass.
+
+Parallel without races or thread-dependent results: the rows are laid out once per
+:class:`FEIndex` grouped by each dimension's levels (a counting sort), so that a sweep
+updates every level of one dimension from its own rows, levels shared out among threads
+(numba ``prange``; the thread count is :mod:`tradeflows.estimation.threads`). Sums over rows
+use fixed blocks combined in order, so the result is the same for any number of threads.
 """
 
 from __future__ import annotations
@@ -12,18 +17,36 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
-__all__ = ["demean", "demean_coef", "FEIndex", "fe_index", "solve_fixef"]
+from tradeflows.estimation.threads import using_threads
+
+__all__ = ["demean", "demean_coef", "demean_into", "FEIndex", "fe_index", "solve_fixef"]
+
+_BLOCK = 1 << 16  # rows per block of the fixed-order parallel sums
+PARALLEL_MIN_ROWS = 100_000  # below this, one thread: a sweep is too short to share out
+
+
+def _threads(idx: FEIndex, threads: int | None) -> int | None:
+    return 1 if idx.n < PARALLEL_MIN_ROWS else threads
 
 
 @dataclass(frozen=True)
 class FEIndex:
-    """Fixed-effect codes prepared for the kernels: ``codes`` (k, n) index one flat
-    coefficient vector in which dimension q occupies ``starts[q]:starts[q + 1]``."""
+    """Fixed-effect codes prepared for the kernels.
+
+    codes (k, n) int32 index one flat coefficient vector in which dimension q occupies
+    ``starts[q]:starts[q + 1]``. The grouped layout: ``order`` (k * n,) int32 lists the rows
+    of flat level g at positions ``ptr[g]:ptr[g + 1]`` (dimension q's levels fill positions
+    q*n to (q+1)*n), and ``other`` (k - 1, k * n) int32 holds, at each position, the flat
+    codes of the row in the other dimensions.
+    """
 
     codes: np.ndarray
     starts: np.ndarray
+    ptr: np.ndarray
+    order: np.ndarray
+    other: np.ndarray
 
     @property
     def k(self) -> int:
@@ -34,8 +57,38 @@ class FEIndex:
         return self.codes.shape[1]
 
 
+@njit(cache=True)
+def _layout(codes, ncoef):
+    """(ptr (ncoef + 1,), order (k n,), other (k - 1, k n)) of the grouped layout; stable
+    (rows in increasing order within a level)."""
+    k, n = codes.shape
+    ptr = np.zeros(ncoef + 1, dtype=np.int64)
+    for q in range(k):
+        for i in range(n):
+            ptr[codes[q, i] + 1] += 1
+    for g in range(ncoef):
+        ptr[g + 1] += ptr[g]
+    fill = ptr[:-1].copy()
+    order = np.empty(k * n, dtype=np.int32)
+    for q in range(k):
+        for i in range(n):
+            g = codes[q, i]
+            order[fill[g]] = i
+            fill[g] += 1
+    other = np.empty((max(k - 1, 0), k * n), dtype=np.int32)
+    for q in range(k):
+        for t in range(q * n, (q + 1) * n):
+            i = order[t]
+            pp = 0
+            for p in range(k):
+                if p != q:
+                    other[pp, t] = codes[p, i]
+                    pp += 1
+    return ptr, order, other
+
+
 def fe_index(fe: np.ndarray | FEIndex) -> FEIndex:
-    """Prepare (n, k) 0-based int64 codes once, to reuse across many demeaning calls."""
+    """Prepare (n, k) 0-based integer codes once, to reuse across many demeaning calls."""
     if isinstance(fe, FEIndex):
         return fe
     fe = np.asarray(fe)
@@ -43,44 +96,95 @@ def fe_index(fe: np.ndarray | FEIndex) -> FEIndex:
         fe = fe[:, None]
     if fe.size and fe.min() < 0:
         raise ValueError("demean: fixed-effect codes must be non-negative (0-based)")
-    sizes = fe.max(axis=0) + 1 if fe.shape[0] else np.zeros(fe.shape[1], dtype=np.int64)
+    sizes = (fe.max(axis=0).astype(np.int64) + 1 if fe.shape[0]
+             else np.zeros(fe.shape[1], dtype=np.int64))
     starts = np.zeros(fe.shape[1] + 1, dtype=np.int64)
     starts[1:] = np.cumsum(sizes)
-    return FEIndex(np.ascontiguousarray((fe + starts[:-1]).T, dtype=np.int64), starts)
+    if starts[-1] >= 2**31 or fe.shape[0] >= 2**31:
+        raise ValueError("demean: more than 2^31 rows or fixed-effect levels")
+    codes = np.empty((fe.shape[1], fe.shape[0]), dtype=np.int32)
+    for q in range(fe.shape[1]):
+        codes[q] = fe[:, q] + starts[q]
+    ptr, order, other = _layout(codes, int(starts[-1]))
+    return FEIndex(codes, starts, ptr, order, other)
+
+
+@njit(parallel=True, cache=True)
+def _group_weights(w, order, ptr, out):
+    """out[g] = sum of w_i over the rows of level g (all levels, fixed order)."""
+    for g in prange(ptr.size - 1):
+        acc = 0.0
+        for t in range(ptr[g], ptr[g + 1]):
+            acc += w[order[t]]
+        out[g] = acc
+
+
+@njit(parallel=True, cache=True)
+def _column_sums(x, init, j, w, order, ptr, out):
+    """out[g] = sum of w_i (x[i, j] - init[i, j]) over the rows of level g (init with 0 rows:
+    none)."""
+    has_init = init.shape[0] == x.shape[0]
+    for g in prange(ptr.size - 1):
+        acc = 0.0
+        for t in range(ptr[g], ptr[g + 1]):
+            i = order[t]
+            acc += w[i] * (x[i, j] - init[i, j] if has_init else x[i, j])
+        out[g] = acc
+
+
+@njit(parallel=True, cache=True)
+def _permute(w, order, out):
+    for t in prange(order.size):
+        out[t] = w[order[t]]
+
+
+@njit(parallel=True, cache=True)
+def _update_dim(a, wx, wp, invw, ptr, other, lo, hi):
+    """Levels lo..hi-1 of one dimension: a_g = (wx_g - sum_{i in g} w_i sum_{p != q}
+    a_p[i]) / sum_g w, from the other dimensions' current coefficients."""
+    km1 = other.shape[0]
+    if km1 == 1:
+        o0 = other[0]
+        for g in prange(lo, hi):
+            acc = 0.0
+            for t in range(ptr[g], ptr[g + 1]):
+                acc += wp[t] * a[o0[t]]
+            a[g] = (wx[g] - acc) * invw[g]
+    elif km1 == 2:
+        o0 = other[0]
+        o1 = other[1]
+        for g in prange(lo, hi):
+            acc = 0.0
+            for t in range(ptr[g], ptr[g + 1]):
+                acc += wp[t] * (a[o0[t]] + a[o1[t]])
+            a[g] = (wx[g] - acc) * invw[g]
+    else:
+        for g in prange(lo, hi):
+            acc = 0.0
+            for t in range(ptr[g], ptr[g + 1]):
+                s = 0.0
+                for p in range(km1):
+                    s += a[other[p, t]]
+                acc += wp[t] * s
+            a[g] = (wx[g] - acc) * invw[g]
 
 
 @njit(cache=True)
-def _sweep(wx, w, codes, starts, invw, a_in, a_out):
+def _sweep(wx, wp, ptr, other, starts, invw, a_in, a_out):
     """One Gauss-Seidel sweep over the FE dimensions (the last first) for one column.
 
-    a_in, a_out: (ncoef,) coefficients; wx: group sums of w*x; invw: 1 / group sums of w.
-    Group g of dimension q gets (wx_g - sum_{i in g} w_i sum_{p != q} a_p[i]) / sum_g w.
+    a_in, a_out: (ncoef,) coefficients; wx: group sums of w*x; invw: 1 / group sums of w;
+    wp: the weights in the grouped layout.
     """
-    k, n = codes.shape
+    k = starts.size - 1
     a_out[:] = a_in
     for qq in range(k):
         q = k - 1 if qq == 0 else qq - 1
-        lo, hi = starts[q], starts[q + 1]
-        a_out[lo:hi] = wx[lo:hi]
-        cq = codes[q]
-        if k == 2:
-            cp = codes[1 - q]
-            for i in range(n):
-                a_out[cq[i]] -= w[i] * a_out[cp[i]]
-        elif k == 3:
-            c1 = codes[1 if q == 0 else 0]
-            c2 = codes[1 if q == 2 else 2]
-            for i in range(n):
-                a_out[cq[i]] -= w[i] * (a_out[c1[i]] + a_out[c2[i]])
+        if k == 1:
+            for g in range(starts[0], starts[1]):
+                a_out[g] = wx[g] * invw[g]
         else:
-            for i in range(n):
-                acc = 0.0
-                for p in range(k):
-                    if p != q:
-                        acc += a_out[codes[p, i]]
-                a_out[cq[i]] -= w[i] * acc
-        for g in range(lo, hi):
-            a_out[g] *= invw[g]
+            _update_dim(a_out, wx, wp, invw, ptr, other, starts[q], starts[q + 1])
 
 
 @njit(cache=True)
@@ -110,29 +214,36 @@ def _irons_tuck(X, GX, GGX, nstate):
     return True
 
 
-@njit(cache=True)
-def _ssr(x, w, codes, a):
-    """Weighted sum of squared residuals of x (n,) given the FE coefficients a."""
+@njit(parallel=True, cache=True)
+def _ssr(x, init, j, w, codes, a):
+    """Weighted sum of squared residuals of x[:, j] - init[:, j] (init with 0 rows: none)
+    given the FE coefficients a (fixed-order block sums: the same for any number of
+    threads)."""
     k, n = codes.shape
-    total = 0.0
-    for i in range(n):
-        r = x[i]
-        for q in range(k):
-            r -= a[codes[q, i]]
-        total += w[i] * r * r
-    return total
+    has_init = init.shape[0] == n
+    nblocks = (n + _BLOCK - 1) // _BLOCK
+    part = np.zeros(nblocks)
+    for b in prange(nblocks):
+        total = 0.0
+        for i in range(b * _BLOCK, min(n, (b + 1) * _BLOCK)):
+            r = x[i, j] - init[i, j] if has_init else x[i, j]
+            for q in range(k):
+                r -= a[codes[q, i]]
+            total += w[i] * r * r
+        part[b] = total
+    return part.sum()
 
 
 @njit(cache=True)
-def _fixed_point(x, wx, w, codes, starts, invw, scale, tol, maxiter):
-    """Irons-Tuck accelerated fixed point of one column x (n,), with fixest's "grand
+def _fixed_point(x, init, j, wx, w, wp, codes, ptr, other, starts, invw, scale, tol, maxiter):
+    """Irons-Tuck accelerated fixed point of column j of x - init, with fixest's "grand
     acceleration" (Irons-Tuck on every fourth iterate). As fixest (which checks every 40),
     every 200 sweeps the weighted SSR is computed and the iteration also stops when it no
     longer changes (|change| <= tol * (0.1 + SSR)): coefficients of nearly weightless groups
     can drift while the residuals have converged. (Checked rarely because on slowly
     converging columns the SSR stalls long before the residuals are accurate.)
     Returns (coef, sweeps, converged)."""
-    k = codes.shape[0]
+    k = starts.size - 1
     ncoef = starts[k]
     nstate = starts[k - 1]  # coefficients of dimensions 0..k-2 (the last is implied)
     X = np.zeros(ncoef)
@@ -141,7 +252,7 @@ def _fixed_point(x, wx, w, codes, starts, invw, scale, tol, maxiter):
     Y = np.empty(ncoef)
     GY = np.empty(ncoef)
     GGY = np.empty(ncoef)
-    _sweep(wx, w, codes, starts, invw, X, GX)
+    _sweep(wx, wp, ptr, other, starts, invw, X, GX)
     if k == 1:
         return GX, 1, True
     it = 1
@@ -151,13 +262,13 @@ def _fixed_point(x, wx, w, codes, starts, invw, scale, tol, maxiter):
     while it < maxiter:
         if _converged(X, GX, nstate, scale, tol):
             return GX, it, True
-        _sweep(wx, w, codes, starts, invw, GX, GGX)
+        _sweep(wx, wp, ptr, other, starts, invw, GX, GGX)
         it += 1
         if _converged(GX, GGX, nstate, scale, tol):
             return GGX, it, True
         if not _irons_tuck(X, GX, GGX, nstate):
             return GGX, it, True
-        _sweep(wx, w, codes, starts, invw, X, GX)
+        _sweep(wx, wp, ptr, other, starts, invw, X, GX)
         it += 1
         if it % 8 < 2:
             grand += 1
@@ -170,11 +281,11 @@ def _fixed_point(x, wx, w, codes, starts, invw, scale, tol, maxiter):
                 grand = 0
                 if _irons_tuck(Y, GY, GGY, nstate):
                     X[:] = Y
-                    _sweep(wx, w, codes, starts, invw, X, GX)
+                    _sweep(wx, wp, ptr, other, starts, invw, X, GX)
                     it += 1
         if it >= next_ssr:
             next_ssr += 200
-            ssr = _ssr(x, w, codes, GX)
+            ssr = _ssr(x, init, j, w, codes, GX)
             if ssr_old >= 0 and abs(ssr - ssr_old) <= tol * (0.1 + ssr):
                 return GX, it, True
             ssr_old = ssr
@@ -182,69 +293,71 @@ def _fixed_point(x, wx, w, codes, starts, invw, scale, tol, maxiter):
 
 
 @njit(cache=True)
-def _demean_all(x, init, w, codes, starts, tol, maxiter):
-    """FE coefficients (ncoef, m) of every column of x - init (x: (n, m); init: (n, m) or
-    (0, m) for none); max sweeps; all converged."""
-    k, n = codes.shape
+def _demean_all(x, init, w, codes, starts, ptr, order, other, tol, maxiter, coef):
+    """FE coefficients (into coef (ncoef, m)) of every column of x - init (x: (n, m);
+    init: (n, m) or (0, m) for none). Convergence: |change| <= tol * (|coef| + scale) with
+    scale the largest weighted mean of x over the levels of any dimension (the size of the
+    fixed effects, which a few rows with huge values and tiny weights cannot inflate).
+    Returns (most sweeps of any column, sweeps of all columns, all converged)."""
+    k = starts.size - 1
+    n = x.shape[0]
     m = x.shape[1]
     ncoef = starts[k]
     sumw = np.zeros(ncoef)
-    for q in range(k):
-        cq = codes[q]
-        for i in range(n):
-            sumw[cq[i]] += w[i]
+    _group_weights(w, order, ptr, sumw)
     invw = np.zeros(ncoef)
     for g in range(ncoef):
         if sumw[g] > 0:
             invw[g] = 1.0 / sumw[g]
-    coef = np.zeros((ncoef, m))
+    wp = np.empty(order.size if k > 1 else 0)
+    if k > 1:
+        _permute(w, order, wp)
     wx = np.zeros(ncoef)
-    xj = np.empty(n)
     has_init = init.shape[0] == n
-    sweeps = 0
+    most = 0
+    total = 0
     ok = True
     for j in range(m):
-        wx[:] = 0.0
+        _column_sums(x, init[:0], j, w, order, ptr, wx)
         scale = 0.0
+        for g in range(ncoef):
+            scale = max(scale, abs(wx[g] * invw[g]))
+        if has_init:
+            _column_sums(x, init, j, w, order, ptr, wx)
         nonzero = False
-        for i in range(n):
-            v = x[i, j]
-            if abs(v) > scale:
-                scale = abs(v)
-            if has_init:
-                v -= init[i, j]
-            xj[i] = v
-            nonzero = nonzero or v != 0.0
+        for g in range(ncoef):
+            if wx[g] != 0.0:
+                nonzero = True
+                break
         if not nonzero:
+            coef[:, j] = 0.0
             continue
-        for q in range(k):
-            cq = codes[q]
-            for i in range(n):
-                wx[cq[i]] += w[i] * xj[i]
-        a, it, conv = _fixed_point(xj, wx, w, codes, starts, invw, scale, tol, maxiter)
+        a, it, conv = _fixed_point(x, init, j, wx, w, wp, codes, ptr, other, starts, invw,
+                                   scale, tol, maxiter)
         coef[:, j] = a
-        sweeps = max(sweeps, it)
+        most = max(most, it)
+        total += it
         ok = ok and conv
-    return coef, sweeps, ok
+    return most, total, ok
 
 
-@njit(cache=True)
-def _apply(x, codes, a, init):
-    """(x - fitted, fitted) with fitted = init + the sum over dimensions of each row's
-    coefficients, in one pass; x: (n, m), a: (ncoef, m), init: (n, m) or (0, m)."""
+@njit(parallel=True, cache=True)
+def _apply(x, codes, a, init, out, fitted):
+    """fitted = init + the sum over dimensions of each row's coefficients, out = x - fitted
+    (x: (n, m), a: (ncoef, m), init: (n, m) or (0, m); out with 0 rows: not written);
+    fitted may be init itself."""
     k, n = codes.shape
     m = a.shape[1]
     has_init = init.shape[0] == n
-    fitted = np.empty((n, m))
-    out = np.empty((n, m))
-    for i in range(n):
+    has_out = out.shape[0] == n
+    for i in prange(n):
         for j in range(m):
             f = init[i, j] if has_init else 0.0
             for q in range(k):
                 f += a[codes[q, i], j]
             fitted[i, j] = f
-            out[i, j] = x[i, j] - f
-    return out, fitted
+            if has_out:
+                out[i, j] = x[i, j] - f
 
 
 def _prepare(X, fe, weights):
@@ -261,8 +374,35 @@ def _prepare(X, fe, weights):
     return X2, idx, w, one_d
 
 
+def demean_into(X: np.ndarray, idx: FEIndex, w: np.ndarray, comp: np.ndarray,
+                out: np.ndarray | None = None, *, tol: float = 1e-8, maxiter: int = 10_000,
+                warm: bool = True, threads: int | None = None) -> tuple[int, int, bool]:
+    """In place, for repeated calls without new (n, m) arrays: ``comp`` <- the fixed-effect
+    component of X, and ``out`` (if given) <- X - comp, the demeaned columns.
+
+    X, comp, out: (n, m) float64; w: (n,) float64. warm: ``comp`` holds a guess of the
+    component (e.g. from the previous call with other weights), used as the starting point.
+    Returns (most sweeps of any column, sweeps summed over columns, converged).
+    """
+    m = X.shape[1]
+    out = np.empty((0, m)) if out is None else out
+    if idx.k == 0:
+        comp[:] = 0.0
+        if out.shape[0]:
+            out[:] = X
+        return 0, 0, True
+    coef = np.zeros((int(idx.starts[-1]), m))
+    init = comp if warm else np.zeros((0, m))
+    with using_threads(_threads(idx, threads)):
+        most, total, conv = _demean_all(X, init, w, idx.codes, idx.starts, idx.ptr, idx.order,
+                                        idx.other, float(tol), int(maxiter), coef)
+        _apply(X, idx.codes, coef, init, out, comp)
+    return int(most), int(total), bool(conv)
+
+
 def demean_coef(X: np.ndarray, fe: np.ndarray | FEIndex, weights: np.ndarray | None = None, *,
                 tol: float = 1e-8, maxiter: int = 10_000, init: np.ndarray | None = None,
+                threads: int | None = None,
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, bool]:
     """Like :func:`demean` (``fe`` may be a prepared :class:`FEIndex`), also returning the
     FE coefficients.
@@ -277,26 +417,33 @@ def demean_coef(X: np.ndarray, fe: np.ndarray | FEIndex, weights: np.ndarray | N
         return X2.copy(), np.zeros_like(X2), np.zeros((0, m)), 0, True
     init2 = (np.zeros((0, m)) if init is None
              else np.ascontiguousarray(np.reshape(init, X2.shape), dtype=np.float64))
-    coef, sweeps, conv = _demean_all(X2, init2, w, idx.codes, idx.starts, float(tol),
-                                     int(maxiter))
-    out, fitted = _apply(X2, idx.codes, coef, init2)
+    coef = np.zeros((int(idx.starts[-1]), m))
+    out = np.empty((n, m))
+    fitted = np.empty((n, m))
+    with using_threads(_threads(idx, threads)):
+        sweeps, _, conv = _demean_all(X2, init2, w, idx.codes, idx.starts, idx.ptr, idx.order,
+                                      idx.other, float(tol), int(maxiter), coef)
+        _apply(X2, idx.codes, coef, init2, out, fitted)
     return out, fitted, coef, int(sweeps), bool(conv)
 
 
 def demean(X: np.ndarray, fe: np.ndarray | FEIndex, weights: np.ndarray | None = None, *,
-           tol: float = 1e-8, maxiter: int = 10_000,
-           init: np.ndarray | None = None) -> tuple[np.ndarray, bool]:
+           tol: float = 1e-8, maxiter: int = 10_000, init: np.ndarray | None = None,
+           threads: int | None = None) -> tuple[np.ndarray, bool]:
     """Weighted within-transformation of the columns of X on the fixed effects ``fe``.
 
     X: (n, m) or (n,) float64. fe: (n, k) int64 0-based codes, one column per FE dimension.
     weights: (n,) non-negative, or None. tol: relative convergence tolerance on the FE
-    coefficients (|change| <= tol * (|coef| + max|x|) between sweeps). init: optional (n, m)
-    guess of the fixed-effect component of X (e.g. from a previous call with other weights);
-    the result is the same projection, reached in fewer sweeps when the guess is good.
+    coefficients (|change| <= tol * (|coef| + s) between sweeps, s the largest weighted mean
+    of the column over the levels of any dimension). init: optional (n, m) guess of the
+    fixed-effect component of X (e.g. from a previous call with other weights); the result is
+    the same projection, reached in fewer sweeps when the guess is good. threads: as
+    :func:`tradeflows.estimation.threads.using_threads`.
     Returns (X_demeaned with X's shape, converged).
     """
     X2, idx, w, one_d = _prepare(X, fe, weights)
-    out, _, _, _, conv = demean_coef(X2, idx, w, tol=tol, maxiter=maxiter, init=init)
+    out, _, _, _, conv = demean_coef(X2, idx, w, tol=tol, maxiter=maxiter, init=init,
+                                     threads=threads)
     return (out[:, 0] if one_d else out), conv
 
 
@@ -311,8 +458,10 @@ def solve_fixef(d: np.ndarray, fe: np.ndarray | FEIndex, *, tol: float = 1e-13,
     """
     idx = fe_index(fe)
     x = np.ascontiguousarray(np.reshape(d, (-1, 1)), dtype=np.float64)
-    coef, _, conv = _demean_all(x, np.zeros((0, 1)), np.ones(idx.n), idx.codes, idx.starts,
-                                float(tol), int(maxiter))
+    coef = np.zeros((int(idx.starts[-1]), 1))
+    with using_threads(_threads(idx, None)):
+        _, _, conv = _demean_all(x, np.zeros((0, 1)), np.ones(idx.n), idx.codes, idx.starts,
+                                 idx.ptr, idx.order, idx.other, float(tol), int(maxiter), coef)
     starts = idx.starts
     alphas = [coef[starts[q]:starts[q + 1], 0].copy() for q in range(idx.k)]
     for q in range(1, len(alphas)):

@@ -126,7 +126,7 @@ def ppml(data: pd.DataFrame, formula: str, *, split: str | None = None,
     (one fit per value; ``fsplit`` adds the full sample first), returns a
     :class:`FitCollection`; otherwise one :class:`~tradeflows.estimation.results.PPMLResults`.
     Other keyword arguments (vcov, weights, offset, fixed_coefs, separation, tol, maxiter, ssc,
-    strict, progress) are those of :func:`tradeflows.estimation.ppml.ppml`.
+    strict, progress, threads) are those of :func:`tradeflows.estimation.ppml.ppml`.
     """
     return _fit_many(_ppml, "ppml", data, formula, split, fsplit, kwargs)
 
@@ -135,5 +135,5 @@ def ols(data: pd.DataFrame, formula: str, *, split: str | None = None,
         fsplit: str | None = None, **kwargs: Any) -> Results | FitCollection:
     """Fit ``formula`` by least squares with the fixed effects absorbed; formulas, multiple
     estimation and splits as :func:`ppml`. Other keyword arguments (vcov, weights, ssc, tol,
-    strict) are those of :func:`tradeflows.estimation.ols.ols`."""
+    strict, threads) are those of :func:`tradeflows.estimation.ols.ols`."""
     return _fit_many(_ols, "ols", data, formula, split, fsplit, kwargs)

@@ -69,6 +69,8 @@ class Results:
     _fixef: dict[str, pd.Series] | None = field(default=None, repr=False)
     data_index: pd.Index | None = field(default=None, repr=False)
     y: np.ndarray | None = field(default=None, repr=False)
+    fit_stats: dict = field(default_factory=dict, repr=False)
+    """Where the fit spent its effort: seconds by stage, demeaning sweeps, threads, IRLS trace."""
 
     # --- identification -------------------------------------------------------------------
     @property

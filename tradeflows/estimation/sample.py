@@ -7,6 +7,7 @@ singletons and (PPML) separated observations, each counted by reason.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -44,6 +45,7 @@ class Sample:
     offset_name: str | None = None
     weights_name: str | None = None
     has_weights: bool = False
+    seconds_separation: float = 0.0  # singleton removal and separation checks
 
 
 def check_argument_order(data: object, formula: object, model: str) -> None:
@@ -138,6 +140,7 @@ def build_sample(data: pd.DataFrame, formula: str, *, model: str, vcov: object,
         fixed[name] = float(b)
     keep = w > 0
     drops["zero_weight"] = int((~keep).sum())
+    started = time.perf_counter()
     if model == "ppml":
         alive, sd = sample_mask(y, X, fe, separation=tuple(separation), keep=keep)
         drops["singleton"] = sd.pop("singletons")
@@ -147,6 +150,7 @@ def build_sample(data: pd.DataFrame, formula: str, *, model: str, vcov: object,
         single = singleton_mask(fe, keep=keep)
         drops["singleton"] = int(single.sum())
         keep &= ~single
+    seconds_separation = time.perf_counter() - started
     rows = np.flatnonzero(keep)
     fe_levels = []
     fe_new = np.empty((rows.size, fe.shape[1]), dtype=np.int64)
@@ -158,4 +162,4 @@ def build_sample(data: pd.DataFrame, formula: str, *, model: str, vcov: object,
         raise SpecificationError(f"{formula!r}: no observation left after dropping {drops}")
     return Sample(f, y[rows], np.ascontiguousarray(X[rows]), names, fe_new, fe_levels,
                   w[rows], off[rows], clusters, spec, conv, mf.index[rows], mf.nobs_original,
-                  drops, fixed, oname, wname, weights is not None)
+                  drops, fixed, oname, wname, weights is not None, seconds_separation)

@@ -77,17 +77,19 @@ def _recode(fe: np.ndarray) -> np.ndarray:
     return out
 
 
-def fe_separation(y: np.ndarray, fe: np.ndarray) -> np.ndarray:
+def fe_separation(y: np.ndarray, fe: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
     """(n,) bool: observations in a group of any fixed effect whose outcomes are all zero.
 
-    One pass is a fixed point: dropping zeros never turns a group with a positive outcome into
-    an all-zero group.
+    rows: optional (n,) indices of the rows of ``fe`` that y belongs to (fe then has more
+    rows; saves a copy of the codes). One pass is a fixed point: dropping zeros never turns a
+    group with a positive outcome into an all-zero group.
     """
     out = np.zeros(y.size, dtype=bool)
     positive = (y > 0).astype(np.float64)
     for j in range(fe.shape[1]):
-        npos = np.bincount(fe[:, j], weights=positive)
-        out |= npos[fe[:, j]] == 0
+        codes = fe[:, j] if rows is None else fe[rows, j]
+        npos = np.bincount(codes, weights=positive)
+        out |= npos[codes] == 0
     return out
 
 
@@ -206,7 +208,7 @@ def _projector(Z: sparse.csr_matrix, w: np.ndarray) -> Callable[[np.ndarray], np
 
 def _no_separation_certificate(
     y: np.ndarray, X: np.ndarray, fe: np.ndarray, *, maxiter: int = 100,
-    demean_tol: float = 1e-10, polish_tol: float = 1e-13,
+    demean_tol: float = 1e-6, polish_tol: float = 1e-11,
 ) -> bool:
     """True when a proof that no observation is separated is found (False: no proof found).
 
@@ -228,15 +230,22 @@ def _no_separation_certificate(
     has_fe = fe.shape[1] > 0
     idx = None
     if has_fe:
-        from tradeflows.estimation.demean import demean, demean_coef, fe_index
+        from tradeflows.estimation.demean import demean_coef, fe_index
 
         fe = _recode(fe)
         idx = fe_index(fe)
     xcache: dict[float, np.ndarray] = {}
+    xcomp: list[np.ndarray] = []  # the last fixed-effect component of X (warm start)
 
     def xdemeaned(tol: float) -> np.ndarray:
         if tol not in xcache:
-            xcache[tol] = demean(X, idx, tol=tol)[0] if has_fe and X.shape[1] else X
+            if has_fe and X.shape[1]:
+                Xd, comp, _, _, _ = demean_coef(X, idx, tol=tol,
+                                                init=xcomp[-1] if xcomp else None)
+                xcomp[:] = [comp]
+                xcache[tol] = Xd
+            else:
+                xcache[tol] = X
         return xcache[tol]
 
     init: np.ndarray | None = None
@@ -438,7 +447,7 @@ def separation_mask(
         if method == "fe":
             if fe.shape[1] == 0:
                 continue
-            sep = fe_separation(ys, fe[rows])
+            sep = fe_separation(ys, fe, rows)
         elif method == "simplex":
             Xs = X[rows]
             if fe.shape[1]:

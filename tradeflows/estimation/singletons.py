@@ -37,15 +37,16 @@ def _check_codes(fe: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True)
-def _drop_singletons(flat: np.ndarray, alive: np.ndarray, ncodes: int) -> None:
-    """In place: clear ``alive`` for singletons until none is left. flat: (n, k) codes offset
-    so that every fixed effect has its own range in 0..ncodes-1."""
-    n, k = flat.shape
+def _drop_singletons(fe: np.ndarray, offsets: np.ndarray, alive: np.ndarray, ncodes: int) -> None:
+    """In place: clear ``alive`` for singletons until none is left. fe: (n, k) codes; fixed
+    effect j's code c is counted at offsets[j] + c, so that every fixed effect has its own
+    range in 0..ncodes-1 (without an offset copy of the codes)."""
+    n, k = fe.shape
     counts = np.zeros(ncodes, dtype=np.int64)
     for i in range(n):
         if alive[i]:
             for j in range(k):
-                counts[flat[i, j]] += 1
+                counts[offsets[j] + fe[i, j]] += 1
     changed = True
     while changed:
         changed = False
@@ -53,10 +54,10 @@ def _drop_singletons(flat: np.ndarray, alive: np.ndarray, ncodes: int) -> None:
             if not alive[i]:
                 continue
             for j in range(k):
-                if counts[flat[i, j]] == 1:
+                if counts[offsets[j] + fe[i, j]] == 1:
                     alive[i] = False
                     for q in range(k):
-                        counts[flat[i, q]] -= 1
+                        counts[offsets[q] + fe[i, q]] -= 1
                     changed = True
                     break
 
@@ -82,5 +83,5 @@ def singleton_mask(fe: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray
     start = alive.copy()
     sizes = fe.max(axis=0) + 1
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    _drop_singletons(np.ascontiguousarray(fe + offsets), alive, int(sizes.sum()))
+    _drop_singletons(fe, offsets.astype(np.int64), alive, int(sizes.sum()))
     return start & ~alive

@@ -1,9 +1,14 @@
 """The application: policy effects on the Azerbaijan-Central Asia pair-year panel.
 
 Every model is PPML with exporter-year, importer-year and pair fixed effects (the guide's
-preferred specification, Table 3 col. ENDG), standard errors clustered by pair, on the
-international flows of the panel whose trade is observed (NaN = nobody reported: dropped and
-counted; 0 = reported zero: kept) and of pairs with positive total trade. Models:
+preferred specification, Table 3 col. ENDG) on the international flows of the panel whose
+trade is observed (NaN = nobody reported: dropped and counted; 0 = reported zero: kept) and of
+pairs with positive total trade. The sample is source-consistent
+(``tradeflows.panel.sample.source_consistent``, default ``"pair_family_fe"``): the pair fixed
+effect is a (pair, source family) effect, so a pair's series from IMF DOTS (to 2020) and from
+national statistics (2021-) each have their own level and no policy term can pick up the change
+of source; standard errors are clustered by the same (pair, source family) cells. The EU27's
+rows as one exporter are left out (its members trade in their own rows). Models:
 
 - ``ots``: OTS membership, members (``both_ots``) and observer pairs (``ots_observer_pair``)
   separately;
@@ -50,6 +55,7 @@ from tradeflows.gravity.event_study import EventStudy, event_study, event_years
 from tradeflows.gravity.event_study import plot_event_study as _plot_event_study
 from tradeflows.gravity.specs import FittedSpec, GravitySpec
 from tradeflows.io import write_parquet, write_text
+from tradeflows.panel.sample import DEFAULT_METHOD, SampleMethod, SourceSample, source_consistent
 from tradeflows.report.figures import save_figure, styled
 
 PANEL_COLUMNS = ("year", "exporter", "importer", "trade")
@@ -109,6 +115,7 @@ class ApplicationResults:
     sample_drops: dict[str, int] = field(default_factory=dict)
     identification: pd.DataFrame = field(default_factory=pd.DataFrame)
     event_year: int = UZB_ACCESSION
+    source_sample: SourceSample | None = None
 
 
 def read_panel(path: Path) -> pd.DataFrame:
@@ -130,6 +137,9 @@ def sample_countries(panel: pd.DataFrame, focus: tuple[str, ...] = FOCUS,
                      n_partners: int = N_PARTNERS) -> list[str]:
     """The focus countries present plus their ``n_partners`` largest partners by total
     observed trade with them (both directions, all years); ties broken by ISO3 code."""
+    from tradeflows.panel.aggregate import country_rows
+
+    panel = country_rows(panel)
     present = set(panel["exporter"]) | set(panel["importer"])
     chosen = [c for c in focus if c in present]
     intl = panel[(panel["exporter"] != panel["importer"]) & panel["trade"].notna()]
@@ -141,21 +151,39 @@ def sample_countries(panel: pd.DataFrame, focus: tuple[str, ...] = FOCUS,
     return chosen + ranked["iso3"].head(n_partners).tolist()
 
 
-def estimation_sample(panel: pd.DataFrame, countries: list[str] | None = None) -> pd.DataFrame:
-    """International rows among ``countries`` (default: all) with the fixed-effect
-    identifiers (directional pairs); booleans as 0/1, trade in millions (PPML estimates do
-    not depend on the unit)."""
+def source_sample(panel: pd.DataFrame, countries: list[str] | None = None,
+                  method: SampleMethod = DEFAULT_METHOD) -> SourceSample:
+    """The source-consistent sample (``tradeflows.panel.sample``) of the international rows
+    among ``countries`` (default: all)."""
     keep = panel["exporter"] != panel["importer"]
     if countries is not None:
         keep &= panel["exporter"].isin(countries) & panel["importer"].isin(countries)
-    df = panel[keep].reset_index(drop=True)
+    return source_consistent(panel[keep.to_numpy()], method)
+
+
+def estimation_sample(panel: pd.DataFrame, countries: list[str] | None = None,
+                      method: SampleMethod = DEFAULT_METHOD) -> pd.DataFrame:
+    """International rows among ``countries`` (default: all), source-consistent by
+    ``method``, with the fixed-effect identifiers (``pair`` = directional pair x source family
+    under ``"pair_family_fe"``, ``country_pair`` = directional pair); booleans as 0/1, trade in
+    millions (PPML estimates do not depend on the unit)."""
+    return _with_ids(source_sample(panel, countries, method).data, method)
+
+
+def _with_ids(df: pd.DataFrame, method: str) -> pd.DataFrame:
+    """Booleans as 0/1, trade in millions, route NaN as 0, fixed-effect identifiers."""
+    df = df.copy()
     for col in df.columns:
         if pd.api.types.is_bool_dtype(df[col]) or str(df[col].dtype) == "boolean":
             df[col] = df[col].astype(float)
     df["trade"] = df["trade"] / 1e6
     routes = [c for c in df.columns if c.startswith(ROUTE_PREFIX)]
     df[routes] = df[routes].fillna(0.0)
-    return specs.add_fixed_effect_ids(df)
+    df = specs.add_fixed_effect_ids(df)
+    df["country_pair"] = df["pair"]
+    if method == "pair_family_fe":
+        df["pair"] = df["pair_family"]
+    return df
 
 
 def varies_within_pair(df: pd.DataFrame, col: str) -> bool:
@@ -247,12 +275,15 @@ def accession_year(df: pd.DataFrame, pairs: list[tuple[str, str]]) -> int:
 
 
 def estimate_application(panel: pd.DataFrame, *, countries: list[str] | None = None,
-                         progress: bool = False) -> ApplicationResults:
+                         progress: bool = False, method: SampleMethod = DEFAULT_METHOD
+                         ) -> ApplicationResults:
     """Fit every model of the module docstring on the international flows of ``panel``
-    among ``countries`` (default: :func:`sample_countries`)."""
+    among ``countries`` (default: :func:`sample_countries`), source-consistent by
+    ``method``."""
     chosen = sample_countries(panel) if countries is None else countries
-    df = estimation_sample(panel, chosen)
-    res = ApplicationResults(countries=list(chosen))
+    sample = source_sample(panel, chosen, method)
+    df = _with_ids(sample.data, method)
+    res = ApplicationResults(countries=list(chosen), source_sample=sample)
     observed = df[df["trade"].notna()]
     pair_total = observed.groupby("pair")["trade"].sum()
     res.sample_drops = {
@@ -303,6 +334,13 @@ def estimate_application(panel: pd.DataFrame, *, countries: list[str] | None = N
             res.notes.append(f"ots_dynamic: not estimated ({err})")
     uzb_pairs = [("UZB", c) for c in OTS_MEMBERS_2019 if c != "UZB"]
     res.event_year = accession_year(df, uzb_pairs)
+    if method == "pair_family_fe":
+        # event time is compared with the reference year within one source's series: with a
+        # (pair, family) effect, lags after a change of source would not be identified
+        df = _with_ids(source_sample(panel, chosen, "single_family").data, "single_family")
+        res.notes.append("event_uzb_ots: sample with one source family per pair (each "
+                         "pair's most frequent family), so leads and lags are compared "
+                         "within one source's series; lags beyond it are not estimated")
     df["uzb_ots_event"] = event_years(df, uzb_pairs, res.event_year)
     treated = df["uzb_ots_event"].notna() & df["trade"].notna()
     if treated.any():
@@ -431,7 +469,9 @@ def run_application(paths: Paths, progress: bool = True) -> list[Path]:
     written = [write_parquet(est, paths.estimates / "application.parquet")]
     notes = [f"Sample: international flows among {len(res.countries)} countries "
              f"({', '.join(res.countries)}); trade in millions of USD; standard errors "
-             "clustered by pair.", *res.notes]
+             "clustered by pair x source family.",
+             *([res.source_sample.note()] if res.source_sample is not None else []),
+             *res.notes]
     written += _write_tables(res, tables / "gravity_application", notes)
     written += write_table(res.identification, tables / "gravity_identification",
                            "What identifies each policy term (pair fixed effects): pairs whose "

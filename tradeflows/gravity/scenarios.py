@@ -256,10 +256,14 @@ def read_panel(path: Path, scn: Scenario) -> pd.DataFrame:
     """The panel columns the scenario needs."""
     import pyarrow.parquet as pq
 
+    from tradeflows.panel.aggregate import country_rows
+
     used = _names(scn)
     used |= {v[3:] for v in used if v.startswith("ln_")}
-    used |= {"year", "exporter", "importer", "trade", "gdp_exporter"}
-    return pd.read_parquet(path, columns=[c for c in pq.read_schema(path).names if c in used])
+    used |= {"year", "exporter", "importer", "trade", "gdp_exporter", "eu_aggregate"}
+    # the EU27's rows as one exporter are dropped: its members trade in their own rows
+    return country_rows(pd.read_parquet(
+        path, columns=[c for c in pq.read_schema(path).names if c in used]))
 
 
 def with_logs(panel: pd.DataFrame, scn: Scenario) -> pd.DataFrame:

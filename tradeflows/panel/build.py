@@ -1,15 +1,29 @@
 """``tradeflows build``: bundled raw data (+ added files) -> flows, investment, panel, manifest.
 
-Outputs (atomic writes, ``tradeflows.io``): ``data/processed/flows.parquet`` (every source's
-reports, canonical trade table), ``investment.parquet`` (UNCTAD bilateral FDI),
-``panel.parquet`` (square pair-year gravity panel, see ``tradeflows.panel.square`` and
-``tradeflows.panel.mirror`` for the rules) and ``manifest.json`` (sha256 of every input and
-output, rows in and out, drops by reason).
+Outputs (atomic writes, ``tradeflows.io``) under ``data/processed/``:
 
-The panel uses IMF IMTS (when added), IMF DOTS, then national statistics, then any other added
-file (``extra_files``: BACI, CEPII Gravity, ITPD-E, UN Comtrade or IMF files, recognised by
-their content). Eurostat (the EU as one exporter) and the
-four-yearly Comtrade extract (penppml) are kept in ``flows.parquet`` but not in the panel.
+* ``flows.parquet``: every source's reports (canonical trade table);
+* ``investment.parquet``: UNCTAD bilateral FDI;
+* ``panel.parquet``: the square pair-year gravity panel (``tradeflows.panel.square``) with the
+  mirror rule ``rule`` (``tradeflows.panel.mirror``; default ``"v2"``, alternative
+  ``"importer_first"``), followed by the EU27's rows as one exporter
+  (``tradeflows.panel.aggregate``, ``eu_aggregate = True``);
+* ``reported.parquet``, ``reported_fdi.parquet``, ``reported_corridor.parquet``: official
+  statistics quoted in the press (``data/raw/*_press``), kept apart from the panel; only their
+  full-year, exact export and import figures enter the panel, as source family
+  ``reported_press``;
+* ``validation.csv``: the panel against the study country's own reports
+  (``tradeflows.panel.validation``; country and partners from ``tradeflows.config``);
+* ``source_overlap.csv``: agreement of IMF DOTS and national statistics where both report
+  (2018-2020), per reporter, partner and side, flagged beyond ``OVERLAP_MARGIN``;
+* ``mirror_moves.parquet``: the pair-years the choice of mirror rule moves, both values;
+* ``manifest.json``: sha256 of every input and output, rows in and out, drops by reason, and
+  the counts of rows each mirror-rule step chose and moved.
+
+The panel uses IMF IMTS (when added), IMF DOTS, then national statistics, then any other source
+(press figures; added files, ``extra_files``: BACI, CEPII Gravity, ITPD-E, UN Comtrade or IMF
+files, recognised by their content), by ``SOURCE_PRECEDENCE``. The four-yearly Comtrade extract
+(penppml) stays in ``flows.parquet`` only.
 """
 
 from __future__ import annotations
@@ -23,23 +37,40 @@ import pandas as pd
 from tqdm import tqdm
 
 from tradeflows import __version__
-from tradeflows.config import Paths
+from tradeflows.config import VALIDATION_COUNTRY, VALIDATION_PARTNERS, Paths
 from tradeflows.config import paths as project_paths
 from tradeflows.countries import exists_in_year
 from tradeflows.errors import DataError
-from tradeflows.io import StagedOutputs, write_parquet
+from tradeflows.io import StagedOutputs, write_parquet, write_text
+from tradeflows.panel.aggregate import aggregate_exporter_rows
 from tradeflows.panel.covariates import add_covariates
 from tradeflows.panel.manifest import Manifest
-from tradeflows.panel.mirror import CIF_FOB, reconcile, select_reports
+from tradeflows.panel.mirror import (
+    CIF_FOB,
+    DEFAULT_RULE,
+    DISCREPANCY_FACTOR,
+    MirrorRule,
+    reconcile,
+    rule_moves,
+    select_reports,
+)
+from tradeflows.panel.sample import overlap_agreement
 from tradeflows.panel.square import keep_interval, square
+from tradeflows.panel.validation import describe_validation, validation_table
 from tradeflows.sources import bundled
 from tradeflows.sources.base import validate_trade
 
-PANEL_EXCLUDED_SOURCES = ("eurostat", "comtrade")
+PANEL_EXCLUDED_SOURCES = ("comtrade",)
+#: Sources whose exporter is an aggregate of panel countries: source -> aggregate code.
+AGGREGATE_SOURCES = {"eurostat": bundled.EU_CODE}
+#: Years and relative margin of the DOTS / national statistics agreement report.
+OVERLAP_YEARS = (2018, 2020)
+OVERLAP_MARGIN = 0.10
 PANEL_COLUMNS = [
-    "year", "exporter", "importer", "trade", "trade_basis", "trade_source",
+    "year", "exporter", "importer", "trade", "trade_basis", "trade_source", "trade_side",
+    "trade_rule", "trade_other_rule", "rule_moved", "mirror_case", "mirror_ratio",
     "exports_reported", "imports_reported", "exports_estimated", "imports_estimated",
-    "exports_source", "imports_source", "domestic",
+    "exports_source", "imports_source", "domestic", "eu_aggregate",
     "dist", "ln_dist", "contig", "comlang_off", "colony", "gdp_exporter", "gdp_importer",
 ]
 
@@ -61,6 +92,10 @@ class BuildSummary:
     basis_counts: dict[str, int] = field(default_factory=dict)
     drops: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    rule: str = DEFAULT_RULE
+    rule_counts: dict[str, int] = field(default_factory=dict)
+    validation: pd.DataFrame | None = None
+    overlap_flagged: tuple[int, int] = (0, 0)
 
     def describe(self) -> str:
         lines = [
@@ -73,7 +108,15 @@ class BuildSummary:
             f"manifest   {self.manifest}",
             "trade value used (trade_basis):",
             *(f"  {k:<24} {v:>10,}" for k, v in sorted(self.basis_counts.items())),
+            f"mirror rule {self.rule}:",
+            *(f"  {k:<40} {v:>10,}" for k, v in sorted(self.rule_counts.items())),
+            f"DOTS vs national statistics {OVERLAP_YEARS[0]}-{OVERLAP_YEARS[1]}: "
+            f"{self.overlap_flagged[0]:,} of {self.overlap_flagged[1]:,} reporter-partner "
+            f"series differ by more than {OVERLAP_MARGIN:.0%} in some year "
+            "(data/processed/source_overlap.csv)",
         ]
+        if self.validation is not None:
+            lines.append(describe_validation(self.validation))
         if self.drops:
             lines.append("rows dropped, by reason:")
             lines += [f"  {k:<40} {v:>10,}" for k, v in sorted(self.drops.items())]
@@ -120,38 +163,78 @@ def exclude_nonexistent(flows: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     return flows[ok].reset_index(drop=True), int((~ok).sum())
 
 
+def _aggregate_rows(flows: pd.DataFrame, full: pd.DataFrame) -> pd.DataFrame:
+    """Rows of every aggregate exporter (``AGGREGATE_SOURCES``) over the square's countries."""
+    countries = pd.concat([full[["year", "exporter"]].set_axis(["year", "country"], axis=1),
+                           full[["year", "importer"]].set_axis(["year", "country"], axis=1)]
+                          ).drop_duplicates()
+    countries = countries.astype({"country": object})
+    parts = [aggregate_exporter_rows(flows[flows["source"] == src], code, countries)
+             for src, code in AGGREGATE_SOURCES.items()
+             if (flows["source"] == src).any()]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
 def build_panel_frame(flows: pd.DataFrame, geodist: pd.DataFrame, wdi: pd.DataFrame, *,
-                      interval: int | None = None, cif_fob: float = CIF_FOB
+                      interval: int | None = None, cif_fob: float = CIF_FOB,
+                      rule: MirrorRule = DEFAULT_RULE, factor: float = DISCREPANCY_FACTOR,
+                      energy: Sequence[str] | None = None
                       ) -> tuple[pd.DataFrame, dict[str, int]]:
-    """The panel (before policy variables) from canonical ``flows``; returns (panel, drops)."""
+    """The panel (before policy variables) from canonical ``flows``; returns (panel, drops).
+
+    ``rule``, ``factor``, ``energy``: the mirror rule (``tradeflows.panel.mirror.reconcile``).
+    """
     drops: dict[str, int] = {}
-    used = ~flows["source"].isin(PANEL_EXCLUDED_SOURCES)
-    drops["source_not_in_panel"] = int((~used).sum())
-    panel_flows, n_gone = exclude_nonexistent(flows[used.to_numpy()])
+    aggregate = flows["source"].isin(list(AGGREGATE_SOURCES)).to_numpy()
+    used = ~flows["source"].isin(PANEL_EXCLUDED_SOURCES).to_numpy() & ~aggregate
+    drops["source_not_in_panel"] = int((~used & ~aggregate).sum())
+    panel_flows, n_gone = exclude_nonexistent(flows[used])
     drops["country_not_existing_in_year"] = n_gone
     # categorical country codes make the sorts and merges of ~1.6M rows fast
     codes = pd.CategoricalDtype(sorted(set(panel_flows["exporter"]) | set(panel_flows["importer"])))
     panel_flows = panel_flows.astype({"exporter": codes, "importer": codes})
     reports = select_reports(panel_flows)
     drops["lower_precedence_report"] = len(panel_flows) - len(reports)
-    pairs = reconcile(reports, cif_fob=cif_fob)
-    full = square(pairs, reports)
+    pairs = reconcile(reports, cif_fob=cif_fob, rule=rule, factor=factor, energy=energy)
+    full = square(pairs, reports).astype({"exporter": object, "importer": object})
+    full["eu_aggregate"] = False
+    agg_flows, n_agg_gone = exclude_nonexistent(flows[aggregate])
+    drops["country_not_existing_in_year"] += n_agg_gone
+    agg_rows = _aggregate_rows(agg_flows, full)
+    drops["aggregate_report_outside_panel_years"] = int(
+        (~agg_flows["year"].isin(full["year"].unique())).sum())
+    if len(agg_rows):
+        full = pd.concat([full, agg_rows[full.columns]], ignore_index=True)
     panel = keep_interval(full, interval)
     drops["pair_years_outside_interval"] = len(full) - len(panel)
     panel = add_covariates(panel, geodist, wdi)
-    panel = panel.astype({"exporter": object, "importer": object})
     return panel[PANEL_COLUMNS], drops
+
+
+def rule_counts(panel: pd.DataFrame) -> dict[str, int]:
+    """Rows chosen by each mirror-rule step, moved by the choice of rule, and by case."""
+    out = {f"chosen_by_{k}": int(v)
+           for k, v in panel["trade_rule"].value_counts().sort_index().items()}
+    out["moved_by_rule_choice"] = int(panel["rule_moved"].sum())
+    moved = panel[panel["rule_moved"]]
+    out |= {f"moved_{k}": int(v) for k, v in moved["mirror_case"].value_counts()
+            .sort_index().items()}
+    out |= {f"case_{k}": int(v) for k, v in panel["mirror_case"].value_counts()
+            .sort_index().items() if k != "none"}
+    return out
 
 
 def build_panel(paths: Paths | str | Path | None = None, interval: int | None = None,
                 extra_files: Sequence[str | Path] = (), progress: bool = True, *,
-                bad_rows: bundled.BadRows = "raise") -> BuildSummary:
-    """Build flows, investment and the pair-year panel under ``paths.processed``.
+                bad_rows: bundled.BadRows = "raise", rule: MirrorRule = DEFAULT_RULE
+                ) -> BuildSummary:
+    """Build flows, investment, reported statistics, the pair-year panel and its checks
+    under ``paths.processed`` (the files of the module docstring).
 
     ``interval``: keep every N-th year from the first (e.g. 4). ``extra_files``: downloaded
     trade files to add (``tradeflows.sources.detect``). ``bad_rows="drop"`` removes (and
     counts in the manifest) rows with bad values, duplicate keys or unknown codes instead of
-    stopping with a ``DataError``.
+    stopping with a ``DataError``. ``rule``: the mirror rule (``"v2"`` or ``"importer_first"``).
     """
     from tradeflows.policy import add_policy_variables
 
@@ -160,6 +243,7 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
     raw = p.raw
     manifest = Manifest(root=p.root, settings={
         "interval": interval, "cif_fob": CIF_FOB, "bad_rows": bad_rows,
+        "mirror_rule": rule, "discrepancy_factor": DISCREPANCY_FACTOR,
         "tradeflows_version": __version__})
     manifest.settings["extra_files"] = [manifest._name(f) for f in extra_files]
     trade_readers: list[tuple[Path, Callable[[], pd.DataFrame]]] = [
@@ -175,8 +259,12 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
                                            sectors_dir=p.processed / "sectors"))
           for f in extra_files),
     ]
-    n_steps = len(trade_readers) + 7
-    # flows, investment, panel and manifest are committed together (tradeflows.io)
+    reported_path = raw / bundled.REPORTED_TRADE
+    if reported_path.exists():
+        trade_readers.append((reported_path, lambda: bundled.reported_trade_flows(
+            bundled.read_reported_trade(reported_path, bad_rows=bad_rows))))
+    n_steps = len(trade_readers) + 9
+    # every output of the build is committed together (tradeflows.io)
     with StagedOutputs(p.processed) as stage, tqdm(total=n_steps, desc="build", unit="step",
                                                    disable=not progress) as bar:
         tables = []
@@ -205,9 +293,30 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
                             write_parquet(investment, stage.path(p.investment)))
         bar.update()
 
+        bar.set_postfix_str("reported statistics")
+        reported = _write_reported(raw, p.processed, manifest, bad_rows, stage)
+        bar.update()
+
         bar.set_postfix_str("mirror + square")
-        panel, drops = build_panel_frame(flows, geodist, wdi, interval=interval)
+        panel, drops = build_panel_frame(flows, geodist, wdi, interval=interval, rule=rule)
         manifest.add_step("panel", rows_in=len(flows), rows_out=len(panel), drops=drops)
+        counts = rule_counts(panel)
+        manifest.steps["mirror_rule"] = {"rule": rule, "factor": DISCREPANCY_FACTOR,
+                                         "rows": counts}
+        bar.update()
+
+        bar.set_postfix_str("checks")
+        overlap = overlap_agreement(flows, years=OVERLAP_YEARS, margin=OVERLAP_MARGIN)
+        _write_csv(overlap, p.processed / "source_overlap.csv", manifest, stage)
+        manifest.steps["source_overlap"] = {
+            "years": list(OVERLAP_YEARS), "margin": OVERLAP_MARGIN,
+            "series": len(overlap), "flagged": int(overlap["flagged"].sum())}
+        moves = rule_moves(panel)
+        target = p.processed / "mirror_moves.parquet"
+        manifest.add_output(target, len(moves), write_parquet(moves, stage.path(target)))
+        validation = validation_table(panel, flows, VALIDATION_COUNTRY, VALIDATION_PARTNERS,
+                                      reported=reported, rule=rule)
+        _write_csv(validation, p.processed / "validation.csv", manifest, stage)
         bar.update()
 
         bar.set_postfix_str("policy variables")
@@ -239,4 +348,33 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
         interval=interval,
         basis_counts={str(k): int(v) for k, v in panel["trade_basis"].value_counts().items()},
         drops={k: v for k, v in all_drops.items() if v},
-        seconds=time.perf_counter() - start)
+        seconds=time.perf_counter() - start, rule=rule, rule_counts=counts,
+        validation=validation,
+        overlap_flagged=(int(overlap["flagged"].sum()), len(overlap)))
+
+
+def _write_csv(table: pd.DataFrame, target: Path, manifest: Manifest,
+               stage: StagedOutputs) -> None:
+    written = write_text(table.to_csv(index=False, float_format="%.12g"), stage.path(target))
+    manifest.add_output(target, len(table), written)
+
+
+def _write_reported(raw: Path, processed: Path, manifest: Manifest,
+                    bad_rows: bundled.BadRows, stage: StagedOutputs) -> pd.DataFrame | None:
+    """Write the reported-statistics tables present under ``raw``; return the trade one."""
+    readers = (("reported.parquet", bundled.REPORTED_TRADE, bundled.read_reported_trade),
+               ("reported_fdi.parquet", bundled.REPORTED_FDI, bundled.read_reported_fdi),
+               ("reported_corridor.parquet", bundled.REPORTED_CORRIDOR,
+                bundled.read_reported_corridor))
+    trade = None
+    for name, rel, reader in readers:
+        if not (raw / rel).exists():
+            continue
+        table = reader(raw / rel, bad_rows=bad_rows)
+        if rel != bundled.REPORTED_TRADE:  # recorded with its panel-eligible rows as trade
+            manifest.add_input(raw / rel, table, role="reported statistics (not in the panel)")
+        target = processed / name
+        manifest.add_output(target, len(table), write_parquet(table, stage.path(target)))
+        if rel == bundled.REPORTED_TRADE:
+            trade = table
+    return trade

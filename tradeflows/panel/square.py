@@ -13,6 +13,11 @@ Zeros versus missing
 * otherwise it is **missing** (NaN, basis ``"none"``): neither side reported anything that
   year.
 
+The source family and side of a zero (``trade_source``, ``trade_side``) are those of the
+listing that makes it a zero: the importer's (its best-ranked source that year) if the importer
+lists imports, else the exporter's. Sources in ``PARTIAL_SOURCES`` (figures quoted in the
+press) list only some partners: they never make an unlisted partner a zero.
+
 Domestic (intra-national) flows: a pair (i, i) is included only in years in which some source
 reports exporter == importer; the bundled IMF DOTS and national data have none, so the panel
 built from them has no domestic rows (``domestic`` is False throughout).
@@ -23,7 +28,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tradeflows.panel.mirror import PAIR
+from tradeflows.panel.mirror import PAIR, source_rank
+
+#: Sources that do not list every partner (no zero is inferred from their silence).
+PARTIAL_SOURCES = ("reported_press",)
 
 
 def square(pairs: pd.DataFrame, reports: pd.DataFrame) -> pd.DataFrame:
@@ -44,10 +52,21 @@ def square(pairs: pd.DataFrame, reports: pd.DataFrame) -> pd.DataFrame:
     present[y_pos, r_exp] = True
     present[y_pos, r_imp] = True
     side = reports["reporter_side"].to_numpy()
-    reports_exports = np.zeros((len(years), n), dtype=bool)
-    reports_imports = np.zeros((len(years), n), dtype=bool)
-    reports_exports[y_pos[side == "exporter"], r_exp[side == "exporter"]] = True
-    reports_imports[y_pos[side == "importer"], r_imp[side == "importer"]] = True
+    complete = ~reports["source"].isin(PARTIAL_SOURCES).to_numpy()
+    ranks = source_rank(reports["source"]).to_numpy()
+    s_idx, uniques = pd.factorize(reports["source"])
+    sources = np.array([str(u) for u in uniques] or [""], dtype=object)
+    # best-ranked listing source of each (year, country, side); -1 = lists nothing
+    listing_exports = np.full((len(years), n), -1, dtype=np.int64)
+    listing_imports = np.full((len(years), n), -1, dtype=np.int64)
+    for grid, which, country in ((listing_exports, "exporter", r_exp),
+                                 (listing_imports, "importer", r_imp)):
+        sel = (side == which) & complete
+        for rank in sorted(set(ranks[sel]), reverse=True):  # the best rank is written last
+            hit = sel & (ranks == rank)
+            grid[y_pos[hit], country[hit]] = s_idx[hit]
+    reports_exports = listing_exports >= 0
+    reports_imports = listing_imports >= 0
     domestic_years = set(r_year[r_exp == r_imp])
 
     parts = []
@@ -72,11 +91,24 @@ def square(pairs: pd.DataFrame, reports: pd.DataFrame) -> pd.DataFrame:
                           "exporter": names.to_numpy(dtype=object)[g_exp],
                           "importer": names.to_numpy(dtype=object)[g_imp]})
     panel = pd.concat([panel, values.reset_index(drop=True)], axis=1)
-    listed_elsewhere = reports_exports[g_year, g_exp] | reports_imports[g_year, g_imp]
+    by_importer = reports_imports[g_year, g_imp]
+    listed_elsewhere = reports_exports[g_year, g_exp] | by_importer
     zero = panel["trade"].isna().to_numpy() & listed_elsewhere
     panel.loc[zero, "trade"] = 0.0
     panel["trade_basis"] = np.where(zero, "zero_not_listed",
                                     panel["trade_basis"].fillna("none").to_numpy())
+    zero_source = np.where(by_importer, listing_imports[g_year, g_imp],
+                           listing_exports[g_year, g_exp])
+    if "trade_source" in panel.columns:
+        panel["trade_source"] = np.where(zero, sources[np.maximum(zero_source, 0)],
+                                         panel["trade_source"].to_numpy(dtype=object))
+    if "trade_side" in panel.columns:
+        panel["trade_side"] = np.where(zero, np.where(by_importer, "importer", "exporter"),
+                                       panel["trade_side"].to_numpy(dtype=object))
+    if "trade_other_rule" in panel.columns:
+        panel.loc[zero, "trade_other_rule"] = 0.0
+        panel["rule_moved"] = panel["rule_moved"].astype("boolean").fillna(False).astype(bool)
+        panel["mirror_case"] = panel["mirror_case"].fillna("none")
     panel["domestic"] = g_exp == g_imp
     return panel
 

@@ -39,7 +39,11 @@ _ROUTE_RULE = (" Network of 1 July of t; NaN outside the network (countries othe
                " by EU members, EFTA members and the UK).")
 
 _DOTS = ("IMF DOTS (data/raw/imf_dots_2020), national statistics "
-         "(data/raw/national_trade_by_partner), added BACI/CEPII files; tradeflows.panel")
+         "(data/raw/national_trade_by_partner), Eurostat EU27 exports "
+         "(data/raw/eurostat_eu27_exports, EUR -> USD at data/raw/ecb_eurusd), full-year exact "
+         "press figures (data/raw/press_bilateral_trade_2019_2025), added BACI/CEPII files; "
+         "tradeflows.panel")
+_MIRROR = _DOTS + "; rule in tradeflows.panel.mirror"
 _GEO = "CEPII GeoDist (data/raw/cepii_geodist); tradeflows.panel.covariates"
 #: Columns of the panel built by ``tradeflows.panel`` before the policy variables are added
 #: (definitions from its module docstrings; see tradeflows.panel.mirror and .square).
@@ -47,12 +51,36 @@ _PANEL: list[tuple[str, str, str]] = [
     ("year", "Calendar year.", _DOTS),
     ("exporter", "ISO3 code of the exporting country (after harmonization).", _DOTS),
     ("importer", "ISO3 code of the importing country.", _DOTS),
-    ("trade", "Exports of exporter to importer, FOB US dollars: the importer's report / 1.06 "
-     "(CIF/FOB) if not estimated, else the exporter's report, else estimates; 0 = a reported "
-     "zero or a partner the reporter left out; NaN = nobody reported.", _DOTS),
+    ("trade", "Exports of exporter to importer, FOB US dollars, by the mirror rule of the build "
+     "(default v2): an energy exporter's own report if not estimated; else the importer's "
+     "report / 1.06 (CIF/FOB) if not estimated, else the exporter's report, else estimates; "
+     "0 = a reported zero or a partner the reporter left out; NaN = nobody reported.",
+     _MIRROR),
     ("trade_basis", "Which report gave `trade` (importer_cif, exporter_fob, *_estimated, "
      "zero_not_listed, none).", _DOTS),
-    ("trade_source", "Source of the report used for `trade`.", _DOTS),
+    ("trade_source", "Source family of the value in `trade` (imf_dots, national, eurostat, "
+     "reported_press, baci, ...; for a zero, the family of the listing that makes it zero; "
+     "empty when nobody reported). Source-consistent samples keep a pair's series within one "
+     "family or give each (pair, family) its own fixed effect "
+     "(tradeflows.panel.sample.source_consistent).", _DOTS),
+    ("trade_side", "Which side's report gave `trade`: importer or exporter (for a zero: whose "
+     "partner list leaves the other out); empty when nobody reported.", _DOTS),
+    ("trade_rule", "Mirror-rule step that chose `trade`: energy_exporter_report (v2: the "
+     "exporter is on the World Bank's energy-exporter list, tradeflows/data/"
+     "energy_exporters.csv, and its own report is not estimated) or importer_first (the "
+     "importer's report, else the exporter's, else estimates); empty for zeros and missing.",
+     _MIRROR),
+    ("trade_other_rule", "`trade` under the other mirror rule (importer_first when the build "
+     "used v2, and vice versa), FOB USD: the robustness value.", _MIRROR),
+    ("rule_moved", "True when the two mirror rules give different values for the pair-year "
+     "(listed in data/processed/mirror_moves.parquet; counted in the manifest).", _MIRROR),
+    ("mirror_case", "How the two reports compare, both usable (present, not estimated): "
+     "agree (neither exceeds 2 times the other after CIF/FOB), exporter_higher (pipeline "
+     "energy the importer records elsewhere, or re-exports the importer records by origin), "
+     "importer_higher (e.g. non-monetary gold the exporter leaves out, cargoes attributed to "
+     "an intermediary); one_report; none.", _MIRROR),
+    ("mirror_ratio", "Exporter's report / (importer's report / 1.06); NaN unless both are "
+     "usable and positive.", _MIRROR),
     ("exports_reported", "Exporter's report, FOB USD (NaN = not reported).", _DOTS),
     ("imports_reported", "Importer's report, CIF USD (NaN = not reported).", _DOTS),
     ("exports_estimated", "The exporter's report is a publisher's estimate.", _DOTS),
@@ -60,6 +88,12 @@ _PANEL: list[tuple[str, str, str]] = [
     ("exports_source", "Source of the exporter's report.", _DOTS),
     ("imports_source", "Source of the importer's report.", _DOTS),
     ("domestic", "True for exporter == importer (intra-national flow).", _DOTS),
+    ("eu_aggregate", "True on the rows of the EU27 as one exporter (exporter EUU; Eurostat "
+     "exports FOB converted at the ECB annual EUR/USD rate; 0 for a country Eurostat does not "
+     "list). Member states' own reports stay in their own rows: drop these rows (the default "
+     "sample does) before totals or estimation, or nothing is counted twice.",
+     "Eurostat Comext (data/raw/eurostat_eu27_exports), ECB (data/raw/ecb_eurusd); "
+     "tradeflows.panel.aggregate"),
     ("dist", "Distance in km between the two countries' most populated cities.", _GEO),
     ("ln_dist", "Natural log of `dist`.", _GEO),
     ("contig", "1 if the two countries share a land border.", _GEO),

@@ -48,9 +48,16 @@ WDI = "wdi_gdp_pop/wdi_gdp_population_1995_2019.parquet"
 GEODIST = "cepii_geodist/dist_cepii.parquet"
 GEO_COUNTRIES = "cepii_geodist/geo_cepii.parquet"
 UNCTAD_FDI = "unctad_bilateral_fdi/unctad_bilateral_fdi_2001_2012.parquet"
+REPORTED_TRADE = "press_bilateral_trade_2019_2025/press_bilateral_trade.parquet"
+REPORTED_FDI = "cbar_fdi_by_country_press/cbar_fdi_by_country.parquet"
+REPORTED_CORRIDOR = "corridor_port_volumes_press/corridor_port_volumes.parquet"
+#: Source family of official figures quoted in the press (``reported_trade_flows``).
+REPORTED_SOURCE = "reported_press"
+REPORTED_FLOWS = ("exports", "imports", "turnover")
 
 # The European Union as a reporter (Eurostat): ISO 3166-1 exceptionally reserved code "EU",
-# World Bank "EUU". It is an aggregate: kept in flows.parquet, never a panel country.
+# World Bank "EUU". An aggregate: in the panel only as one exporter on rows flagged
+# eu_aggregate (tradeflows.panel.aggregate), never a country of the square.
 EU_CODE = "EUU"
 
 # Old or non-ISO three-letter codes used by CEPII, UN Comtrade (penppml) and UNCTAD files:
@@ -501,5 +508,167 @@ def read_unctad_fdi(path: str | Path | None = None, *, bad_rows: BadRows = "rais
     })
     out = _dedupe(out, INVESTMENT_KEY, file, bad_rows, drops)
     out = validate_investment(out.assign(_line=out.index).reset_index(drop=True), file=file)
+    out.attrs.update(file=str(file), rows_in=len(raw), drops=drops)
+    return out
+
+
+def _text(df: pd.DataFrame, column: str) -> np.ndarray:
+    return df[column].astype(object).where(df[column].notna(), "").astype(str).to_numpy()
+
+
+def _flags(df: pd.DataFrame, columns: list[str], file: Path) -> dict[str, np.ndarray]:
+    """Boolean flag columns, parsed strictly (``parse_bool``; the error names the row)."""
+    return {col: parse_bool(df[col], column=col, file=file, rows=df.index) for col in columns}
+
+
+def read_reported_trade(path: str | Path | None = None, *, bad_rows: BadRows = "raise"
+                        ) -> pd.DataFrame:
+    """Official bilateral trade figures quoted in the press (``press_bilateral_trade``), USD.
+
+    One row per quoted figure: ``year, reporter, partner, flow`` (``exports`` = reporter's
+    exports to partner, ``imports`` = from partner, ``turnover`` = both), ``period``,
+    ``period_months``, ``full_year`` (calendar year, 12 months), ``value_usd``, ``derived``,
+    ``approx``, ``validation_row``, ``secondary_source``, ``panel_eligible`` (full-year,
+    exact, not derived exports or imports, not a validation or secondary row) and the
+    provenance columns ``source_agency, publisher, pub_date, url, note``. Never mixed into the
+    panel except through :func:`reported_trade_flows` (own source family).
+    """
+    file = _path(path, REPORTED_TRADE)
+    raw = read_table(file)
+    cols = ["reporter_iso3", "partner_iso3", "year", "period", "period_months", "flow",
+            "value_usd_mn", "derived", "approx", "source_agency", "publisher", "pub_date",
+            "url", "note", "is_validation_row", "secondary_source"]
+    require_columns(raw, cols, file)
+    _check_unit(raw, "value_usd_mn", file)
+    drops: dict[str, int] = {}
+    df = raw[cols]
+    flows = df["flow"].astype(object)
+    bad_flow = ~flows.isin(list(REPORTED_FLOWS))
+    if bad_flow.any():
+        pos = int(np.flatnonzero(bad_flow.to_numpy())[0])
+        raise DataError(f"flow {flows.iloc[pos]!r}; expected one of {list(REPORTED_FLOWS)}",
+                        file=file, row=df.index[pos], column="flow")
+    df = _numbers(df, "value_usd_mn", file, bad_rows, drops)
+    df = _numbers(df, "period_months", file, bad_rows, drops)
+    df = _countries(df, ["reporter_iso3", "partner_iso3"], "iso3", file, bad_rows, drops)
+    flags = _flags(df, ["derived", "approx", "is_validation_row", "secondary_source"], file)
+    period = _text(df, "period")
+    months = df["period_months"].to_numpy()
+    full_year = (period == "FY") & (months == 12)
+    flow = df["flow"].astype(object).to_numpy()
+    out = pd.DataFrame(index=df.index, data={
+        "year": _years(df["year"], file),
+        "reporter": df["reporter_iso3"].to_numpy(dtype=object),
+        "partner": df["partner_iso3"].to_numpy(dtype=object),
+        "flow": flow,
+        "period": period,
+        "period_months": months.astype("int64"),
+        "full_year": full_year,
+        "value_usd": df["value_usd_mn"].to_numpy(dtype="float64") * 1e6,
+        "derived": flags["derived"],
+        "approx": flags["approx"],
+        "validation_row": flags["is_validation_row"],
+        "secondary_source": flags["secondary_source"],
+        "panel_eligible": (full_year & np.isin(flow, ["exports", "imports"])
+                           & ~flags["derived"] & ~flags["approx"]
+                           & ~flags["is_validation_row"] & ~flags["secondary_source"]),
+        **{c: _text(df, c) for c in ("source_agency", "publisher", "pub_date", "url", "note")},
+    })
+    out = _dedupe(out, ["year", "reporter", "partner", "flow", "period", "publisher",
+                        "pub_date"], file, bad_rows, drops)
+    out = out.reset_index(drop=True)
+    out.attrs.update(file=str(file), rows_in=len(raw), drops=drops)
+    return out
+
+
+def reported_trade_flows(reported: pd.DataFrame) -> pd.DataFrame:
+    """The ``panel_eligible`` rows of :func:`read_reported_trade` as canonical trade rows of
+    source family ``REPORTED_SOURCE`` (exports: exporter's report; imports: importer's)."""
+    ok = reported[reported["panel_eligible"].to_numpy(dtype=bool)]
+    exp = (ok["flow"] == "exports").to_numpy()
+    out = pd.DataFrame({
+        "year": ok["year"].to_numpy(dtype="int64"),
+        "exporter": np.where(exp, ok["reporter"], ok["partner"]),
+        "importer": np.where(exp, ok["partner"], ok["reporter"]),
+        "value_usd": ok["value_usd"].to_numpy(dtype="float64"),
+        "reporter_side": np.where(exp, "exporter", "importer"),
+        "flow": np.where(exp, "export", "import"),
+        "source": REPORTED_SOURCE,
+        "estimated": False,
+    })
+    file = reported.attrs.get("file", REPORTED_TRADE)
+    out = validate_trade(out, file=file)
+    out.attrs.update(file=str(file), rows_in=len(reported),
+                     drops={"reported_not_panel_eligible": int(len(reported) - len(ok))})
+    return out
+
+
+def read_reported_fdi(path: str | Path | None = None, *, bad_rows: BadRows = "raise"
+                      ) -> pd.DataFrame:
+    """Central Bank of Azerbaijan FDI by partner as quoted in the press (``cbar_fdi``), USD:
+    ``year, direction`` (inward/outward), ``reporter, partner`` (``WLD`` = total), ``period``,
+    ``full_year``, ``value_usd``, ``share_pct``, ``derived``, ``approx`` and provenance."""
+    file = _path(path, REPORTED_FDI)
+    raw = read_table(file)
+    cols = ["direction", "reporter_iso3", "partner_iso3", "year", "period", "value_usd_mn",
+            "share_pct", "derived", "approx", "publisher", "pub_date", "url", "note"]
+    require_columns(raw, cols, file)
+    _check_unit(raw, "value_usd_mn", file)
+    drops: dict[str, int] = {}
+    df = raw[cols]
+    bad = ~df["direction"].isin(["inward", "outward"])
+    if bad.any():
+        pos = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(f"direction {df['direction'].iloc[pos]!r}; expected 'inward' or "
+                        "'outward'", file=file, row=df.index[pos], column="direction")
+    df = _numbers(df, "value_usd_mn", file, bad_rows, drops)
+    df = _numbers(df, "share_pct", file, bad_rows, drops, allow_missing=True)
+    world = (df["partner_iso3"].astype(object) == "WLD").to_numpy()
+    countries = _countries(df[~world], ["reporter_iso3", "partner_iso3"], "iso3", file,
+                           bad_rows, drops)
+    df = pd.concat([countries, df[world]]).sort_index()
+    flags = _flags(df, ["derived", "approx"], file)
+    period = _text(df, "period")
+    out = pd.DataFrame(index=df.index, data={
+        "year": _years(df["year"], file),
+        "direction": df["direction"].to_numpy(dtype=object),
+        "reporter": df["reporter_iso3"].to_numpy(dtype=object),
+        "partner": df["partner_iso3"].to_numpy(dtype=object),
+        "period": period, "full_year": period == "FY",
+        "value_usd": df["value_usd_mn"].to_numpy(dtype="float64") * 1e6,
+        "share_pct": df["share_pct"].to_numpy(dtype="float64"),
+        "derived": flags["derived"], "approx": flags["approx"],
+        **{c: _text(df, c) for c in ("publisher", "pub_date", "url", "note")},
+    })
+    out = _dedupe(out, ["year", "direction", "reporter", "partner", "period", "publisher",
+                        "pub_date"], file, bad_rows, drops).reset_index(drop=True)
+    out.attrs.update(file=str(file), rows_in=len(raw), drops=drops)
+    return out
+
+
+def read_reported_corridor(path: str | Path | None = None, *, bad_rows: BadRows = "raise"
+                           ) -> pd.DataFrame:
+    """Port of Baku, TRACECA-Azerbaijan and TITR cargo as quoted in the press: ``series,
+    year, period, full_year, variable, value, unit`` (thousand t, TEU, units, million t-km),
+    ``derived``, ``approx`` and provenance."""
+    file = _path(path, REPORTED_CORRIDOR)
+    raw = read_table(file)
+    cols = ["series", "year", "period", "variable", "value", "unit", "derived", "approx",
+            "source_agency", "publisher", "pub_date", "url", "note"]
+    require_columns(raw, cols, file)
+    drops: dict[str, int] = {}
+    df = _numbers(raw[cols], "value", file, bad_rows, drops)
+    flags = _flags(df, ["derived", "approx"], file)
+    period = _text(df, "period")
+    out = pd.DataFrame(index=df.index, data={
+        "series": _text(df, "series"), "year": _years(df["year"], file), "period": period,
+        "full_year": period == "FY", "variable": _text(df, "variable"),
+        "value": df["value"].to_numpy(dtype="float64"), "unit": _text(df, "unit"),
+        "derived": flags["derived"], "approx": flags["approx"],
+        **{c: _text(df, c) for c in ("source_agency", "publisher", "pub_date", "url",
+                                      "note")},
+    })
+    out = _dedupe(out, ["series", "year", "period", "variable", "unit", "publisher",
+                        "pub_date"], file, bad_rows, drops).reset_index(drop=True)
     out.attrs.update(file=str(file), rows_in=len(raw), drops=drops)
     return out
