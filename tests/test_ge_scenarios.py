@@ -75,7 +75,7 @@ def project(tmp_path_factory):
 
 
 def test_bundled_scenarios_parse() -> None:
-    assert set(SCENARIOS) == {"zangezur", "ots_deepening", "northern_disruption"}
+    assert set(SCENARIOS) == {"zangezur", "zangezur_full", "ots_deepening", "northern_disruption"}
     for name in SCENARIOS:
         scn = load_scenario(name)
         assert scn.changes and scn.shock_terms[0] in scn.formula
@@ -127,6 +127,7 @@ def test_run_scenario_outputs(project) -> None:
     paths, _, written = project
     names = sorted(p.name for p in written)
     assert names == sorted(["synthetic_ots.parquet", "synthetic_ots_pairs.parquet",
+                            "synthetic_ots_draws.parquet",
                             "synthetic_ots.json", "ge_synthetic_ots.md", "ge_synthetic_ots.tex",
                             "ge_synthetic_ots.html", "ge_synthetic_ots.png",
                             "ge_synthetic_ots.svg"])

@@ -100,11 +100,10 @@ def _report_state(reports: Path) -> dict[str, str]:
 
 def test_killed_report_leaves_old_or_new_report(tmp_path) -> None:
     root = synthetic_tree(tmp_path / "proj")
-    estimates = root / "data" / "processed" / "estimates" / "application.parquet"
+    # an input of the report (claim C5's counterfactual), in two versions
+    estimates = root / "data" / "processed" / "counterfactuals" / "zangezur_full.parquet"
     versions = {"a": pd.read_parquet(estimates)}
-    versions["b"] = versions["a"].assign(estimate=-versions["a"]["estimate"],
-                                         conf_low=-versions["a"]["conf_high"],
-                                         conf_high=-versions["a"]["conf_low"])
+    versions["b"] = versions["a"].assign(real_gdp=-versions["a"]["real_gdp"])
     reports = root / "reports"
     seconds, states = {}, {}
     for name in ("b", "a"):

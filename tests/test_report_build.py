@@ -37,10 +37,13 @@ def test_files_written(built):
     p, index, first, _ = built
     assert index == p.reports / "index.html"
     expected = ["index.html", "report.md", "manifest.json"]
-    expected += [f"tables/{t}.{ext}" for t in ("claims", "claim_c6_concentration",
-                                              "claim_c7_fdi", "claim_c4_corridor")
+    expected += [f"tables/{t}.{ext}" for t in ("claims", "claims_change_log", "claim_c1_placebo",
+                                              "descriptive_aze_central_asia",
+                                              "descriptive_partner_shares", "descriptive_cargo",
+                                              "cbar_fdi", "claim_c13_routes")
                  for ext in ("tex", "html", "md")]
-    expected += [f"figures/{f}.{ext}" for f in ("verdicts", "concentration", "fdi_aze",
+    expected += [f"figures/{f}.{ext}" for f in ("verdicts", "claim_c1_placebo",
+                                               "descriptive_aze_central_asia", "cbar_fdi",
                                                "corridor_cargo") for ext in ("png", "svg")]
     assert set(expected) <= set(first)
     assert first["figures/verdicts.png"][:8] == b"\x89PNG\r\n\x1a\n"
@@ -48,21 +51,18 @@ def test_files_written(built):
 
 
 def test_each_claim_links_the_figure_of_its_own_statistic(built):
-    """C2 and C3 (estimates of different terms) and C5 (a GE change) each get their own
-    figure; none is the shared coefficient figure; PNGs are 300 dpi."""
+    """A claim computed in this package links the figure of its own design (C1: its placebo
+    distribution); PNGs are 300 dpi."""
     import matplotlib.image as mpimg
 
     p, _, first, _ = built
     claims = pd.read_csv(p.reports / "tables" / "claims.csv").set_index("id")
-    for cid in ("C2", "C3", "C5"):
-        assert claims.loc[cid, "figure"] == f"figures/claim_{cid}"
-        assert f"figures/claim_{cid}.png" in first and f"figures/claim_{cid}.svg" in first
-    assert len({first[f"figures/claim_{c}.png"] for c in ("C2", "C3", "C5")}) == 3
+    assert claims.loc["C1", "figure"] == "figures/claim_c1_placebo"
+    assert "figures/claim_c1_placebo.png" in first and "figures/claim_c1_placebo.svg" in first
     md = first["report.md"].decode()
-    assert md.count("figures/gravity_coefficients") == 0
-    assert "](figures/claim_C2.svg)" in md
-    width = mpimg.imread(p.reports / "figures" / "claim_C2.png").shape[1]
-    assert width == round(6.4 * 300)  # 6.4 in at 300 dpi
+    assert "](figures/claim_c1_placebo.svg)" in md
+    width = mpimg.imread(p.reports / "figures" / "claim_c1_placebo.png").shape[1]
+    assert width == round(6.0 * 300)  # 6.0 in at 300 dpi
 
 
 def test_second_run_is_byte_identical(built):
@@ -75,9 +75,10 @@ def test_second_run_is_byte_identical(built):
 def test_manifest_checksums_and_versions(built):
     p, _, first, _ = built
     man = json.loads(first["manifest.json"])
-    raw = p.raw / "demo" / "PROVENANCE.md"
-    assert man["inputs"] == {"data/raw/demo/PROVENANCE.md":
-                             hashlib.sha256(raw.read_bytes()).hexdigest()}
+    raw = sorted(f for f in p.raw.rglob("*") if f.is_file())
+    assert man["inputs"] == {f"data/raw/{f.relative_to(p.raw).as_posix()}":
+                             hashlib.sha256(f.read_bytes()).hexdigest() for f in raw}
+    assert "data/raw/demo/PROVENANCE.md" in man["inputs"]
     assert man["outputs"]["reports/index.html"] == hashlib.sha256(
         first["index.html"]).hexdigest()
     assert "reports/manifest.json" not in man["outputs"]
@@ -107,9 +108,13 @@ def test_report_shows_each_verdict(built):
     md = first["report.md"].decode()
     html = first["index.html"].decode()
     for row in verdicts.itertuples():
-        assert f"| {row.id} | {row.claim} | **{row.verdict}** |" in md
+        assert f"| {row.id} | {row.claim} | {row.evidence_type} | **{row.verdict}** |" in md
         assert f'id="{row.id}"' in html
     assert "supported if the 95% interval" in md
+    # descriptive evidence comes first, the change log last
+    assert md.index("## Descriptive evidence") < md.index("## Claims and verdicts") \
+        < md.index("## Change log of the catalog")
+    assert "| C3 | 2026-12-01 | changed |" in md
 
 
 def test_report_without_processed_data_degrades(tmp_path):
@@ -117,8 +122,10 @@ def test_report_without_processed_data_degrades(tmp_path):
     p = project_paths(tmp_path)
     index = build_report(p, progress=False)
     md = (p.reports / "report.md").read_text()
-    assert md.count("**not testable with the bundled data**") == 8
-    assert "missing input: the gravity panel" in md
+    for cid in ("C1", "C2", "C3", "C5", "C7F", "C11"):
+        assert f"### {cid}. " in md and md.split(f"### {cid}. ")[1].split("\n")[0].endswith(
+            "not testable with the bundled data"), cid
+    assert "missing input: the canonical flows" in md
     assert index.is_file() and (p.reports / "figures" / "verdicts.svg").is_file()
 
 

@@ -52,12 +52,17 @@ def _hostile_context() -> dict:
     row = {k: HOSTILE for k in ("id", "claim", "verdict", "verdict_class", "estimate",
                                 "conf_low", "conf_high", "nobs", "years", "sources",
                                 "table_link", "figure_link", "title", "hypothesis", "window",
-                                "specification", "rule", "note", "table", "figure")}
+                                "specification", "rule", "note", "table", "figure", "sample",
+                                "clustering", "evidence", "power", "extra", "mirror_alt",
+                                "mde")}
+    change = {k: HOSTILE for k in ("claim", "date", "kind", "reason", "fingerprint")}
+    described = {k: HOSTILE for k in ("title", "table", "figure", "note")}
     item = {"name": HOSTILE, "main": HOSTILE, "files": [HOSTILE + ".svg", HOSTILE + ".png"]}
     return {"claims": [row], "counts": {HOSTILE: 1}, "n_inputs": HOSTILE,
             "manifest": {"packages": {HOSTILE: HOSTILE, "tradeflows": HOSTILE},
                          "git_commit": HOSTILE, "python": HOSTILE, "inputs": {}},
-            "tables": [item], "figures": [item]}
+            "tables": [item], "figures": [item], "changes": [change],
+            "descriptive": [described]}
 
 
 def test_templates_escape_every_field() -> None:
@@ -84,11 +89,12 @@ def hostile_report(tmp_path_factory):
     for folder, ext in (("tables", ".html"), ("figures", ".svg")):
         (p.reports / folder).mkdir(parents=True, exist_ok=True)
         (p.reports / folder / f"ge_{IMG}{ext}").write_text("x", encoding="utf-8")
-    real = rb.assess_claims
+    real = rb.assess_catalog
 
     def hostile(paths, progress=True):
         out = []
-        for a in real(paths, progress=progress):
+        catalog, assessments = real(paths, progress=progress)
+        for a in assessments:
             claim = dataclasses.replace(a.claim, title=HOSTILE, claim=HOSTILE,
                                         hypothesis=HOSTILE, specification=HOSTILE,
                                         sources=(HOSTILE,))
@@ -96,10 +102,10 @@ def hostile_report(tmp_path_factory):
             if ev is not None:
                 ev = dataclasses.replace(ev, note=HOSTILE, years=HOSTILE)
             out.append(dataclasses.replace(a, claim=claim, evidence=ev, reason=HOSTILE))
-        return out
+        return catalog, out
 
     mp = pytest.MonkeyPatch()
-    mp.setattr(rb, "assess_claims", hostile)
+    mp.setattr(rb, "assess_catalog", hostile)
     try:
         rb.build_report(p, progress=False)
     finally:

@@ -19,7 +19,11 @@ class Evidence:
     ``nobs``: observations behind the estimate; ``years``: "first-last" of the data used;
     ``series``: the data for the claim's table and figure (tidy frame), if any;
     ``table``/``figure``: paths relative to ``reports/`` (without extension for tables and
-    figures written in several formats).
+    figures written in several formats); ``mde``: minimum detectable effect of the design
+    (statistic's units, computed before the estimate) with ``mde_note`` saying how;
+    ``extra``: further named numbers (p-values, pre-trend tests) for the report;
+    ``blocks_support``: a pre-stated condition of the design that failed (e.g. pre-trends
+    rejected), which turns "supported" into "inconclusive" (empty when none).
     """
 
     estimate: float
@@ -32,6 +36,10 @@ class Evidence:
     series: pd.DataFrame | None = None
     table: str | None = None
     figure: str | None = None
+    mde: float | None = None
+    mde_note: str = ""
+    extra: dict[str, object] | None = None
+    blocks_support: str = ""
 
 
 def year_span(years: pd.Series) -> str:

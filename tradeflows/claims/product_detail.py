@@ -76,7 +76,7 @@ def _net_of_gold_energy(claim: Claim, flows: pd.DataFrame) -> str:
 
 
 def _non_oil_diversification(claim: Claim, flows: pd.DataFrame) -> str:
-    from tradeflows.claims.concentration import kink_trend, partner_hhi
+    from tradeflows.claims.descriptive import kink_trend, partner_hhi
 
     country, kink = claim.inputs["country"], int(claim.inputs["kink"])
     rest = flows[flows["sector"] == "other"].rename(columns={"value_usd": "trade"})

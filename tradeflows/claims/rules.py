@@ -21,9 +21,17 @@ def decide(rule: Rule, estimate: float | None, conf_low: float | None,
            conf_high: float | None) -> str:
     """Apply ``rule`` mechanically.
 
-    For ``direction="positive"``: supported if ``conf_low > null``, not supported if
-    ``conf_high < null``, else inconclusive; mirrored for ``"negative"``. A rule without an
-    interval (``level=None``) compares the estimate itself. No estimate: not testable.
+    For ``direction="positive"`` with null ``h`` and equivalence margin ``m``:
+
+    - supported if ``conf_low > h`` (the interval excludes the null on the claim's side);
+    - not supported if ``conf_high < h + m``: every effect of substantive size (at least
+      ``m`` in the claim's direction) is excluded. This holds when the interval lies inside
+      the equivalence band (-m, m) around the null and when it lies on the other side of it;
+    - inconclusive otherwise: the interval is too wide to tell an effect of size ``m`` from
+      none.
+
+    Mirrored for ``"negative"``. With ``m = 0`` this is the plain sign test. A rule without
+    an interval (``level=None``) uses the estimate as both bounds. No estimate: not testable.
     An interval that could not be formed (NaN bounds): inconclusive.
     """
     if _missing(estimate):
@@ -34,10 +42,14 @@ def decide(rule: Rule, estimate: float | None, conf_low: float | None,
         return INCONCLUSIVE
     if conf_low > conf_high:
         raise ValueError(f"interval [{conf_low}, {conf_high}] has its bounds reversed")
-    above = conf_low > rule.null
-    below = conf_high < rule.null
+    if rule.margin < 0:
+        raise ValueError(f"equivalence margin {rule.margin} is negative")
     if rule.direction == "positive":
-        return SUPPORTED if above else NOT_SUPPORTED if below else INCONCLUSIVE
+        if conf_low > rule.null:
+            return SUPPORTED
+        return NOT_SUPPORTED if conf_high < rule.null + rule.margin else INCONCLUSIVE
     if rule.direction == "negative":
-        return SUPPORTED if below else NOT_SUPPORTED if above else INCONCLUSIVE
+        if conf_high < rule.null:
+            return SUPPORTED
+        return NOT_SUPPORTED if conf_low > rule.null - rule.margin else INCONCLUSIVE
     raise ValueError(f"rule direction {rule.direction!r} is not 'positive' or 'negative'")

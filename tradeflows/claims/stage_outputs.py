@@ -1,83 +1,93 @@
-"""Claims read from other stages' outputs: gravity estimates and GE counterfactuals."""
+"""Claims read from other stages' outputs: GE counterfactuals."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from tradeflows.claims.catalog import Claim
 from tradeflows.claims.evidence import Evidence, Untestable, read_parquet_or_untestable, require
+from tradeflows.claims.power import mde_analytic
 from tradeflows.config import Paths
 
 
-def _interval(row: pd.Series, level: float | None) -> tuple[float, float]:
-    est = float(row["estimate"])
-    if level is None:
-        return est, est
-    if "std_error" in row.index and np.isfinite(row["std_error"]) and not (
-            level == 0.95 and {"conf_low", "conf_high"} <= set(row.index)):
-        z = stats.norm.ppf(0.5 + level / 2)
-        return est - z * float(row["std_error"]), est + z * float(row["std_error"])
-    if level != 0.95 or not {"conf_low", "conf_high"} <= set(row.index):
-        raise Untestable(f"no standard error to form a {100 * level:g}% interval")
-    return float(row["conf_low"]), float(row["conf_high"])
+def within_draw_minimum(by_draw: pd.DataFrame, countries: list[str], measure: str
+                        ) -> np.ndarray:
+    """For each draw, the minimum over ``countries`` of ``measure`` (draws missing a country
+    are left out): the distribution of the statistic 'worst-off country'."""
+    rows = by_draw[by_draw["country"].isin(countries)]
+    wide = rows.pivot_table(index="draw", columns="country", values=measure)
+    wide = wide.reindex(columns=countries).dropna()
+    return wide.min(axis=1).to_numpy(float)
 
 
-def estimate_evidence(claim: Claim, paths: Paths) -> Evidence:
-    """One coefficient from ``estimates/application.parquet`` (term, and spec if given)."""
-    file = paths.estimates / "application.parquet"
-    est = read_parquet_or_untestable(file, "the gravity estimates", "estimate")
-    require(est, ["term", "estimate"], file.name)
-    term, spec = claim.inputs["term"], claim.inputs.get("spec")
-    rows = est[est["term"] == term]
-    if spec is not None and "spec" in rows.columns:
-        rows = rows[rows["spec"] == spec]
-    label = f"term {term!r}" + (f" of spec {spec!r}" if spec is not None else "")
-    if rows.empty:
-        raise Untestable(f"{file.name} has no {label}")
-    if len(rows) > 1:
-        raise Untestable(f"{file.name} has {len(rows)} rows for {label}; the catalog must "
-                         "name one")
-    row = rows.iloc[0]
-    lo, hi = _interval(row, claim.rule.level)
-    get = row.get
-    years = str(get("years", "")) if pd.notna(get("years", "")) else ""
-    nobs = int(get("nobs")) if pd.notna(get("nobs", np.nan)) else None
-    note = f"{label} from {file.name}"
-    if "std_error" in row.index:
-        note += f"; se {float(row['std_error']):.3f}"
-    table, figure = claim.inputs.get("table"), claim.inputs.get("figure")
-    return Evidence(estimate=float(row["estimate"]), conf_low=lo, conf_high=hi, nobs=nobs,
-                    years=years, sources=claim.sources, note=note, table=table, figure=figure)
+def sensitivity(by_draw: pd.DataFrame, countries: list[str], measure: str) -> str:
+    """How the within-draw minimum moves with each drawn coefficient (``coef_<term>``
+    columns): its mean over the draws in the lowest and highest tenth of the coefficient."""
+    parts = []
+    for col in [c for c in by_draw.columns if c.startswith("coef_")]:
+        rows = by_draw[by_draw["country"].isin(countries)]
+        wide = rows.pivot_table(index="draw", columns="country", values=measure)
+        wide = wide.reindex(columns=countries).dropna()
+        coef = rows.groupby("draw")[col].first().reindex(wide.index)
+        lo, hi = coef.quantile([0.1, 0.9])
+        mins = wide.min(axis=1)
+        parts.append(f"{col[5:]} drawn in [{coef.min():.2f}, {coef.max():.2f}]; worst-off "
+                     f"change {mins[coef <= lo].mean():+.4f}% where it is at most {lo:.2f} "
+                     f"and {mins[coef >= hi].mean():+.4f}% where it is at least {hi:.2f}")
+    return ("Sensitivity: " + "; ".join(parts) + ".") if parts else ""
 
 
 def counterfactual_evidence(claim: Claim, paths: Paths) -> Evidence:
-    """The minimum over countries of a GE change (percent) and of its interval bounds, from
-    ``counterfactuals/<scenario>.parquet`` (columns country, q, q_lower, q_upper, level)."""
+    """The minimum over countries of a GE change (percent), with the percentile interval of
+    that minimum computed within each draw of the partial effects
+    (``counterfactuals/<scenario>_draws.parquet``)."""
     scenario, measure = claim.inputs["scenario"], claim.inputs["measure"]
     countries = list(claim.inputs["countries"])
     file = paths.counterfactuals / f"{scenario}.parquet"
     cf = read_parquet_or_untestable(file, f"the {scenario!r} counterfactual",
                                     f"simulate {scenario}")
-    low, high = f"{measure}_lower", f"{measure}_upper"
-    require(cf, ["country", measure, low, high], file.name)
-    levels = set(cf["level"].dropna().astype(float)) if "level" in cf.columns else set()
-    if claim.rule.level is not None and levels and levels != {claim.rule.level}:
-        raise Untestable(f"{file.name} has intervals at level {sorted(levels)}, the rule "
-                         f"needs {claim.rule.level}")
-    base = cf["baseline_year"].dropna() if "baseline_year" in cf.columns else pd.Series()
-    years = f"baseline {int(base.iloc[0])}" if len(base) else ""
+    require(cf, ["country", measure], file.name)
+    draws_file = paths.counterfactuals / f"{scenario}_draws.parquet"
+    by_draw = read_parquet_or_untestable(draws_file, f"the draws of {scenario!r}",
+                                         f"simulate {scenario}")
+    require(by_draw, ["draw", "country", measure], draws_file.name)
     rows = cf[cf["country"].isin(countries)].set_index("country")
     missing = [c for c in countries if c not in rows.index]
     if missing:
         raise Untestable(f"{file.name} has no result for {missing}")
-    rows = rows.loc[countries, [measure, low, high]].astype(float)
-    listed = "; ".join(f"{c} {r[measure]:+.3g} [{r[low]:+.3g}, {r[high]:+.3g}]"
-                       for c, r in rows.iterrows())
-    note = f"{measure} change (%) by country, with interval: {listed}"
-    series = rows.reset_index()
-    return Evidence(estimate=float(rows[measure].min()), conf_low=float(rows[low].min()),
-                    conf_high=float(rows[high].min()), nobs=len(rows), years=years,
+    point = rows.loc[countries, measure].astype(float)
+    mins = within_draw_minimum(by_draw, countries, measure)
+    if mins.size < 20:
+        raise Untestable(f"only {mins.size} converged draws with every country")
+    level = claim.rule.level or 0.95
+    lo, hi = np.quantile(mins, [(1 - level) / 2, (1 + level) / 2])
+    target = claim.power.target if claim.power is not None else 0.8
+    worst = point.idxmin()
+    share_worst = {c: float((by_draw[by_draw["country"].isin(countries)]
+                             .pivot_table(index="draw", columns="country", values=measure)
+                             .reindex(columns=countries).dropna().idxmin(axis=1) == c).mean())
+                   for c in countries}
+    listed = "; ".join(f"{c} {v:+.4f}" for c, v in point.items())
+    meta_file = paths.counterfactuals / f"{scenario}.json"
+    notes = json.loads(meta_file.read_text())["notes"] if meta_file.is_file() else []
+    cited = next((n for n in notes if "published estimate" in n), "")
+    base = cf["baseline_year"].dropna() if "baseline_year" in cf.columns else pd.Series()
+    note = (f"{measure} change (%) by country at the point estimate: {listed}. Worst off: "
+            f"{worst}. Interval: percentiles of the minimum over countries within each of "
+            f"{mins.size} draws (share of draws in which each country is the worst off: "
+            + ", ".join(f"{c} {s:.2f}" for c, s in share_worst.items() if s > 0)
+            + "). " + (f"{cited}. " if cited else "")
+            + (f"{sens} " if (sens := sensitivity(by_draw, countries, measure)) else "")
+            + "Baseline: observed flows (the ARM-AZE zero is kept; the blockade is not lifted "
+            "in this scenario).")
+    series = pd.DataFrame({"draw": np.arange(mins.size), "minimum": mins})
+    return Evidence(estimate=float(point.min()), conf_low=float(lo), conf_high=float(hi),
+                    nobs=mins.size, years=f"baseline {int(base.iloc[0])}" if len(base) else "",
                     sources=claim.sources, note=note, series=series,
-                    table=f"tables/ge_{scenario}", figure=f"figures/ge_{scenario}")
+                    table=f"tables/ge_{scenario}", figure=f"figures/ge_{scenario}",
+                    mde=mde_analytic(float(np.std(mins, ddof=1)), level, target),
+                    mde_note=("analytic, from the dispersion of the within-draw minimum "
+                              "(draws of the partial effects)"))

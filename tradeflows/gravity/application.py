@@ -63,9 +63,6 @@ PANEL_COLUMNS = ("year", "exporter", "importer", "trade")
 FOCUS = tuple(dict.fromkeys((AZERBAIJAN, *CENTRAL_ASIA, *SOUTH_CAUCASUS,
                              "TUR", "RUS", "IRN", "CHN")))
 N_PARTNERS = 30
-#: Route indicators are NaN for pairs outside the corridor network: such pairs do not use
-#: the corridor, so they are set to 0 (constant within pair: absorbed by the pair FE).
-ROUTE_PREFIX = "uses_"
 OTS_MEMBERS_2019 = ("AZE", "KAZ", "KGZ", "TUR", "UZB")
 #: Uzbekistan joined the OTS in October 2019; the event year is the first year ``both_ots``
 #: is 1 on its pairs with the other members (the policy layer's dating), else this year.
@@ -171,14 +168,15 @@ def estimation_sample(panel: pd.DataFrame, countries: list[str] | None = None,
 
 
 def _with_ids(df: pd.DataFrame, method: str) -> pd.DataFrame:
-    """Booleans as 0/1, trade in millions, route NaN as 0, fixed-effect identifiers."""
+    """Booleans as 0/1, trade in millions, fixed-effect identifiers. Route variables stay NaN
+    outside the corridor network (unknown, not "does not use the corridor"): filling them
+    with 0 made ``uses_middle_corridor`` switch on when a country joined the EU node (Poland,
+    2004) and nowhere else. Models with route terms drop those rows (counted as missing)."""
     df = df.copy()
     for col in df.columns:
         if pd.api.types.is_bool_dtype(df[col]) or str(df[col].dtype) == "boolean":
             df[col] = df[col].astype(float)
     df["trade"] = df["trade"] / 1e6
-    routes = [c for c in df.columns if c.startswith(ROUTE_PREFIX)]
-    df[routes] = df[routes].fillna(0.0)
     df = specs.add_fixed_effect_ids(df)
     df["country_pair"] = df["pair"]
     if method == "pair_family_fe":

@@ -9,7 +9,10 @@ Top-level keys: ``title`` (text), ``description`` (text), ``formula`` (text), ``
 (text such as ``"hetero"`` or a table such as ``{ CL1 = "pair" }``), ``sigma`` (finite
 number > 1), ``reference`` (ISO3 country), ``year`` (``"latest"`` or a year),
 ``estimation_years`` (list of years), ``draws`` (whole number >= 1), ``level`` (number in
-(0, 1)), ``[[change]]`` tables. A change: ``variable`` (a regressor of ``formula``), exactly
+(0, 1)), ``[[change]]`` tables, and optionally ``[cited]``: a published estimate of one
+shocked term (``term``, ``estimate``, ``std_error`` > 0, ``source`` text, ``min_abs_t``
+default 1.96) used instead of the data's estimate, for the point and the draws, when the
+data do not identify the term (|estimate / se| < ``min_abs_t``). A change: ``variable`` (a regressor of ``formula``), exactly
 one of ``value`` / ``multiply`` / ``add`` (finite numbers) / ``route_scenario`` (a bundled
 route scenario's name), ``route_year`` (a year, with ``route_scenario`` only),
 ``exporters`` / ``importers`` (lists of ISO3 codes or ``@INSTITUTION``), ``symmetric``
@@ -35,7 +38,8 @@ YEAR_RANGE = (1948, 2100)
 MAX_DRAWS = 100_000
 ROUTE_SCENARIO_DIR = PACKAGE_DATA / "route_scenarios"
 TOP_KEYS = ("title", "description", "formula", "vcov", "sigma", "reference", "year",
-            "estimation_years", "draws", "level", "change")
+            "estimation_years", "draws", "level", "change", "cited")
+CITED_KEYS = ("term", "estimate", "std_error", "source", "min_abs_t")
 CHANGE_KEYS = ("variable", "value", "multiply", "add", "route_scenario", "route_year",
                "exporters", "importers", "symmetric", "where")
 KINDS = ("value", "multiply", "add", "route_scenario")
@@ -59,6 +63,18 @@ class Change:
 
 
 @dataclass(frozen=True)
+class Cited:
+    """A published estimate that replaces the data's estimate of ``term`` when that one is
+    not identified (|t| < ``min_abs_t``)."""
+
+    term: str
+    estimate: float
+    std_error: float
+    source: str
+    min_abs_t: float = 1.96
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A parsed scenario file."""
 
@@ -75,6 +91,7 @@ class Scenario:
     draws: int
     level: float
     changes: tuple[Change, ...] = field(default_factory=tuple)
+    cited: Cited | None = None
 
     @property
     def shock_terms(self) -> list[str]:
@@ -318,6 +335,30 @@ def _vcov(chk: _Checker) -> object:
     raise chk.fail(f"vcov.{name}", f"got {chk._got(var)}", "a variable name or a list of them")
 
 
+def _cited(raw: object, file: Path, formula: str) -> Cited | None:
+    if raw is None:
+        return None
+    chk = _Checker({}, file, prefix="cited.")
+    if not isinstance(raw, dict):
+        raise chk.fail("", f"got {chk._got(raw)}", "a [cited] table")
+    chk.table = raw
+    unknown = sorted(set(raw) - set(CITED_KEYS))
+    if unknown:
+        raise chk.fail(unknown[0], "unknown key", f"one of {list(CITED_KEYS)}")
+    term = chk.text("term", required=True)
+    if term not in _regressors(formula):
+        raise chk.fail("term", f"{term!r} is not a regressor of the formula", "a regressor")
+    for key in ("estimate", "std_error"):
+        if key not in raw:
+            raise chk.fail(key, "missing", "a finite number")
+    return Cited(term=term, estimate=float(chk.number("estimate", None)),
+                 std_error=float(chk.number("std_error", None, low=0.0, open_low=True,
+                                            expected="a finite number > 0")),
+                 source=chk.text("source", required=True),
+                 min_abs_t=float(chk.number("min_abs_t", 1.96, low=0.0,
+                                            expected="a finite number >= 0")))
+
+
 def parse_scenario(raw: dict[str, Any], file: Path) -> Scenario:
     """Check a decoded scenario file against the schema; return the :class:`Scenario`."""
     chk = _Checker(raw, file)
@@ -360,4 +401,5 @@ def parse_scenario(raw: dict[str, Any], file: Path) -> Scenario:
                               expected=f"a whole number from 1 to {MAX_DRAWS}")),
         level=chk.number("level", 0.95, low=0.0, high=1.0, open_low=True, open_high=True,
                          expected="a number strictly between 0 and 1"),
-        changes=tuple(parse_change(ch, k + 1, file, formula) for k, ch in enumerate(changes)))
+        changes=tuple(parse_change(ch, k + 1, file, formula) for k, ch in enumerate(changes)),
+        cited=_cited(raw.get("cited"), file, formula))

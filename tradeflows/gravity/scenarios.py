@@ -294,6 +294,31 @@ def estimate_effects(panel: pd.DataFrame, scn: Scenario):
     return res
 
 
+def cited_effects(scn: Scenario, coef: pd.Series, vcov: pd.DataFrame
+                  ) -> tuple[pd.Series, pd.DataFrame, str]:
+    """The partial effects the scenario uses: the data's, except a term the data do not
+    identify (|estimate / se| below the ``[cited]`` threshold), which takes the published
+    estimate and its standard error (covariances with other terms set to 0). Returns
+    (coefficients, covariance, a note saying which was used)."""
+    cited = scn.cited
+    if cited is None:
+        return coef, vcov, ""
+    b, se = float(coef[cited.term]), float(np.sqrt(vcov.loc[cited.term, cited.term]))
+    t = abs(b / se) if se > 0 else 0.0
+    if t >= cited.min_abs_t:
+        return coef, vcov, (f"{cited.term}: the data identify it (estimate {b:.3f}, se "
+                            f"{se:.3f}, |t| {t:.2f}); the published estimate is not used")
+    coef, vcov = coef.copy(), vcov.copy()
+    coef[cited.term] = cited.estimate
+    vcov.loc[cited.term, :] = 0.0
+    vcov.loc[:, cited.term] = 0.0
+    vcov.loc[cited.term, cited.term] = cited.std_error ** 2
+    return coef, vcov, (f"{cited.term}: not identified by the data (estimate {b:.3f}, se "
+                        f"{se:.3f}, |t| {t:.2f} < {cited.min_abs_t:g}); the published "
+                        f"estimate {cited.estimate:g} (se {cited.std_error:g}) of "
+                        f"{cited.source} is used for the point and the draws")
+
+
 # --- outputs ---------------------------------------------------------------------------------
 #: Countries other than the focus ones shown in a scenario's figure: the largest |changes|.
 N_MOVERS = 8
@@ -386,6 +411,9 @@ def write_outputs(scn: Scenario, result: GEIntervals, year: int, notes: list[str
                   write_parquet(pairs[pairs["trade"].abs() > 1e-9],
                                 data.path(out_dir / f"{scn.name}_pairs.parquet")),
                   write_json(meta, data.path(out_dir / f"{scn.name}.json"))]
+        if result.by_draw is not None:
+            staged.append(write_parquet(result.by_draw,
+                                        data.path(out_dir / f"{scn.name}_draws.parquet")))
         figures = write_table(_display(table),
                               shown.path(paths.reports / "tables" / f"ge_{scn.name}"), caption)
         figures += _figure(table, scn.title, note,
@@ -407,18 +435,21 @@ def run_scenario(name_or_path: str | Path, paths: Paths, draws: int | None = Non
     panel = with_logs(read_panel(paths.panel, scn), scn)
     res = estimate_effects(panel, scn)
     terms = scn.shock_terms
-    coefs = pd.DataFrame({"estimate": res.coef[terms], "std_error": res.se[terms]})
+    coef, vcov, cited_note = cited_effects(scn, res.coef[terms], res.vcov.loc[terms, terms])
+    coefs = pd.DataFrame({"estimate": coef, "std_error": np.sqrt(np.diag(vcov))}, index=terms)
     coefs.index.name = "term"
     xs, year, notes = baseline_cross_section(panel, scn.year, terms, file=paths.panel)
+    if cited_note:
+        notes.append(cited_note)
     reference = scn.reference if scn.reference in set(xs["exporter"]) else xs["exporter"].iloc[0]
     if reference != scn.reference:
         notes.append(f"reference {scn.reference} not in the sample; used {reference}")
     model = GEModel(xs, cost_terms=terms, sigma=scn.sigma, reference=reference,
-                    coefs=res.coef[terms].to_dict(), baseline="observed", file=paths.panel)
+                    coefs=coef.to_dict(), baseline="observed", file=paths.panel)
     new = scenario_costs(scn, xs, year, panel)
     changed = int((new[terms].to_numpy() != xs[terms].to_numpy()).any(axis=1).sum())
     notes.append(f"{changed} pairs change")
-    result = simulate_intervals(model, new, res.vcov.loc[terms, terms],
+    result = simulate_intervals(model, new, vcov,
                                 draws=scn.draws if draws is None else int(draws), seed=seed, level=scn.level,
                                 workers=workers, progress=progress)
     return write_outputs(scn, result, year, notes, coefs, paths)

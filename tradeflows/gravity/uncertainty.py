@@ -28,7 +28,11 @@ class GEIntervals:
     ``country``: ``country`` and, for each quantity ``q`` of :data:`COUNTRY_COLUMNS`, columns
     ``q`` (point estimate, percent), ``q_lower``, ``q_upper`` (interval bounds, percent).
     ``draws``: draws attempted; ``failed``: draws that did not converge (excluded from the
-    percentiles); ``level``: coverage (e.g. 0.95); ``coefs``: the drawn coefficients (draws x k).
+    percentiles); ``level``: coverage (e.g. 0.95); ``coefs``: the drawn coefficients (draws x k);
+    ``by_draw``: every converged draw's per-country results (``draw, country``, the drawn
+    coefficients ``coef_<term>`` and the quantities of :data:`COUNTRY_COLUMNS`, percent), so
+    that statistics over countries (a minimum, a sum) can be formed within each draw before
+    taking percentiles, and related to the drawn coefficients (sensitivity).
     """
 
     point: GEResults
@@ -38,6 +42,7 @@ class GEIntervals:
     level: float
     seed: int
     coefs: pd.DataFrame
+    by_draw: pd.DataFrame | None = None
 
 
 def draw_coefficients(coef: pd.Series, vcov: pd.DataFrame, draws: int, seed: int) -> pd.DataFrame:
@@ -144,5 +149,13 @@ def simulate_intervals(model: GEModel, new_costs: Mapping[str, object] | pd.Data
         country[col] = point.country[col].to_numpy()
         country[f"{col}_lower"] = lo[:, k]
         country[f"{col}_upper"] = hi[:, k]
+    drawn = [f"coef_{k}" for k in drawn_terms]
+    frames = [pd.DataFrame(v, columns=list(COUNTRY_COLUMNS)).assign(
+        draw=d, country=country["country"].to_numpy(),
+        **{c: float(table.iloc[d][k]) for c, k in zip(drawn, drawn_terms, strict=True)})
+        for d, v in enumerate(ordered) if v is not None]
+    by_draw = (pd.concat(frames, ignore_index=True)[["draw", "country", *drawn,
+                                                     *COUNTRY_COLUMNS]]
+               if frames else None)
     return GEIntervals(point=point, country=country, draws=draws, failed=failed, level=level,
-                       seed=seed, coefs=table)
+                       seed=seed, coefs=table, by_draw=by_draw)

@@ -6,7 +6,6 @@ second run on the same inputs gives identical bytes.
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import jinja2
@@ -14,19 +13,27 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from tradeflows.claims.corridor import CARGO_FIGURE, cargo_series
-from tradeflows.claims.evaluate import Assessment, assess_claims, verdict_table
-from tradeflows.claims.investment import FDI_FIGURE, FDI_TABLE, fdi_into
+from tradeflows.claims import descriptive as ds
+from tradeflows.claims.catalog import Catalog
+from tradeflows.claims.evaluate import (
+    Assessment,
+    assess_catalog,
+    mirror_robustness,
+    verdict_table,
+)
+from tradeflows.claims.reported import CARGO_FIGURE, FDI_TABLE
 from tradeflows.claims.rules import VERDICTS
-from tradeflows.config import Paths
+from tradeflows.config import AZERBAIJAN, CENTRAL_ASIA, Paths
 from tradeflows.io import StagedOutputs, write_json, write_text
+from tradeflows.panel.aggregate import country_rows
+from tradeflows.report import claim_figures as cf
 from tradeflows.report import figures as fg
 from tradeflows.report.manifest import build_manifest
 from tradeflows.report.tables import write_table
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-# descriptive table and figure linked from a claim even when it is not testable
-_DESCRIPTIVE = {"investment": (FDI_TABLE, FDI_FIGURE), "corridor_shift": ("", CARGO_FIGURE)}
+DESCRIPTIVE_FIRST_YEAR = 2010
+SHARE_YEARS = [2010, 2015, 2020]
 
 
 def _fmt(x: object, digits: int = 3) -> str:
@@ -53,92 +60,38 @@ def _link(reports: Path, rel: str, prefer: tuple[str, ...]) -> str:
 
 
 def _claim_outputs(a: Assessment, reports: Path) -> list[Path]:
-    """Tables and figures of one claim's evidence (claims computed in this package)."""
+    """Tables and figures of one claim's evidence (designs computed in this package)."""
     ev, c = a.evidence, a.claim
     if ev is None or ev.series is None:
         return []
     s = ev.series
     out: list[Path] = []
-    if c.method == "concentration":
-        t = s.assign(total_usd=s["total_usd"] / 1e6).rename(
-            columns={"hhi": "HHI (0-10000)", "total_usd": "total trade (USD mn)"})
-        out += write_table(t, reports / ev.table, f"{c.id}: concentration of "
-                           f"{c.inputs['country']}'s trade across partners", digits=4)
-        out += fg.save_figure(fg.concentration_figure(s, c.inputs["country"],
-                                                      int(c.inputs["kink"])),
+    if c.method == "single_reporter":
+        t = s.sort_values("h", ascending=False)[["partner", "role", "pre_usd", "post_usd",
+                                                  "g_treated", "g_control", "h"]]
+        t = t.assign(pre_usd=t["pre_usd"] / 1e6, post_usd=t["post_usd"] / 1e6).rename(
+            columns={"pre_usd": "pre (USD mn)", "post_usd": "post (USD mn)"})
+        out += write_table(t, reports / ev.table, f"{c.id}: triple difference of log shares "
+                           "by partner (placebo ranking)", digits=3)
+        placebo = s.loc[s["role"] == "placebo", "h"].to_numpy()
+        out += fg.save_figure(cf.null_distribution_figure(
+            placebo, ev.estimate, c.inputs["partner"],
+            f"{c.id}: {c.inputs['partner']} among comparable partners"), reports / ev.figure)
+    elif c.method == "ri_gravity":
+        out += fg.save_figure(cf.null_distribution_figure(
+            s["coefficient"].to_numpy(), ev.estimate, "estimate",
+            f"{c.id}: randomization distribution of the coefficient"), reports / ev.figure)
+    elif c.method == "event_study":
+        out += write_table(s, reports / ev.table, f"{c.id}: event-study coefficients", digits=3)
+        out += fg.save_figure(cf.event_study_figure(s, f"{c.id}: {c.title}"),
                               reports / ev.figure)
-    elif c.method == "corridor_shift":
-        t = s.pivot_table(index="year", columns="group", values="trade").reset_index()
-        t.columns = [str(col) for col in t.columns]
-        for col in ("middle", "northern", "other"):
-            if col in t.columns:
-                t[col] = t[col] / 1e6
-        out += write_table(t, reports / ev.table, f"{c.id}: trade of Central Asia/China-"
-                           "Europe pairs by route group (USD mn) and Middle Corridor cargo (Mt)",
-                           digits=3)
+    elif c.method == "fdi_reported":
+        out += write_table(s, reports / "tables" / f"claim_{c.id.lower()}_bounds",
+                           f"{c.id}: bounds of the Central Asian share of FDI inflows", digits=1)
+    elif c.method == "route_alternatives":
+        out += write_table(s, reports / ev.table, f"{c.id}: route costs (rail-km "
+                           "equivalents) and the value of the alternative route", digits=3)
     return out
-
-
-def _statistic_rows(a: Assessment, paths: Paths) -> tuple[pd.DataFrame, str] | None:
-    """Rows of a claim's own statistic figure (label, estimate, conf_low, conf_high,
-    highlight) and a note saying which row the rule uses; None for claims drawn otherwise."""
-    ev, c = a.evidence, a.claim
-    if ev is None:
-        return None
-    if c.method == "estimate":
-        file = paths.estimates / "application.parquet"
-        term, spec = c.inputs["term"], c.inputs.get("spec")
-        cols = ["spec", "estimate", "conf_low", "conf_high"]
-        est = pd.read_parquet(file) if file.is_file() else pd.DataFrame(columns=["term", *cols])
-        others = est.loc[(est["term"] == term) & (est["spec"] != spec), cols]
-        # the rule's own row carries the rule's interval (its level may differ from 95%)
-        own = pd.DataFrame([{"spec": spec or "", "estimate": ev.estimate,
-                             "conf_low": ev.conf_low, "conf_high": ev.conf_high}])
-        rows = pd.concat([own, others], ignore_index=True)
-        rows.insert(0, "label", [f"spec '{x}'" for x in rows["spec"]])
-        rows["highlight"] = rows.index == 0
-        return rows.drop(columns="spec"), (
-            f"Bold: the estimate the rule uses ({fg.variable_label(term, 200)}, spec "
-            f"'{spec}'); grey: the same term in the other specifications.")
-    if c.method == "counterfactual" and ev.series is not None:
-        m = c.inputs["measure"]
-        s = ev.series.sort_values(m, ascending=False, kind="stable")
-        rows = pd.DataFrame({"label": [fg.country_label(x) for x in s["country"]],
-                             "estimate": s[m].to_numpy(), "conf_low": s[f"{m}_lower"].to_numpy(),
-                             "conf_high": s[f"{m}_upper"].to_numpy(),
-                             "highlight": (s[m] == s[m].min()).to_numpy()})
-        return rows, ("The rule uses the smallest change over these countries (bold) and the "
-                      "smallest bounds; a win-win needs every interval above the threshold.")
-    if c.method == "gravity_gap":
-        rows = pd.DataFrame({"label": [c.title], "estimate": [ev.estimate],
-                             "conf_low": [ev.conf_low], "conf_high": [ev.conf_high],
-                             "highlight": [True]})
-        return rows, ev.note
-    return None
-
-
-def _statistic_figure(a: Assessment, paths: Paths, reports: Path) -> list[Path]:
-    """``figures/claim_<id>``: the claim's own statistic with its interval against the
-    threshold of its rule (estimate, counterfactual and gravity-gap claims); the claim's
-    evidence then links to it."""
-    got = _statistic_rows(a, paths)
-    if got is None:
-        return []
-    rows, note = got
-    c = a.claim
-    level = f"{100 * c.rule.level:g}% intervals; " if c.rule.level is not None else ""
-    xlabel = c.rule.statistic
-    if c.method == "counterfactual":
-        xlabel = (f"{c.inputs['measure'].replace('_', ' ')} change (%), full-endowment GE, "
-                  f"scenario '{c.inputs['scenario']}'")
-    fig = fg.interval_figure(
-        rows, null=c.rule.null, xlabel=textwrap.fill(xlabel, 80),
-        title=f"{c.id}. {c.title}: {a.verdict}",
-        note=f"{level}dashed line: threshold of the rule ({c.rule.null:g}). {note}",
-        highlight_color=fg.VERDICT_COLORS.get(a.verdict, fg.MAIN_COLOR))
-    rel = f"figures/claim_{c.id}"
-    a.evidence.figure = rel
-    return fg.save_figure(fig, reports / rel)
 
 
 def _summary_rows(assessments: list[Assessment]) -> pd.DataFrame:
@@ -154,28 +107,95 @@ def _summary_rows(assessments: list[Assessment]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _fdi_outputs(assessments: list[Assessment], paths: Paths, reports: Path) -> list[Path]:
-    """FDI into the host of the investment claim from its investors (flows and stocks),
-    drawn from the investment table whatever the verdict."""
-    claim = next((a.claim for a in assessments if a.claim.method == "investment"), None)
-    if claim is None or not paths.investment.is_file():
-        return []
-    host, investors = claim.inputs["host"], list(claim.inputs["investors"])
-    inv = pd.read_parquet(paths.investment)
-    frames = [fdi_into(inv, host, m).assign(measure=m) for m in ("flow", "stock")]
-    fdi = pd.concat(frames, ignore_index=True)
-    if fdi.empty:
-        return []
-    fdi["group"] = fdi["investor"].where(~fdi["investor"].isin(investors), "Central Asia")
-    ca = fdi[fdi["investor"].isin(investors)].dropna(subset=["value_usd"])
-    t = (ca.pivot_table(index="year", columns=["measure", "investor"], values="value_usd",
-                        aggfunc="sum") / 1e6)
-    t.columns = [f"{m} {i}" for m, i in t.columns]
-    t = t.reset_index()
-    out = write_table(t, reports / FDI_TABLE, f"{claim.id}: FDI into {host} "
-                      "from Central Asia reported by the host (UNCTAD), USD million", digits=3)
-    out += fg.save_figure(fg.fdi_figure(fdi, host), reports / FDI_FIGURE)
-    return out
+def descriptive_outputs(paths: Paths, reports: Path) -> list[dict[str, str]]:
+    """The descriptive section (shown before any test), written under ``reports`` (the
+    report's stage folder): trade with each Central Asian state with the source of each
+    point, partner shares, corridor and port cargo, FDI positions. Returns one entry per item
+    (title, table, figure links relative to reports/)."""
+    items: list[dict[str, str]] = []
+    # the EU27's rows as one exporter would count its members' trade twice
+    panel = country_rows(pd.read_parquet(paths.panel)) if paths.panel.is_file() else None
+    ca = list(CENTRAL_ASIA)
+    if panel is not None:
+        trade = ds.bilateral_trade(panel, AZERBAIJAN, ca, DESCRIPTIVE_FIRST_YEAR)
+        press = ds.press_turnover(paths.raw, AZERBAIJAN, ca)
+        shown = pd.concat([trade.assign(kind="panel"),
+                           press.assign(kind="press-quoted turnover")], ignore_index=True)
+        shown = shown[["partner", "year", "kind", "trade_usd_mn", "source", "directions",
+                       "share_of_partner_total_pct"]].sort_values(["partner", "year", "kind"])
+        write_table(shown, reports / "tables" / "descriptive_aze_central_asia",
+                    "Azerbaijan's trade with each Central Asian state (USD mn), the source of "
+                    "each point, and Azerbaijan's share of the partner's total trade (%)",
+                    digits=2)
+        fg.save_figure(cf.trade_levels_figure(trade, press, AZERBAIJAN),
+                       reports / "figures" / "descriptive_aze_central_asia")
+        items.append({"title": "Azerbaijan's trade with each Central Asian state, "
+                      f"{DESCRIPTIVE_FIRST_YEAR}-{ds.latest_year(trade)}",
+                      "table": "tables/descriptive_aze_central_asia.html",
+                      "figure": "figures/descriptive_aze_central_asia.svg",
+                      "note": _sources_note(trade)})
+        shares = ds.partner_shares(panel, AZERBAIJAN, SHARE_YEARS)
+        hhi = ds.partner_hhi(panel[panel["year"] <= max(SHARE_YEARS)], AZERBAIJAN)
+        write_table(shares, reports / "tables" / "descriptive_partner_shares",
+                    "Azerbaijan's partner shares (%), panel", digits=1)
+        write_table(hhi.assign(total_usd=hhi["total_usd"] / 1e6).rename(
+            columns={"hhi": "HHI (0-10000)", "total_usd": "total trade (USD mn)"}),
+            reports / "tables" / "descriptive_partner_hhi",
+            "Concentration of Azerbaijan's trade across partners (C6, secondary measure)",
+            digits=1)
+        fg.save_figure(cf.partner_shares_figure(shares, AZERBAIJAN),
+                       reports / "figures" / "descriptive_partner_shares")
+        items.append({"title": "Azerbaijan's partner shares",
+                      "table": "tables/descriptive_partner_shares.html",
+                      "figure": "figures/descriptive_partner_shares.svg",
+                      "note": f"Years {SHARE_YEARS}: the panel observes Azerbaijan's trade "
+                      "with every partner only to 2020. Concentration (HHI) by year: "
+                      "tables/descriptive_partner_hhi.html."})
+    cargo = ds.cargo_table(paths.raw)
+    if len(cargo):
+        write_table(cargo, reports / "tables" / "descriptive_cargo",
+                    "Middle Corridor and Port of Baku cargo (million tonnes, as reported)",
+                    digits=3)
+        fg.save_figure(cf.cargo_figure(cargo), reports / CARGO_FIGURE)
+        items.append({"title": "Middle Corridor and Port of Baku cargo",
+                      "table": "tables/descriptive_cargo.html",
+                      "figure": f"{CARGO_FIGURE}.svg",
+                      "note": "TITR: Kazakhstan Ministry of Transport (corridor_cargo.csv); "
+                      "Port of Baku: the port's releases quoted in the press "
+                      "(data/raw/corridor_port_volumes_press), several approximate."})
+    inv = pd.read_parquet(paths.investment) if paths.investment.is_file() else None
+    fdi = ds.fdi_positions(inv, paths.raw, AZERBAIJAN, ca)
+    if len(fdi):
+        write_table(fdi, reports / FDI_TABLE, "FDI into Azerbaijan: UNCTAD (Central Asian "
+                    "investors, host-reported) and CBAR gross inflows by source country "
+                    "(published top-10 lists and totals), USD million", digits=1)
+        item = {"title": "FDI positions", "table": f"{FDI_TABLE}.html", "figure": "",
+                "note": "No Central Asian state appears in CBAR's published top-10 lists "
+                "(2023, 2024); UNCTAD bilateral data end in 2012."}
+        if fdi["source"].str.startswith("CBAR").any():
+            fg.save_figure(cf.fdi_figure(fdi, AZERBAIJAN), reports / "figures" / "cbar_fdi")
+            item["figure"] = "figures/cbar_fdi.svg"
+        items.append(item)
+    return [{k: (v if k in ("title", "note") or _exists(reports, v) else "")
+             for k, v in item.items()} for item in items]
+
+
+def _sources_note(trade: pd.DataFrame) -> str:
+    """Which source each partner's points come from, by period (from the data)."""
+    parts = []
+    for partner, g in trade.groupby("partner"):
+        spans = g.groupby("source")["year"].agg(["min", "max"]).sort_values("min")
+        parts.append(f"{partner}: " + ", ".join(f"{src} {lo}-{hi}" if lo != hi else
+                                                  f"{src} {lo}"
+                                                  for src, (lo, hi) in spans.iterrows()))
+    return ("Panel values by source (" + "; ".join(parts) + "); 'directions' = how many of "
+            "the two directions are reported; the share of the partner's total is left blank "
+            "where the partner's total is not observed. Hollow triangles: Azerbaijan's own "
+            "full-year turnover quoted in the press.")
+
+
+def _exists(reports: Path, rel: str) -> bool:
+    return bool(rel) and (reports / rel).is_file()
 
 
 def _listing(folder: Path, reports: Path, prefer: tuple[str, ...]) -> list[dict[str, str]]:
@@ -193,23 +213,35 @@ def _listing(folder: Path, reports: Path, prefer: tuple[str, ...]) -> list[dict[
     return items
 
 
-def _context(assessments: list[Assessment], table: pd.DataFrame, reports: Path,
+def _context(catalog: Catalog, assessments: list[Assessment], table: pd.DataFrame,
+             robustness: dict[str, str], descriptive: list[dict[str, str]], reports: Path,
              manifest: dict[str, object]) -> dict[str, object]:
     rows = []
     for a, r in zip(assessments, table.to_dict("records"), strict=True):
-        fallback = _DESCRIPTIVE.get(a.claim.method, ("", ""))
+        c, ev = a.claim, a.evidence
+        extra = "; ".join(f"{k} {_fmt(v)}" for k, v in (ev.extra or {}).items()) \
+            if ev is not None else ""
         rows.append({
             **{k: _fmt(v) for k, v in r.items()},
             "verdict_class": r["verdict"].split(" ")[0] if r["verdict"] != VERDICTS[3]
             else "untestable",
-            "title": a.claim.title, "hypothesis": a.claim.hypothesis,
-            "window": f"{a.claim.window[0]}-{a.claim.window[1]}",
-            "specification": a.claim.specification, "rule": a.claim.rule.describe(),
-            "table_link": _link(reports, r["table"] or fallback[0], (".html", ".md", ".tex")),
-            "figure_link": _link(reports, r["figure"] or fallback[1], (".svg", ".png")),
+            "title": c.title, "hypothesis": c.hypothesis, "sample": c.sample,
+            "clustering": c.clustering, "evidence": c.evidence,
+            "window": f"{c.window[0]}-{c.window[1]}",
+            "specification": c.specification, "rule": c.rule.describe(),
+            "power": (f"{c.power.method}, target power {c.power.target:g}"
+                      + (f": MDE {_fmt(ev.mde)} ({ev.mde_note})"
+                         if ev is not None and ev.mde is not None else "")
+                      if c.power is not None else ""),
+            "extra": extra, "mirror_alt": robustness.get(c.id, ""),
+            "table_link": _link(reports, r["table"], (".html", ".md", ".tex")),
+            "figure_link": _link(reports, r["figure"], (".svg", ".png")),
         })
     counts = {v: int((table["verdict"] == v).sum()) for v in VERDICTS}
-    return {"claims": rows, "counts": counts, "manifest": manifest,
+    changes = [{"claim": ch.claim, "date": ch.date, "kind": ch.kind, "reason": ch.reason,
+                "fingerprint": ch.fingerprint} for ch in catalog.changes]
+    return {"claims": rows, "counts": counts, "manifest": manifest, "changes": changes,
+            "descriptive": descriptive,
             "tables": _listing(reports / "tables", reports, (".html", ".md", ".tex")),
             "figures": _listing(reports / "figures", reports, (".svg", ".png")),
             "n_inputs": len(manifest["inputs"])}
@@ -251,33 +283,34 @@ def build_report(paths: Paths, progress: bool = True) -> Path:
     ``reports/index.html``. The new files are staged and committed together with the
     manifest (``tradeflows.io.StagedOutputs``): a killed run leaves the previous report."""
     steps = tqdm(total=5, desc="report", unit="step", disable=not progress)
-    assessments = assess_claims(paths, progress=progress)
+    catalog, assessments = assess_catalog(paths, progress=progress)
+    table = verdict_table(assessments)
+    robustness = mirror_robustness(paths, assessments, progress=progress)
     steps.update()
     with StagedOutputs(paths.reports, copy_existing=True) as stage:
         reports = stage.dir
+        descriptive = descriptive_outputs(paths, reports)
+        summary = table[["id", "evidence_type", "verdict", "estimate", "conf_low", "conf_high",
+                         "mde", "nobs", "years"]].assign(
+            mirror_alternative=table["id"].map(robustness))
+        write_table(summary, reports / "tables" / "claims",
+                    "Claims: verdicts by pre-stated rules")
+        changes = pd.DataFrame([vars(ch) for ch in catalog.changes])
+        write_table(changes, reports / "tables" / "claims_change_log",
+                    "Change log of the claims catalog")
         for a in assessments:
             _claim_outputs(a, reports)
-            _statistic_figure(a, paths, reports)
-        table = verdict_table(assessments)
-        summary = table[["id", "verdict", "estimate", "conf_low", "conf_high", "nobs", "years"]]
-        write_table(summary, reports / "tables" / "claims", "Claims: verdicts by pre-stated rules")
+        steps.update()
         write_text(table.to_csv(index=False, lineterminator="\n"),
                    reports / "tables" / "claims.csv")
-        _fdi_outputs(assessments, paths, reports)
-        steps.update()
         fg.save_figure(fg.claims_summary_figure(_summary_rows(assessments)),
                        reports / "figures" / "verdicts")
-        cargo = cargo_series()
-        if not cargo.empty:
-            c4 = next((a.evidence for a in assessments if a.claim.method == "corridor_shift"
-                       and a.evidence is not None), None)
-            groups = c4.series if c4 is not None else None
-            fg.save_figure(fg.corridor_figure(cargo, groups), reports / CARGO_FIGURE)
         steps.update()
         manifest_file = reports / "manifest.json"
         # before the pages, for their summary
         manifest = build_manifest(paths, manifest_file, reports=reports)
-        pages = render_pages(_context(assessments, table, reports, manifest))
+        pages = render_pages(_context(catalog, assessments, table, robustness, descriptive,
+                                      reports, manifest))
         write_text(pages["index.html"], reports / "index.html")
         write_text(pages["report.md"], reports / "report.md")
         steps.update()
