@@ -159,3 +159,16 @@ def test_cli_report_writes_index(tmp_path):
     counts = verdicts["verdict"].value_counts()
     assert "; ".join(f"{n} {v}" for v, n in counts.items()) in out.output
     assert (root / "reports" / "manifest.json").is_file()
+
+
+def test_summary_figure_draws_a_statistic_outside_its_interval():
+    """A rule's statistic may lie outside the interval it reports (a minimum over countries
+    against an interval of draws): the summary figure draws both, it does not raise."""
+    from tradeflows.report import figures as fg
+
+    rows = pd.DataFrame([{"id": "C5", "title": "win-win", "statistic": "minimum change",
+                          "estimate": 0.009, "conf_low": 0.001, "conf_high": 0.008,
+                          "null": 0.0, "verdict": "supported", "reason": ""}])
+    fig = fg.claims_summary_figure(rows)
+    ax = fig.axes[0]
+    assert ax.get_xlim()[0] < 0.001 and ax.get_xlim()[1] > 0.009

@@ -182,7 +182,8 @@ def test_reproduce_end_to_end(tmp_path):
     # determinism: a second report run rewrites every file with the same bytes
     assert first.keys() == second.keys()
     assert [k for k in first if first[k] != second[k]] == []
-    for name in ("figures/claim_C2.png", "figures/claim_C5.svg", "figures/ge_zangezur.png"):
+    for name in ("figures/claim_c1_placebo.png", "figures/claim_c2_randomization.png",
+                 "figures/claim_c3_event_study.svg", "figures/ge_zangezur_full.png"):
         assert name in first, name
     check_figure_files(root / "reports" / "index.html")
     if CHROMIUM is not None:  # without it, the synthetic browser test reports the skip

@@ -186,8 +186,10 @@ def claims_summary_figure(rows: pd.DataFrame) -> Figure:
         lo = r.conf_low if np.isfinite(r.conf_low) else r.estimate
         hi = r.conf_high if np.isfinite(r.conf_high) else r.estimate
         ax.axvline(r.null, color="#444444", lw=0.9, ls="--")
-        ax.errorbar([r.estimate], [0], xerr=[[r.estimate - lo], [hi - r.estimate]], fmt="o",
-                    color=color, elinewidth=2.0, capsize=3, markersize=5)
+        # interval and point drawn apart: a rule's statistic (e.g. a minimum over countries)
+        # may lie outside the interval its rule reports
+        ax.hlines(0, min(lo, hi), max(lo, hi), color=color, lw=2.0)
+        ax.plot([r.estimate], [0], "o", color=color, markersize=5)
         xs = [lo, hi, r.null, r.estimate]
         pad = 0.08 * ((max(xs) - min(xs)) or abs(r.estimate) or 1.0)
         ax.set_xlim(min(xs) - pad, max(xs) + pad)
