@@ -20,6 +20,7 @@ from tradeflows.panel.build import build_panel, build_panel_frame, combine_trade
 from tradeflows.panel.sample import overlap_agreement, source_consistent
 from tradeflows.panel.validation import validation_table
 from tradeflows.sources import bundled
+from tradeflows.studies.azerbaijan.config import VALIDATION
 
 RAW = paths().raw
 
@@ -179,7 +180,7 @@ def country_build(tmp_path_factory):
     (root / "data").mkdir()
     (root / "data" / "raw").symlink_to(raw, target_is_directory=True)
     p = paths(root)
-    summary = build_panel(p, progress=False)
+    summary = build_panel(p, progress=False, validation=VALIDATION)
     return p, summary, pd.read_parquet(p.panel)
 
 

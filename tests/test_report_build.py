@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 from test_claims_data import synthetic_tree
 
-from tradeflows.claims.evaluate import evaluate_claims
 from tradeflows.config import paths as project_paths
-from tradeflows.report.build import build_report
 from tradeflows.report.tables import to_html, to_latex, to_markdown
+from tradeflows.studies.azerbaijan.claims.evaluate import evaluate_claims
+from tradeflows.studies.azerbaijan.report.build import build_report
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -164,11 +164,12 @@ def test_cli_report_writes_index(tmp_path):
 def test_summary_figure_draws_a_statistic_outside_its_interval():
     """A rule's statistic may lie outside the interval it reports (a minimum over countries
     against an interval of draws): the summary figure draws both, it does not raise."""
-    from tradeflows.report import figures as fg
+    from tradeflows.studies.azerbaijan.report import claim_figures as cf
+
 
     rows = pd.DataFrame([{"id": "C5", "title": "win-win", "statistic": "minimum change",
                           "estimate": 0.009, "conf_low": 0.001, "conf_high": 0.008,
                           "null": 0.0, "verdict": "supported", "reason": ""}])
-    fig = fg.claims_summary_figure(rows)
+    fig = cf.claims_summary_figure(rows)
     ax = fig.axes[0]
     assert ax.get_xlim()[0] < 0.001 and ax.get_xlim()[1] > 0.009

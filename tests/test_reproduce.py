@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from test_claims_data import synthetic_tree
 
-from tradeflows.claims.catalog import load_catalog
 from tradeflows.config import paths as project_paths
-from tradeflows.report.build import build_report
+from tradeflows.studies.azerbaijan.claims.catalog import load_catalog
+from tradeflows.studies.azerbaijan.report.build import build_report
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")

@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from tradeflows import console as out
-from tradeflows.config import PACKAGE_DATA, ProjectNotFoundError, is_project
+from tradeflows.config import ProjectNotFoundError, is_project, study_files
 from tradeflows.config import paths as project_paths
 from tradeflows.errors import TradeflowsError
 
@@ -43,12 +43,19 @@ class _Obj(dict):
 
 
 def _scenario_help() -> str:
-    """The bundled scenarios, one per line with its title (for ``simulate --help``)."""
+    """The studies' scenarios, one per line with its title (for ``simulate --help``)."""
     lines = []
-    for file in sorted((PACKAGE_DATA / "scenarios").glob("*.toml")):
+    for file in study_files("scenarios").values():
         title = tomllib.loads(file.read_text(encoding="utf-8")).get("title", "")
         lines.append(f"  {file.stem:<22}{title}")
     return "\n".join(lines)
+
+
+def _study():
+    """The study the commands run (:func:`tradeflows.studies.load_study`)."""
+    from tradeflows.studies import load_study
+
+    return load_study()
 
 
 class _Group(click.Group):
@@ -71,7 +78,7 @@ class _Group(click.Group):
 @click.version_option(package_name="tradeflows")
 @click.pass_context
 def main(ctx: click.Context, root: Path | None, quiet: bool) -> None:
-    """tradeflows: structural gravity for the Azerbaijan-Central Asia trade claims.
+    """tradeflows: trade-flow econometrics, structural gravity and a study's claims report.
 
     \b
     Typical use:
@@ -169,7 +176,8 @@ def build(obj: dict, interval: int | None, extra_files: tuple[Path, ...],
 
     summary = build_panel(obj["paths"], interval=interval, extra_files=list(extra_files),
                           progress=obj["progress"],
-                          bad_rows="drop" if drop_bad_rows else "raise", rule=mirror_rule)
+                          bad_rows="drop" if drop_bad_rows else "raise", rule=mirror_rule,
+                          validation=_study().VALIDATION)
     click.echo(summary.describe())
 
 
@@ -205,7 +213,8 @@ def sectors_build(obj: dict, files: tuple[Path, ...], concordances: tuple[str, .
 @click.option("--level", default="section", show_default=True,
               help="Aggregate level built by `sectors build` (section, chapter, energy_gold...).")
 @click.option("--country", "countries", multiple=True,
-              help="ISO3 countries of the sample (default: the application's sample).")
+              help="ISO3 countries of the sample (default: the study's countries and their "
+                   "largest partners).")
 @click.option("--year", "years", type=int, multiple=True, help="Only these years (repeatable).")
 @click.option("--scheduler", default=None,
               help="Dask scheduler address (default: $TRADEFLOWS_SCHEDULER, else a local cluster).")
@@ -219,6 +228,7 @@ def sectors_estimate(obj: dict, level: str, countries: tuple[str, ...], years: t
     from tradeflows.sectors.run import run_sector_estimates
 
     for path in run_sector_estimates(obj["paths"], level, countries=list(countries) or None,
+                                     focus=_study().FOCUS,
                                      years=list(years) or None, progress=obj["progress"],
                                      serial=serial, scheduler=scheduler, workers=workers):
         click.echo(str(path))
@@ -248,10 +258,10 @@ def variables(fmt: str) -> None:
 @click.pass_obj
 def estimate(obj: dict) -> None:
     """Estimate the gravity specifications on the panel; write tables and figures."""
-    from tradeflows.gravity.application import MODELS, run_application
+    from tradeflows.gravity.application import MODELS
 
     paths = obj["paths"]
-    written = run_application(paths, progress=obj["progress"])
+    written = _study().estimate(paths, progress=obj["progress"])
     con = out.console()
     out.print_estimates(con, paths.estimates / "application.parquet",
                         [m.name for m in MODELS])
@@ -274,16 +284,16 @@ def simulate(obj: dict, scenario: str, draws: int | None, seed: int,
     import os
 
     from tradeflows.distributed import ENV_SCHEDULER
-    from tradeflows.gravity.scenarios import run_scenario
 
     if scheduler:  # read by the draws' fan-out (tradeflows.gravity.uncertainty)
         os.environ[ENV_SCHEDULER] = scheduler
     paths = obj["paths"]
-    written = run_scenario(scenario, paths, draws=draws, seed=seed, progress=obj["progress"])
+    study = _study()
+    written = study.simulate(scenario, paths, draws=draws, seed=seed, progress=obj["progress"])
     con = out.console()
     table = next(p for p in written if p.suffix == ".parquet"
                  and p.parent == paths.counterfactuals and not p.stem.endswith("_pairs"))
-    out.print_counterfactual(con, table)
+    out.print_counterfactual(con, table, study.HEADLINE)
     out.print_written(con, written, paths.root)
 
 
@@ -291,9 +301,7 @@ def simulate(obj: dict, scenario: str, draws: int | None, seed: int,
 @click.pass_obj
 def claims(obj: dict) -> None:
     """Evaluate the claims catalog and print the verdicts."""
-    from tradeflows.claims.evaluate import evaluate_claims
-
-    verdicts = evaluate_claims(obj["paths"], progress=obj["progress"])
+    verdicts = _study().evaluate_claims(obj["paths"], progress=obj["progress"])
     out.print_verdicts(out.console(), verdicts)
 
 
@@ -303,12 +311,9 @@ def report(obj: dict) -> None:
     """Write the claims report (HTML, Markdown, tables, figures, manifest) to reports/."""
     import pandas as pd
 
-    from tradeflows.claims.evaluate import COLUMNS
-    from tradeflows.report.build import build_report
-
     paths = obj["paths"]
-    index = build_report(paths, progress=obj["progress"])
-    verdicts = pd.read_csv(paths.reports / "tables" / "claims.csv")[COLUMNS]
+    index = _study().build_report(paths, progress=obj["progress"])
+    verdicts = pd.read_csv(paths.reports / "tables" / "claims.csv")
     out.print_verdicts(out.console(), verdicts, report=index)
 
 
@@ -316,11 +321,9 @@ def report(obj: dict) -> None:
 @click.pass_context
 def reproduce(ctx: click.Context) -> None:
     """Run every stage from the bundled raw data to reports/index.html."""
-    from tradeflows.gravity.scenarios import SCENARIOS
-
     ctx.invoke(build)
     ctx.invoke(estimate)
-    for name in SCENARIOS:
+    for name in _study().scenarios():
         ctx.invoke(simulate, scenario=name)
     ctx.invoke(report)
 

@@ -12,8 +12,9 @@ Outputs (atomic writes, ``tradeflows.io``) under ``data/processed/``:
   statistics quoted in the press (``data/raw/*_press``), kept apart from the panel; only their
   full-year, exact export and import figures enter the panel, as source family
   ``reported_press``;
-* ``validation.csv``: the panel against the study country's own reports
-  (``tradeflows.panel.validation``; country and partners from ``tradeflows.config``);
+* ``validation.csv``: the panel against one country's own reports, by partner
+  (``tradeflows.panel.validation``; ``build_panel(validation=(country, partners))``, given by
+  the study; not written without it);
 * ``source_overlap.csv``: agreement of IMF DOTS and national statistics where both report
   (2018-2020), per reporter, partner and side, flagged beyond ``OVERLAP_MARGIN``;
 * ``mirror_moves.parquet``: the pair-years the choice of mirror rule moves, both values;
@@ -37,7 +38,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from tradeflows import __version__
-from tradeflows.config import VALIDATION_COUNTRY, VALIDATION_PARTNERS, Paths
+from tradeflows.config import Paths
 from tradeflows.config import paths as project_paths
 from tradeflows.countries import exists_in_year
 from tradeflows.errors import DataError
@@ -226,8 +227,8 @@ def rule_counts(panel: pd.DataFrame) -> dict[str, int]:
 
 def build_panel(paths: Paths | str | Path | None = None, interval: int | None = None,
                 extra_files: Sequence[str | Path] = (), progress: bool = True, *,
-                bad_rows: bundled.BadRows = "raise", rule: MirrorRule = DEFAULT_RULE
-                ) -> BuildSummary:
+                bad_rows: bundled.BadRows = "raise", rule: MirrorRule = DEFAULT_RULE,
+                validation: tuple[str, Sequence[str]] | None = None) -> BuildSummary:
     """Build flows, investment, reported statistics, the pair-year panel and its checks
     under ``paths.processed`` (the files of the module docstring).
 
@@ -235,6 +236,7 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
     trade files to add (``tradeflows.sources.detect``). ``bad_rows="drop"`` removes (and
     counts in the manifest) rows with bad values, duplicate keys or unknown codes instead of
     stopping with a ``DataError``. ``rule``: the mirror rule (``"v2"`` or ``"importer_first"``).
+    ``validation``: (country ISO3, partner ISO3s) of the validation table (none without it).
     """
     from tradeflows.policy import add_policy_variables
 
@@ -314,9 +316,12 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
         moves = rule_moves(panel)
         target = p.processed / "mirror_moves.parquet"
         manifest.add_output(target, len(moves), write_parquet(moves, stage.path(target)))
-        validation = validation_table(panel, flows, VALIDATION_COUNTRY, VALIDATION_PARTNERS,
-                                      reported=reported, rule=rule)
-        _write_csv(validation, p.processed / "validation.csv", manifest, stage)
+        checked = None
+        if validation is not None:
+            country, partners = validation
+            checked = validation_table(panel, flows, country, tuple(partners),
+                                       reported=reported, rule=rule)
+            _write_csv(checked, p.processed / "validation.csv", manifest, stage)
         bar.update()
 
         bar.set_postfix_str("policy variables")
@@ -349,7 +354,7 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
         basis_counts={str(k): int(v) for k, v in panel["trade_basis"].value_counts().items()},
         drops={k: v for k, v in all_drops.items() if v},
         seconds=time.perf_counter() - start, rule=rule, rule_counts=counts,
-        validation=validation,
+        validation=checked,
         overlap_flagged=(int(overlap["flagged"].sum()), len(overlap)))
 
 

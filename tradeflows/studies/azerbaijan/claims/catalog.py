@@ -1,8 +1,8 @@
-"""The claims catalog: ``tradeflows/data/claims.toml`` loaded into checked dataclasses.
+"""The claims catalog: ``tradeflows/studies/azerbaijan/claims.toml`` loaded into checked dataclasses.
 
 Every claim carries its evidence type, hypothesis, sample, specification, clustering and a
 decision rule with an equivalence margin, all written before any estimate is seen (see
-``tradeflows.claims.rules.decide``). Statistical claims also state how their minimum
+``tradeflows.studies.azerbaijan.claims.rules.decide``). Statistical claims also state how their minimum
 detectable effect is computed (``[claim.power]``). Text fields are data: they are shown in
 the report (escaped), never evaluated.
 
@@ -23,10 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tradeflows.config import PACKAGE_DATA
 from tradeflows.errors import SpecificationError
-
-CATALOG_FILE = PACKAGE_DATA / "claims.toml"
+from tradeflows.studies.azerbaijan.config import CATALOG_FILE
 
 METHODS = ("single_reporter", "ri_gravity", "event_study", "reported_series", "counterfactual",
            "documentary", "fdi_reported", "timed", "route_alternatives", "untestable")

@@ -6,15 +6,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from tradeflows.claims.catalog import Claim
-from tradeflows.claims.evidence import Evidence, Untestable, require, year_span
-from tradeflows.claims.power import (
+from tradeflows.studies.azerbaijan.claims.catalog import Claim
+from tradeflows.studies.azerbaijan.claims.evidence import Evidence, Untestable, require, year_span
+from tradeflows.studies.azerbaijan.claims.power import (
     interval_from_null,
     mde_analytic,
     mde_from_null,
     permutation_pvalue,
 )
-from tradeflows.claims.ri_gravity import gravity_sample
+from tradeflows.studies.azerbaijan.claims.ri_gravity import gravity_sample
 
 EVENT_TABLE, EVENT_FIGURE = "tables/claim_c3_event_study", "figures/claim_c3_event_study"
 

@@ -3,12 +3,22 @@ randomization distributions, event-study coefficients). Saved by ``figures.save_
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from tradeflows.report.figures import new_figure
+from tradeflows.report.figures import new_figure, styled
+
+#: Colour of each verdict in the claims' figures.
+VERDICT_COLORS = {
+    "supported": "#1b7837",
+    "not supported": "#b2182b",
+    "inconclusive": "#d6a01d",
+    "not testable with the bundled data": "#8c8c8c",
+}
 
 _SOURCE_MARKERS = {"imf_dots": "o", "national": "s", "press": "^"}
 
@@ -118,4 +128,45 @@ def event_study_figure(coefs: pd.DataFrame, title: str) -> Figure:
     ax.set_xlabel("years since the event (-1 omitted)")
     ax.set_ylabel("coefficient (log points)")
     ax.set_title(title, loc="left")
+    return fig
+
+
+@styled
+def claims_summary_figure(rows: pd.DataFrame) -> Figure:
+    """Every claim's statistic against its decision threshold, one small panel per claim (the
+    statistics have different units). ``rows``: id, title, statistic, estimate, conf_low,
+    conf_high, null, verdict, reason. Point and interval in the verdict's colour, the
+    threshold as a dashed line; a claim without an estimate shows why."""
+    n = len(rows)
+    fig, axes = new_figure(7.0, 0.62 * n + 0.6, nrows=n, ncols=1, squeeze=False)
+    for ax, r in zip(axes[:, 0], rows.itertuples(index=False), strict=True):
+        color = VERDICT_COLORS.get(r.verdict, "#cccccc")
+        ax.set_yticks([])
+        ax.spines[["left", "top", "right"]].set_visible(False)
+        ax.set_ylabel(f"{r.id}", rotation=0, ha="right", va="center", fontweight="bold",
+                      fontsize=9)
+        head = f"{textwrap.shorten(r.title, 48)}: {r.verdict}"
+        if not np.isfinite(r.estimate):
+            ax.set_xticks([])
+            ax.spines["bottom"].set_visible(False)
+            ax.text(0.0, 0.5, textwrap.shorten(str(r.reason), 110), transform=ax.transAxes,
+                    va="center", ha="left", fontsize=7, color="#555555")
+            ax.set_title(head, loc="left", fontsize=8, color=color, pad=2)
+            continue
+        lo = r.conf_low if np.isfinite(r.conf_low) else r.estimate
+        hi = r.conf_high if np.isfinite(r.conf_high) else r.estimate
+        ax.axvline(r.null, color="#444444", lw=0.9, ls="--")
+        # interval and point drawn apart: a rule's statistic (e.g. a minimum over countries)
+        # may lie outside the interval its rule reports
+        ax.hlines(0, min(lo, hi), max(lo, hi), color=color, lw=2.0)
+        ax.plot([r.estimate], [0], "o", color=color, markersize=5)
+        xs = [lo, hi, r.null, r.estimate]
+        pad = 0.08 * ((max(xs) - min(xs)) or abs(r.estimate) or 1.0)
+        ax.set_xlim(min(xs) - pad, max(xs) + pad)
+        ax.set_ylim(-1, 1)
+        ax.tick_params(axis="x", labelsize=7, length=2, pad=1)
+        ax.set_title(f"{head}  ({textwrap.shorten(r.statistic, 60)})", loc="left",
+                     fontsize=8, color=color, pad=2)
+    fig.suptitle("Each claim's statistic, its interval and the threshold of its rule "
+                 "(dashed)", x=0.01, ha="left", fontsize=10, fontweight="bold")
     return fig

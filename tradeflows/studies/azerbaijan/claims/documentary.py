@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tradeflows.claims.catalog import Claim
-from tradeflows.claims.evidence import Evidence, Untestable, year_span
 from tradeflows.policy.events import parse_partial_date
+from tradeflows.studies.azerbaijan.claims.catalog import Claim
+from tradeflows.studies.azerbaijan.claims.evidence import Evidence, Untestable, year_span
 
 
 def _involved(events: pd.DataFrame) -> pd.Series:

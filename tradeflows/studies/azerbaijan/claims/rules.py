@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from tradeflows.claims.catalog import Rule
+from tradeflows.studies.azerbaijan.claims.catalog import Rule
 
 SUPPORTED = "supported"
 NOT_SUPPORTED = "not supported"

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from tradeflows.claims.catalog import Claim
 from tradeflows.sectors.etl import read_level
+from tradeflows.studies.azerbaijan.claims.catalog import Claim
 
 CHECKS = ("net_of_gold_energy", "non_oil_diversification")
 _NEEDS = {"net_of_gold_energy": ("energy_gold", "trade net of energy (HS 27) and "
@@ -76,7 +76,7 @@ def _net_of_gold_energy(claim: Claim, flows: pd.DataFrame) -> str:
 
 
 def _non_oil_diversification(claim: Claim, flows: pd.DataFrame) -> str:
-    from tradeflows.claims.descriptive import kink_trend, partner_hhi
+    from tradeflows.studies.azerbaijan.claims.descriptive import kink_trend, partner_hhi
 
     country, kink = claim.inputs["country"], int(claim.inputs["kink"])
     rest = flows[flows["sector"] == "other"].rename(columns={"value_usd": "trade"})

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tradeflows.claims.evidence import Untestable, require
-from tradeflows.claims.reported import cargo_series, cbar_fdi, port_volumes
+from tradeflows.studies.azerbaijan.claims.evidence import Untestable, require
+from tradeflows.studies.azerbaijan.claims.reported import cargo_series, cbar_fdi, port_volumes
 
 PRESS_TRADE = "press_bilateral_trade_2019_2025/press_bilateral_trade.parquet"
 MIN_COVERAGE = 0.5

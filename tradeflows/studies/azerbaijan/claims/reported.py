@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tradeflows.claims.catalog import Claim
-from tradeflows.claims.evidence import Evidence, Untestable, require
 from tradeflows.config import PACKAGE_DATA
+from tradeflows.studies.azerbaijan.claims.catalog import Claim
+from tradeflows.studies.azerbaijan.claims.evidence import Evidence, Untestable, require
 
 CARGO_FILE = PACKAGE_DATA / "corridor_cargo.csv"
 PREFERRED_REPORTER = "Ministry of Transport of Kazakhstan"

@@ -7,10 +7,15 @@ import json
 import numpy as np
 import pandas as pd
 
-from tradeflows.claims.catalog import Claim
-from tradeflows.claims.evidence import Evidence, Untestable, read_parquet_or_untestable, require
-from tradeflows.claims.power import mde_analytic
 from tradeflows.config import Paths
+from tradeflows.studies.azerbaijan.claims.catalog import Claim
+from tradeflows.studies.azerbaijan.claims.evidence import (
+    Evidence,
+    Untestable,
+    read_parquet_or_untestable,
+    require,
+)
+from tradeflows.studies.azerbaijan.claims.power import mde_analytic
 
 
 def within_draw_minimum(by_draw: pd.DataFrame, countries: list[str], measure: str

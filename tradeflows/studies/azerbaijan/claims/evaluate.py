@@ -10,20 +10,27 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from tradeflows.claims.catalog import Catalog, Claim, read_catalog
-from tradeflows.claims.documentary import documentary_evidence, timed_evidence
-from tradeflows.claims.event_study import event_study_evidence
-from tradeflows.claims.evidence import Evidence, Untestable, read_parquet_or_untestable
-from tradeflows.claims.product_detail import product_note
-from tradeflows.claims.reported import fdi_reported_evidence, reported_series_evidence
-from tradeflows.claims.ri_gravity import ri_gravity_evidence
-from tradeflows.claims.routes import route_alternatives_evidence
-from tradeflows.claims.rules import INCONCLUSIVE, NOT_TESTABLE, SUPPORTED, decide
-from tradeflows.claims.single_reporter import single_reporter_evidence
-from tradeflows.claims.stage_outputs import counterfactual_evidence
 from tradeflows.config import Paths
 from tradeflows.errors import TradeflowsError
 from tradeflows.policy.events import load_events
+from tradeflows.studies.azerbaijan.claims.catalog import Catalog, Claim, read_catalog
+from tradeflows.studies.azerbaijan.claims.documentary import documentary_evidence, timed_evidence
+from tradeflows.studies.azerbaijan.claims.event_study import event_study_evidence
+from tradeflows.studies.azerbaijan.claims.evidence import (
+    Evidence,
+    Untestable,
+    read_parquet_or_untestable,
+)
+from tradeflows.studies.azerbaijan.claims.product_detail import product_note
+from tradeflows.studies.azerbaijan.claims.reported import (
+    fdi_reported_evidence,
+    reported_series_evidence,
+)
+from tradeflows.studies.azerbaijan.claims.ri_gravity import ri_gravity_evidence
+from tradeflows.studies.azerbaijan.claims.routes import route_alternatives_evidence
+from tradeflows.studies.azerbaijan.claims.rules import INCONCLUSIVE, NOT_TESTABLE, SUPPORTED, decide
+from tradeflows.studies.azerbaijan.claims.single_reporter import single_reporter_evidence
+from tradeflows.studies.azerbaijan.claims.stage_outputs import counterfactual_evidence
 
 COLUMNS = ["id", "claim", "evidence_type", "verdict", "estimate", "conf_low", "conf_high",
            "mde", "nobs", "years", "sources", "table", "figure", "note"]
@@ -37,7 +44,7 @@ class Assessment:
     verdict: str
     evidence: Evidence | None
     reason: str = ""
-    product_note: str = ""  # product-level check (tradeflows.claims.product_detail)
+    product_note: str = ""  # product-level check (tradeflows.studies.azerbaijan.claims.product_detail)
 
     def row(self) -> dict[str, object]:
         """One row of the verdict table (see ``COLUMNS``)."""
@@ -179,7 +186,7 @@ def _ge_robustness(claim: Claim, alt: _AltMirrorInputs) -> str:
     import tempfile
 
     from tradeflows.config import paths as project_paths
-    from tradeflows.gravity.scenarios import run_scenario
+    from tradeflows.studies.azerbaijan import simulate
 
     try:
         panel = alt.panel()
@@ -190,7 +197,7 @@ def _ge_robustness(claim: Claim, alt: _AltMirrorInputs) -> str:
         tmp_paths.processed.mkdir(parents=True)
         panel.to_parquet(tmp_paths.panel, index=False)
         try:
-            run_scenario(claim.inputs["scenario"], tmp_paths, progress=False)
+            simulate(claim.inputs["scenario"], tmp_paths, progress=False)
         except TradeflowsError as exc:
             return f"{NOT_TESTABLE}: the scenario failed on the alternative panel ({exc})"
         b = assess_claim(claim, _Inputs(tmp_paths))

@@ -13,23 +13,24 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from tradeflows.claims import descriptive as ds
-from tradeflows.claims.catalog import Catalog
-from tradeflows.claims.evaluate import (
+from tradeflows.config import Paths
+from tradeflows.io import StagedOutputs, write_json, write_text
+from tradeflows.panel.aggregate import country_rows
+from tradeflows.report import figures as fg
+from tradeflows.report.manifest import build_manifest
+from tradeflows.report.tables import write_table
+from tradeflows.studies.azerbaijan.claims import descriptive as ds
+from tradeflows.studies.azerbaijan.claims.catalog import Catalog
+from tradeflows.studies.azerbaijan.claims.evaluate import (
     Assessment,
     assess_catalog,
     mirror_robustness,
     verdict_table,
 )
-from tradeflows.claims.reported import CARGO_FIGURE, FDI_TABLE
-from tradeflows.claims.rules import VERDICTS
-from tradeflows.config import AZERBAIJAN, CENTRAL_ASIA, Paths
-from tradeflows.io import StagedOutputs, write_json, write_text
-from tradeflows.panel.aggregate import country_rows
-from tradeflows.report import claim_figures as cf
-from tradeflows.report import figures as fg
-from tradeflows.report.manifest import build_manifest
-from tradeflows.report.tables import write_table
+from tradeflows.studies.azerbaijan.claims.reported import CARGO_FIGURE, FDI_TABLE
+from tradeflows.studies.azerbaijan.claims.rules import VERDICTS
+from tradeflows.studies.azerbaijan.config import AZERBAIJAN, CENTRAL_ASIA
+from tradeflows.studies.azerbaijan.report import claim_figures as cf
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 DESCRIPTIVE_FIRST_YEAR = 2010
@@ -303,7 +304,7 @@ def build_report(paths: Paths, progress: bool = True) -> Path:
         steps.update()
         write_text(table.to_csv(index=False, lineterminator="\n"),
                    reports / "tables" / "claims.csv")
-        fg.save_figure(fg.claims_summary_figure(_summary_rows(assessments)),
+        fg.save_figure(cf.claims_summary_figure(_summary_rows(assessments)),
                        reports / "figures" / "verdicts")
         steps.update()
         manifest_file = reports / "manifest.json"

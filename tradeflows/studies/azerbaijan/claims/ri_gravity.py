@@ -5,7 +5,7 @@ unreliable. Randomization inference reassigns the members' start years at random
 sample's countries, recomputes the membership indicator and refits the same PPML; the
 distribution of the placebo coefficients is the null distribution, from which the minimum
 detectable effect (before the estimate is read), the p-value and the inverted-test interval
-follow (:mod:`tradeflows.claims.power`).
+follow (:mod:`tradeflows.studies.azerbaijan.claims.power`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from tradeflows.claims.catalog import Claim
-from tradeflows.claims.evidence import Evidence, Untestable, require, year_span
-from tradeflows.claims.power import (
+from tradeflows.errors import SpecificationError
+from tradeflows.studies.azerbaijan.claims.catalog import Claim
+from tradeflows.studies.azerbaijan.claims.evidence import Evidence, Untestable, require, year_span
+from tradeflows.studies.azerbaijan.claims.power import (
     interval_from_null,
     mde_analytic,
     mde_from_null,
@@ -80,14 +81,6 @@ def indicator(df: pd.DataFrame, starts: dict[str, int]) -> np.ndarray:
     return ((e <= y) & (i <= y)).astype(float)
 
 
-def _fit(df: pd.DataFrame, term: str, controls: list[str]):
-    from tradeflows import ppml  # estimation core (imported here: heavy)
-
-    rhs = " + ".join([term, *controls])
-    return ppml(df, f"trade ~ {rhs} | exp_year + imp_year + pair", vcov={"CL1": "upair"},
-                separation=("fe",))
-
-
 def ri_gravity_evidence(claim: Claim, panel: pd.DataFrame) -> Evidence:
     """PPML coefficient of the membership indicator with randomization inference."""
     inp = claim.inputs
@@ -102,25 +95,29 @@ def ri_gravity_evidence(claim: Claim, panel: pd.DataFrame) -> Evidence:
     countries = sorted(set(df["exporter"]) | set(df["importer"]))
     level = claim.rule.level or 0.95
     target = claim.power.target if claim.power is not None else 0.8
-    rng = np.random.default_rng(int(inp["seed"]))
     start_list = list(starts.values())
-    draws = []
-    for _ in range(int(inp["draws"])):
+
+    def placebo(rng: np.random.Generator) -> np.ndarray:
+        """The members' start years given to as many countries drawn at random."""
         chosen = rng.choice(countries, size=len(start_list), replace=False)
-        placebo = df.assign(**{term: indicator(df, dict(zip(chosen, start_list,
-                                                            strict=True)))})
-        if placebo[term].sum() == 0:
-            continue
-        res = _fit(placebo, term, controls)
-        if term in res.coef.index:
-            draws.append(float(res.coef[term]))
-    draws_arr = np.asarray(draws)
+        return indicator(df, dict(zip(chosen, start_list, strict=True)))
+
+    from tradeflows.estimation.inference import randomization_inference  # heavy: imported here
+
+    rhs = " + ".join([term, *controls])
+    try:
+        ri = randomization_inference(
+            df, f"trade ~ {rhs} | exp_year + imp_year + pair", term, statistic="coef",
+            draws=int(inp["draws"]), seed=int(inp["seed"]), assign=placebo,
+            vcov={"CL1": "upair"}, separation=("fe",))
+    except SpecificationError as exc:
+        raise Untestable(f"{term} is collinear with the fixed effects (not identified)") \
+            from exc
+    draws_arr = ri.permuted[np.isfinite(ri.permuted)]
     if draws_arr.size < 19:
         raise Untestable(f"only {draws_arr.size} randomization draws could be estimated")
     mde = mde_from_null(draws_arr, level, target, claim.rule.direction)  # before the estimate
-    res = _fit(df, term, controls)
-    if term not in res.coef.index:
-        raise Untestable(f"{term} is collinear with the fixed effects (not identified)")
+    res = ri.result
     b, se = float(res.coef[term]), float(res.se[term])
     lo, hi = interval_from_null(b, draws_arr, level)
     p = permutation_pvalue(b, draws_arr, claim.rule.direction)

@@ -7,9 +7,9 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from tradeflows.claims.catalog import Claim
-from tradeflows.claims.evidence import Evidence, Untestable
 from tradeflows.policy.corridors import LINKS_FILE, load_route_scenario, route_variables
+from tradeflows.studies.azerbaijan.claims.catalog import Claim
+from tradeflows.studies.azerbaijan.claims.evidence import Evidence, Untestable
 
 
 def links_tagged(tag: str) -> list[str]:

@@ -18,9 +18,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tradeflows.claims.catalog import Claim
-from tradeflows.claims.evidence import Evidence, Untestable, require
-from tradeflows.claims.power import (
+from tradeflows.studies.azerbaijan.claims.catalog import Claim
+from tradeflows.studies.azerbaijan.claims.evidence import Evidence, Untestable, require
+from tradeflows.studies.azerbaijan.claims.power import (
     interval_from_null,
     mde_from_null,
     permutation_pvalue,
