@@ -226,22 +226,39 @@ def sectors_estimate(obj: dict, level: str, countries: tuple[str, ...], years: t
 
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "csv"]), default="text")
-def variables(fmt: str) -> None:
-    """List every panel variable with its definition and source."""
-    from tradeflows.policy.variables import variable_catalog
+@click.option("--table", "which", type=click.Choice(["all", "panel", "sectors"]), default="all",
+              show_default=True, help="The pair-year panel's variables, the product-level "
+              "tables' (sector panel, BACI levels, HS6), or both.")
+def variables(fmt: str, which: str) -> None:
+    """List every panel variable with its definition and source, then the product-level
+    tables' columns (sector panel, BACI levels, HS6) with label and unit."""
+    import pandas as pd
 
-    table = variable_catalog()
+    from tradeflows.policy.variables import variable_catalog
+    from tradeflows.sectors.variables import sector_variable_catalog
+
+    panel = variable_catalog().assign(table="data/processed/panel.parquet", label="", unit="")
+    sectors = sector_variable_catalog()
+    parts = {"all": [panel, sectors], "panel": [panel], "sectors": [sectors]}[which]
+    table = pd.concat(parts, ignore_index=True)[["name", "definition", "source", "table",
+                                                 "label", "unit"]]
     if fmt == "csv":
         click.echo(table.to_csv(index=False), nl=False)
-    elif fmt == "markdown":
+        return
+    if fmt == "markdown":
         click.echo(table.to_markdown(index=False))
-    else:
-        width = min(shutil.get_terminal_size((100, 20)).columns, 100)
-        for row in table.itertuples(index=False):
-            click.echo(click.style(row.name, bold=True))
-            for label, text in (("", row.definition), ("source: ", row.source)):
-                click.echo(textwrap.fill(label + text, width=width, initial_indent="    ",
-                                         subsequent_indent="    "))
+        return
+    width = min(shutil.get_terminal_size((100, 20)).columns, 100)
+    shown = None
+    for row in table.itertuples(index=False):
+        if row.table != shown and (which != "panel" or shown is not None):
+            click.echo(click.style(f"== {row.table} ==", underline=True))
+        shown = row.table
+        head = row.name + (f"  {row.label} [{row.unit}]" if row.unit else "")
+        click.echo(click.style(head, bold=True))
+        for label, text in (("", row.definition), ("source: ", row.source)):
+            click.echo(textwrap.fill(label + text, width=width, initial_indent="    ",
+                                     subsequent_indent="    "))
 
 
 @main.command()
