@@ -164,3 +164,25 @@ def test_one_sector_ge_draws_on_the_remote_scheduler(remote_scheduler):
     pd.testing.assert_frame_equal(remote.country, local.country, check_exact=False,
                                   rtol=1e-12)
     assert remote.failed == local.failed
+
+
+def test_local_cluster_does_not_claim_the_dashboard_port():
+    """With port 8787 taken, a local cluster starts without the "Port 8787 is already in
+    use" warning (no dashboard unless asked)."""
+    import warnings
+
+    from tradeflows.distributed import dask_client
+
+    blocker = socket.socket()
+    try:
+        blocker.bind(("", 8787))
+        blocker.listen()
+    except OSError:
+        pass  # already taken by someone else: the same situation
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with dask_client(workers=1) as client:
+                assert fan_out(_square, [2, 3], client=client) == [4, 9]
+    finally:
+        blocker.close()
