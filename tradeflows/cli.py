@@ -224,6 +224,44 @@ def sectors_estimate(obj: dict, level: str, countries: tuple[str, ...], years: t
         click.echo(str(path))
 
 
+@sectors.command("simulate")
+@click.argument("scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--panel", "panel_file", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Sector panel (Parquet or CSV): exporter, importer, sector, trade (USD), "
+                   "the cost terms, domestic flows included; `year` if several years.")
+@click.pass_obj
+def sectors_simulate(obj: dict, scenario: Path, panel_file: Path) -> None:
+    """Multi-sector GE counterfactual of SCENARIO (TOML: sector sigmas, cost coefficients and
+    changes; schema in docs/sectors.md) on a sector panel: real income changes per country
+    and per country and sector."""
+    import pandas as pd
+
+    from tradeflows.gravity.sector_scenarios import load_sector_scenario, run_sector_scenario
+    from tradeflows.io import write_parquet
+    from tradeflows.tabular import Table, number, render
+
+    scn = load_sector_scenario(scenario)
+    panel = (pd.read_csv(panel_file) if panel_file.suffix.lower() == ".csv"
+             else pd.read_parquet(panel_file))
+    res, notes = run_sector_scenario(scn, panel, file=panel_file.name)
+    shown = ["real_gdp", "welfare", "exports", "consumer_price"]
+    click.echo(render(Table(
+        columns=["country", *shown], stub=True, caption=f"{scn.title}: percent changes",
+        rows=[[r.country, *(number(getattr(r, c), 3) for c in shown)]
+              for r in res.country.itertuples(index=False)], notes=notes), "text"))
+    by_sector = ["real_wage_term", "price_index", "output", "exports"]
+    click.echo(render(Table(
+        columns=["country", "sector", *by_sector], stub=True,
+        caption="By country and sector (percent; real_wage_term: the sector's factor of "
+                "the real wage change)",
+        rows=[[r.country, r.sector, *(number(getattr(r, c), 3) for c in by_sector)]
+              for r in res.country_sector.itertuples(index=False)]), "text"))
+    folder = obj["paths"].counterfactuals
+    for table, suffix in ((res.country, ""), (res.country_sector, "_by_sector")):
+        click.echo(str(write_parquet(table, folder / f"sectors_{scn.name}{suffix}.parquet")))
+
+
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "csv"]), default="text")
 @click.option("--table", "which", type=click.Choice(["all", "panel", "sectors"]), default="all",
