@@ -151,8 +151,9 @@ def fetch(obj: dict, source: str | None, show_list: bool, release: str | None, u
               help="Keep every N-th year only (e.g. 4, as in Yotov et al. 2016).")
 @click.option("--extra", "extra_files", multiple=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A downloaded trade file to add: BACI, CEPII Gravity, ITPD-E, UN Comtrade "
-                   "or IMF (recognised by content; repeatable).")
+              help="A downloaded file to add (recognised by content; repeatable): trade "
+                   "(BACI, CEPII Gravity, ITPD-E, UN Comtrade, IMF), WDI GDP/population "
+                   "(covariates) or an UNCTAD FDI workbook (investment).")
 @click.option("--drop-bad-rows", is_flag=True,
               help="Drop (and count in the manifest) rows with bad values, duplicate keys or "
                    "unknown codes instead of stopping at the first one.")
