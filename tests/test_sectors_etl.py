@@ -324,3 +324,31 @@ def test_recover_removes_a_killed_builds_stage_and_keeps_the_old_output(tmp_path
     live = processed / f".sectors.dstage-{os.getpid()}-abc"
     live.mkdir()
     assert recover(processed) == [] and live.exists()
+
+
+def test_suffixed_release_and_misnamed_zip_build(tmp_path):
+    """BACI_HS22_Y2023_V202501b.csv with country_codes_V202501b.csv (and an older release's
+    table beside it), as files and as a zip with no .zip name: the same sector totals as the
+    plain release."""
+    from _services import zip_bytes
+
+    plain = write_baci(tmp_path / "plain", [2023], 2000, n_countries=10, n_products=100)
+    codes = (tmp_path / "plain" / "country_codes_V202401.csv").read_bytes()
+    data = plain[0].read_bytes()
+    folder = tmp_path / "suffixed"
+    folder.mkdir()
+    (folder / "BACI_HS22_Y2023_V202501b.csv").write_bytes(data)
+    (folder / "country_codes_V202501b.csv").write_bytes(codes)
+    (folder / "country_codes_V202401.csv").write_bytes(b"country_code,country_iso3\n")
+    archive = tmp_path / "download"
+    archive.write_bytes(zip_bytes({"BACI_HS22_Y2023_V202501b.csv": data,
+                                   "country_codes_V202401.csv": b"country_code,country_iso3\n",
+                                   "country_codes_V202501b.csv": codes}))
+    build_sectors(plain, tmp_path / "o0", write_hs6=False)
+    want = read_level(tmp_path / "o0", "section")
+    for name, inputs in (("files", [folder / "BACI_HS22_Y2023_V202501b.csv"]),
+                         ("zip", [archive])):
+        build_sectors(inputs, tmp_path / name, write_hs6=False)
+        pd.testing.assert_frame_equal(read_level(tmp_path / name, "section"), want)
+    assert read_baci(archive)["value_usd"].sum() == pytest.approx(
+        read_baci(plain[0])["value_usd"].sum(), rel=1e-12)

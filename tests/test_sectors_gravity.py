@@ -223,5 +223,6 @@ def test_by_goes_to_dask_only_when_asked(monkeypatch):
     tf.ppml(df, FORMULA, by="sector", workers=2)
     monkeypatch.setenv(distributed.ENV_SCHEDULER, "tcp://127.0.0.1:9")
     tf.ppml(df, FORMULA, by="sector")
+    tf.ppml(df, FORMULA)  # one fit stays here whatever the environment says
     assert seen == [(True, None, 1), (False, "tcp://127.0.0.1:9", 1), (False, None, 2),
-                    (False, None, 1)]
+                    (False, None, 1), (True, None, 1)]

@@ -162,19 +162,26 @@ def _fit_task(task: tuple[str, str, pd.DataFrame], model: str, options: dict[str
     return label, res, err, [(str(w.message), w.category) for w in caught]
 
 
-def _run_tasks(tasks: list[tuple[str, str, pd.DataFrame]], model: str, options: dict,
-               collect: bool, fan_out_options: dict[str, Any]) -> list[tuple]:
-    from tradeflows.distributed import fan_out, scheduler_address
+def _on_dask(n_tasks: int, fan_out_options: dict[str, Any]) -> bool:
+    """Several fits and a Dask client, scheduler (argument or environment) or worker count."""
+    from tradeflows.distributed import scheduler_address
 
-    client = fan_out_options.get("client")
-    scheduler = fan_out_options.get("scheduler")
-    workers = fan_out_options.get("workers")
-    dask = client is not None or scheduler_address(scheduler) is not None or workers
+    return n_tasks > 1 and bool(
+        fan_out_options.get("client") is not None
+        or scheduler_address(fan_out_options.get("scheduler")) is not None
+        or fan_out_options.get("workers"))
+
+
+def _run_tasks(tasks: list[tuple[str, str, pd.DataFrame]], model: str, options: dict,
+               collect: bool, dask: bool, fan_out_options: dict[str, Any]) -> list[tuple]:
+    from tradeflows.distributed import fan_out
+
     return fan_out(_fit_task, tasks, shared={"model": model, "options": options,
                                              "collect": collect},
-                   serial=not dask, client=client, scheduler=scheduler,
-                   workers=workers or 1, progress=bool(fan_out_options.get("progress")),
-                   desc=f"{model} fits")
+                   serial=not dask, client=fan_out_options.get("client"),
+                   scheduler=fan_out_options.get("scheduler"),
+                   workers=fan_out_options.get("workers") or 1,
+                   progress=bool(fan_out_options.get("progress")), desc=f"{model} fits")
 
 
 def fit_many(model: str, data: Any, formula: Any, *, split: str | None = None,
@@ -197,11 +204,13 @@ def fit_many(model: str, data: Any, formula: Any, *, split: str | None = None,
         values = _group_values(data, by) if by else _split_values(data, column)
         for v in values:
             samples.append((f"; {column}={v}", v, data.loc[(data[column] == v).to_numpy()]))
-    keep = used_columns(data, formulas, kwargs) if by else None
+    fan_out_options = dict(fan_out_options or {})
+    dask = _on_dask(len(formulas) * len(samples), fan_out_options)
+    keep = used_columns(data, formulas, kwargs) if dask else None  # what travels to workers
     tasks = [(str(v) if by and len(formulas) == 1 else f + suffix, f,
               d if keep is None else d[keep])
              for f in formulas for suffix, v, d in samples]
-    out = _run_tasks(tasks, model, kwargs, by is not None, dict(fan_out_options or {}))
+    out = _run_tasks(tasks, model, kwargs, by is not None, dask, fan_out_options)
     data_of = {label: d for label, _, d in tasks}
     fits = {label: attach_data(res, data_of[label]) for label, res, err, _ in out
             if err is None}
@@ -235,11 +244,13 @@ def ppml(data: pd.DataFrame, formula: str, *, split: str | None = None,
     ``by="sector"``: one fit per value of the column (all values, sorted; a missing value is a
     ``DataError``), labelled by the value; a group that cannot be estimated is listed in
     ``.failed`` with the reason instead of stopping the others, and each fit's warnings are
-    kept in ``.warnings`` (not shown). Only the columns the fits read travel to workers.
+    kept in ``.warnings`` (not shown).
 
-    Fan-out of several fits: ``client=`` (an open ``dask.distributed.Client``),
+    Fan-out of several fits (one fit always runs here): ``client=`` (an open
+    ``dask.distributed.Client``),
     ``scheduler=`` (or ``$TRADEFLOWS_SCHEDULER``), or ``workers=n`` (a LocalCluster of n
-    processes); none of them: serially in this process. The numbers are the same.
+    processes); none of them: serially in this process. The numbers are the same; only the
+    columns the fits read travel to the workers.
     Other keyword arguments (vcov, weights, offset, fixed_coefs, separation, tol, maxiter, ssc,
     strict, progress, threads) are those of :func:`tradeflows.estimation.ppml.ppml`.
     """

@@ -59,8 +59,15 @@ from tradeflows import __version__
 from tradeflows.errors import DataError
 from tradeflows.io import replace_dir, sha256_file, staging_dir, write_json
 from tradeflows.sectors.concordance import Concordance, chapter_concordance, load_concordance
-from tradeflows.sources.archive import extract_member, zip_members
-from tradeflows.sources.baci import UNIT, find_country_codes, read_country_codes
+from tradeflows.sources.archive import extract_member, is_zip, zip_members
+from tradeflows.sources.baci import (
+    CODES_FILE,
+    UNIT,
+    YEAR_FILE,
+    find_country_codes,
+    read_country_codes,
+    same_release,
+)
 
 BLOCK_BYTES = 8 << 20
 COLUMNS = ("t", "i", "j", "k", "v", "q")
@@ -150,12 +157,14 @@ def year_files(inputs: Sequence[str | Path], years: Sequence[int] | None = None
         path = Path(raw)
         if not path.is_file():
             raise DataError("no such BACI file", file=path)
-        if path.suffix.lower() == ".zip":
-            code_members = zip_members(path, r"^country_codes_V\d+\.csv$")
+        if is_zip(path):  # a release zip, whatever its name
+            code_members = zip_members(path, CODES_FILE)
             if not code_members:
                 raise DataError("no country_codes_V*.csv in the archive", file=path)
-            codes = codes_of(extract_member(path, code_members[-1]))
-            members = zip_members(path, r"^BACI_.*_Y\d{4}_.*\.csv$")
+            members = zip_members(path, YEAR_FILE)
+            if not members:
+                raise DataError("no BACI_*_Y<year>_V<release>.csv in the archive", file=path)
+            codes = codes_of(extract_member(path, same_release(code_members, members[0])[-1]))
             entries = [(m, int(_YEAR.search(Path(m).name).group(1))) for m in members]
         else:
             codes = codes_of(find_country_codes(path))
