@@ -75,7 +75,8 @@ def project(tmp_path_factory):
 
 
 def test_bundled_scenarios_parse() -> None:
-    assert set(SCENARIOS) == {"zangezur", "zangezur_full", "ots_deepening", "northern_disruption"}
+    assert set(SCENARIOS) == {"zangezur", "zangezur_full", "ots_deepening", "northern_disruption",
+                              "northern_disruption_no_middle"}
     for name in SCENARIOS:
         scn = load_scenario(name)
         assert scn.changes and scn.shock_terms[0] in scn.formula

@@ -65,6 +65,40 @@ def test_each_claim_links_the_figure_of_its_own_statistic(built):
     assert width == round(6.0 * 300)  # 6.0 in at 300 dpi
 
 
+def test_every_testable_claim_has_the_figure_of_its_statistic(built):
+    """Each claim with a verdict other than "not testable" links its own figure (300 dpi PNG
+    + SVG, not blank), and the page shows it."""
+    import matplotlib.image as mpimg
+    from PIL import Image
+
+    p, _, first, _ = built
+    claims = pd.read_csv(p.reports / "tables" / "claims.csv").set_index("id")
+    testable = claims[claims["verdict"] != "not testable with the bundled data"]
+    assert {"C1", "C1D", "C4", "C5", "C6", "C7F", "C11", "C13"} <= set(testable.index)
+    html = first["index.html"].decode()
+    for cid, fig in testable["figure"].items():
+        assert isinstance(fig, str) and fig.startswith(f"figures/claim_{cid.lower()}_"), cid
+        assert f"{fig}.png" in first and f"{fig}.svg" in first, cid
+        png = p.reports / f"{fig}.png"
+        assert Image.open(png).info["dpi"][0] == pytest.approx(300, abs=0.01), cid
+        pixels = mpimg.imread(png)[..., :3]
+        assert (pixels < 0.9).mean() > 0.005, f"{cid}: blank figure"
+        assert f"{fig}.svg" in html, cid
+
+
+def test_claim_figures_have_no_second_axis(built):
+    """No dual axes: every claim figure is drawn on axes that share nothing (one y-axis)."""
+    from tradeflows.studies.azerbaijan.report import claim_figures as cf
+
+    series = pd.DataFrame({"year": range(2018, 2025), "value": [1, 2, 2, 3, 5, 6, 8]})
+    fig = cf.period_means_figure(series, (2018, 2021), (2022, 2024), 1.1, "t", "x")
+    assert len(fig.axes) == 1
+    events = pd.DataFrame({"institution_or_corridor": ["A", "B", "A"],
+                           "start_date": ["2014-01-02", "2017-10", "2019"]})
+    fig = cf.record_figure(events, "record")
+    assert len(fig.axes) == 1 and len(fig.axes[0].get_yticklabels()) == 2
+
+
 def test_second_run_is_byte_identical(built):
     _, _, first, second = built
     assert first.keys() == second.keys()

@@ -183,8 +183,13 @@ def test_reproduce_end_to_end(tmp_path):
     assert first.keys() == second.keys()
     assert [k for k in first if first[k] != second[k]] == []
     for name in ("figures/claim_c1_placebo.png", "figures/claim_c2_randomization.png",
-                 "figures/claim_c3_event_study.svg", "figures/ge_zangezur_full.png"):
+                 "figures/claim_c3_event_study.svg", "figures/ge_zangezur_full.png",
+                 "figures/claim_c4_series.png", "figures/claim_c5_minimum.svg",
+                 "figures/claim_c6_record.png", "figures/claim_c13_routes.svg",
+                 "figures/route_value_middle_corridor.png",
+                 "tables/route_value_middle_corridor.html"):
         assert name in first, name
+    assert "## Scenario comparisons" in md
     check_figure_files(root / "reports" / "index.html")
     if CHROMIUM is not None:  # without it, the synthetic browser test reports the skip
         check_in_browser(root / "reports" / "index.html", tmp_path)

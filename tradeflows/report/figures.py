@@ -139,7 +139,7 @@ def interval_figure(rows: pd.DataFrame, *, null: float | None, xlabel: str, titl
     fig.suptitle(textwrap.shorten(title, 90), x=0.01, ha="left", fontsize=10,
                  fontweight="bold")
     if note:
-        ax.set_title(textwrap.fill(textwrap.shorten(note, 600), 95), loc="left", fontsize=7,
+        ax.set_title(textwrap.fill(textwrap.shorten(note, 600), 70), loc="left", fontsize=7,
                      color="#555555")
     ax.xaxis.grid(True, color="#e8e8e8", lw=0.6)
     ax.set_axisbelow(True)

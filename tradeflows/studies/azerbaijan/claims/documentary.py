@@ -6,7 +6,12 @@ import pandas as pd
 
 from tradeflows.policy.events import parse_partial_date
 from tradeflows.studies.azerbaijan.claims.catalog import Claim
-from tradeflows.studies.azerbaijan.claims.evidence import Evidence, Untestable, year_span
+from tradeflows.studies.azerbaijan.claims.evidence import (
+    Evidence,
+    Untestable,
+    claim_figure,
+    year_span,
+)
 
 
 def _involved(events: pd.DataFrame) -> pd.Series:
@@ -68,7 +73,8 @@ def documentary_evidence(claim: Claim, events: pd.DataFrame) -> Evidence:
                     conf_high=float(distinct), nobs=len(ev),
                     years=year_span(years.astype(int)), sources=claim.sources, note=note,
                     series=ev[["event_id", "kind", "institution_or_corridor", "country_iso3",
-                               "partner_iso3", "start_date", "source_url"]])
+                               "partner_iso3", "start_date", "source_url"]],
+                    figure=claim_figure(claim, "record"))
 
 
 def timed_evidence(claim: Claim, events: pd.DataFrame, last_data_year: int) -> Evidence:

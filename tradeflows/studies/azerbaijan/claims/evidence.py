@@ -42,6 +42,12 @@ class Evidence:
     blocks_support: str = ""
 
 
+def claim_figure(claim: object, what: str) -> str:
+    """The path (relative to ``reports/``, no extension) of the figure of ``claim``'s own
+    statistic: ``figures/claim_<id>_<what>``."""
+    return f"figures/claim_{claim.id.lower()}_{what}"
+
+
 def year_span(years: pd.Series) -> str:
     """``"2001-2012"`` for the years present (``""`` if none)."""
     years = pd.Series(years).dropna()

@@ -14,7 +14,12 @@ import pandas as pd
 
 from tradeflows.config import PACKAGE_DATA
 from tradeflows.studies.azerbaijan.claims.catalog import Claim
-from tradeflows.studies.azerbaijan.claims.evidence import Evidence, Untestable, require
+from tradeflows.studies.azerbaijan.claims.evidence import (
+    Evidence,
+    Untestable,
+    claim_figure,
+    require,
+)
 
 CARGO_FILE = PACKAGE_DATA / "corridor_cargo.csv"
 PREFERRED_REPORTER = "Ministry of Transport of Kazakhstan"
@@ -90,7 +95,9 @@ def reported_series_evidence(claim: Claim, raw_dir: Path,
     if flows is not None and "check_destinations" in claim.inputs:
         note += route_group_trade_check(flows, claim)
     return Evidence(estimate=est, conf_low=est, conf_high=est, nobs=len(a) + len(b),
-                    years=f"{p0}-{q1}", sources=claim.sources, note=note, figure=CARGO_FIGURE)
+                    years=f"{p0}-{q1}", sources=claim.sources, note=note,
+                    series=s[s["year"].between(p0, q1)][["year", "value"]].reset_index(drop=True),
+                    figure=claim_figure(claim, "series"))
 
 
 def cbar_fdi(raw_dir: Path) -> pd.DataFrame:
@@ -150,7 +157,8 @@ def fdi_reported_evidence(claim: Claim, raw_dir: Path) -> Evidence:
     return Evidence(estimate=float(latest["share_low"]), conf_low=float(latest["share_low"]),
                     conf_high=float(latest["share_high"]), nobs=len(bounds),
                     years=f"{int(bounds['year'].min())}-{int(bounds['year'].max())}",
-                    sources=claim.sources, note=note, series=bounds, table=FDI_TABLE)
+                    sources=claim.sources, note=note, series=bounds, table=FDI_TABLE,
+                    figure=claim_figure(claim, "bounds"))
 
 
 def route_group_trade_check(flows: pd.DataFrame, claim: Claim) -> str:

@@ -9,7 +9,7 @@ import pandas as pd
 
 from tradeflows.policy.corridors import LINKS_FILE, load_route_scenario, route_variables
 from tradeflows.studies.azerbaijan.claims.catalog import Claim
-from tradeflows.studies.azerbaijan.claims.evidence import Evidence, Untestable
+from tradeflows.studies.azerbaijan.claims.evidence import Evidence, Untestable, claim_figure
 
 
 def links_tagged(tag: str) -> list[str]:
@@ -54,4 +54,4 @@ def route_alternatives_evidence(claim: Claim) -> Evidence:
             "freight rates.")
     return Evidence(estimate=est, conf_low=est, conf_high=est, nobs=len(table),
                     years=str(year), sources=claim.sources, note=note, series=table,
-                    table="tables/claim_c13_routes")
+                    table="tables/claim_c13_routes", figure=claim_figure(claim, "routes"))

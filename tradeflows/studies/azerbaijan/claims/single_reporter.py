@@ -19,7 +19,12 @@ import numpy as np
 import pandas as pd
 
 from tradeflows.studies.azerbaijan.claims.catalog import Claim
-from tradeflows.studies.azerbaijan.claims.evidence import Evidence, Untestable, require
+from tradeflows.studies.azerbaijan.claims.evidence import (
+    Evidence,
+    Untestable,
+    claim_figure,
+    require,
+)
 from tradeflows.studies.azerbaijan.claims.power import (
     interval_from_null,
     mde_from_null,
@@ -112,8 +117,11 @@ def level_growth_evidence(flows: pd.DataFrame, claim: Claim) -> Evidence:
     note = (f"Mean {a.mean() / 1e6:,.0f} USD mn a year in {pre[0]}-{pre[1]}, "
             f"{b.mean() / 1e6:,.0f} in {post[0]}-{post[1]}. By reporter (USD mn): {listed}."
             + (f" No report with {inp['partner']} for: {gaps}." if gaps else ""))
+    series = by_year.rename("value").rename_axis("year").reset_index()
     return Evidence(estimate=est, conf_low=est, conf_high=est, nobs=len(rep),
-                    years=f"{pre[0]}-{post[1]}", sources=claim.sources, note=note)
+                    years=f"{pre[0]}-{post[1]}", sources=claim.sources, note=note,
+                    series=series.assign(value=series["value"] / 1e6),
+                    figure=claim_figure(claim, "series"))
 
 
 def single_reporter_evidence(flows: pd.DataFrame, claim: Claim) -> Evidence:

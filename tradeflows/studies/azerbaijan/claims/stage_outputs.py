@@ -12,6 +12,7 @@ from tradeflows.studies.azerbaijan.claims.catalog import Claim
 from tradeflows.studies.azerbaijan.claims.evidence import (
     Evidence,
     Untestable,
+    claim_figure,
     read_parquet_or_untestable,
     require,
 )
@@ -92,7 +93,7 @@ def counterfactual_evidence(claim: Claim, paths: Paths) -> Evidence:
     return Evidence(estimate=float(point.min()), conf_low=float(lo), conf_high=float(hi),
                     nobs=mins.size, years=f"baseline {int(base.iloc[0])}" if len(base) else "",
                     sources=claim.sources, note=note, series=series,
-                    table=f"tables/ge_{scenario}", figure=f"figures/ge_{scenario}",
+                    table=f"tables/ge_{scenario}", figure=claim_figure(claim, "minimum"),
                     mde=mde_analytic(float(np.std(mins, ddof=1)), level, target),
                     mde_note=("analytic, from the dispersion of the within-draw minimum "
                               "(draws of the partial effects)"))

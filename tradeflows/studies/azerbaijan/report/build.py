@@ -35,6 +35,9 @@ from tradeflows.studies.azerbaijan.report import claim_figures as cf
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 DESCRIPTIVE_FIRST_YEAR = 2010
 SHARE_YEARS = [2010, 2015, 2020]
+#: Labels of the GE quantities a claim may name (columns of the counterfactual tables).
+MEASURE_LABELS = {"real_gdp": "real GDP", "exports": "exports", "imports": "imports",
+                  "producer_price": "producer price", "consumer_price": "consumer price"}
 
 
 def _fmt(x: object, digits: int = 3) -> str:
@@ -60,14 +63,22 @@ def _link(reports: Path, rel: str, prefer: tuple[str, ...]) -> str:
     return ""
 
 
-def _claim_outputs(a: Assessment, reports: Path) -> list[Path]:
-    """Tables and figures of one claim's evidence (designs computed in this package)."""
+def _claim_outputs(a: Assessment, reports: Path, paths: Paths) -> list[Path]:
+    """Tables and figures of one claim's evidence: each claim with evidence gets the figure
+    of its own statistic (``ev.figure``), 300 dpi PNG + SVG."""
     ev, c = a.evidence, a.claim
     if ev is None or ev.series is None:
         return []
     s = ev.series
     out: list[Path] = []
-    if c.method == "single_reporter":
+    title = f"{c.id}: {c.title}"
+    if c.method in ("reported_series", "single_reporter") and "year" in s.columns:
+        unit = ("USD million, as reported" if c.method == "single_reporter"
+                else c.rule.statistic.removeprefix("log growth of "))
+        out += fg.save_figure(cf.period_means_figure(
+            s, tuple(c.inputs["pre"]), tuple(c.inputs["post"]), ev.estimate, unit, title),
+            reports / ev.figure)
+    elif c.method == "single_reporter":
         t = s.sort_values("h", ascending=False)[["partner", "role", "pre_usd", "post_usd",
                                                   "g_treated", "g_control", "h"]]
         t = t.assign(pre_usd=t["pre_usd"] / 1e6, post_usd=t["post_usd"] / 1e6).rename(
@@ -89,10 +100,43 @@ def _claim_outputs(a: Assessment, reports: Path) -> list[Path]:
     elif c.method == "fdi_reported":
         out += write_table(s, reports / "tables" / f"claim_{c.id.lower()}_bounds",
                            f"{c.id}: bounds of the Central Asian share of FDI inflows", digits=1)
+        out += fg.save_figure(cf.share_bounds_figure(s, c.rule.null, title),
+                              reports / ev.figure)
     elif c.method == "route_alternatives":
         out += write_table(s, reports / ev.table, f"{c.id}: route costs (rail-km "
                            "equivalents) and the value of the alternative route", digits=3)
+        out += fg.save_figure(cf.route_value_figure(s, ev.estimate, c.inputs["destination"],
+                                                    title), reports / ev.figure)
+    elif c.method == "documentary":
+        out += fg.save_figure(cf.record_figure(s, title), reports / ev.figure)
+    elif c.method == "counterfactual":
+        out += _worst_off_outputs(a, reports, paths)
     return out
+
+
+def _worst_off_outputs(a: Assessment, reports: Path, paths: Paths) -> list[Path]:
+    """The GE claim's figure: each named country's change with its interval (sorted) and the
+    within-draw minimum, against the rule's threshold."""
+    ev, c = a.evidence, a.claim
+    measure, scenario = c.inputs["measure"], c.inputs["scenario"]
+    file = paths.counterfactuals / f"{scenario}.parquet"
+    if not file.is_file():
+        return []
+    table = pd.read_parquet(file)
+    rows = table[table["country"].isin(c.inputs["countries"])]
+    # a table without the interval columns (older outputs) shows the points only
+    countries = pd.DataFrame({"country": rows["country"], "estimate": rows[measure],
+                              "conf_low": rows.get(f"{measure}_lower", rows[measure]),
+                              "conf_high": rows.get(f"{measure}_upper", rows[measure])})
+    level = int(100 * (c.rule.level or 0.95))
+    note = (f"{level}% intervals from the draws of the partial effects; the last row is the "
+            "claim's statistic: the minimum over the countries computed within each draw "
+            "(point: the minimum at the point estimate). Dashed: the rule's threshold.")
+    return fg.save_figure(cf.worst_off_figure(
+        countries, (ev.estimate, ev.conf_low, ev.conf_high), c.rule.null,
+        f"Change in {MEASURE_LABELS.get(measure, measure)} (%), scenario {scenario}",
+        f"{c.id}: {c.title}", note),
+        reports / ev.figure)
 
 
 def _summary_rows(assessments: list[Assessment]) -> pd.DataFrame:
@@ -300,7 +344,7 @@ def build_report(paths: Paths, progress: bool = True) -> Path:
         write_table(changes, reports / "tables" / "claims_change_log",
                     "Change log of the claims catalog")
         for a in assessments:
-            _claim_outputs(a, reports)
+            _claim_outputs(a, reports, paths)
         steps.update()
         write_text(table.to_csv(index=False, lineterminator="\n"),
                    reports / "tables" / "claims.csv")

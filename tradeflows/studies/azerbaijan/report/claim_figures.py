@@ -10,6 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from tradeflows.report import figures as fg
 from tradeflows.report.figures import new_figure, styled
 
 #: Colour of each verdict in the claims' figures.
@@ -169,4 +170,110 @@ def claims_summary_figure(rows: pd.DataFrame) -> Figure:
                      fontsize=8, color=color, pad=2)
     fig.suptitle("Each claim's statistic, its interval and the threshold of its rule "
                  "(dashed)", x=0.01, ha="left", fontsize=10, fontweight="bold")
+    return fig
+
+
+@styled
+def period_means_figure(series: pd.DataFrame, pre: tuple[int, int], post: tuple[int, int],
+                        estimate: float, ylabel: str, title: str) -> Figure:
+    """An annual series (``year, value``) with the claim's two periods shaded and each
+    period's mean drawn across it; the statistic (log growth of the mean) is printed."""
+    fig, ax = new_figure(6.4, 3.2)
+    s = series.sort_values("year")
+    for (first, last), color in ((pre, "#d1e5f0"), (post, "#fddbc7")):
+        ax.axvspan(first - 0.5, last + 0.5, color=color, zorder=0)
+        inside = s[s["year"].between(first, last)]["value"]
+        if len(inside):
+            ax.hlines(inside.mean(), first - 0.5, last + 0.5, color="#444444", lw=1.2,
+                      ls="--", zorder=2)
+    ax.plot(s["year"], s["value"], marker="o", color=fg.MAIN_COLOR, zorder=3)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel(f"year (blue: {pre[0]}-{pre[1]}, red: {post[0]}-{post[1]}; dashed: "
+                  "period means)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(f"{title}\nlog growth of the period mean: {estimate:+.3f}", loc="left")
+    return fig
+
+
+@styled
+def worst_off_figure(countries: pd.DataFrame, minimum: tuple[float, float, float],
+                     null: float, xlabel: str, title: str, note: str) -> Figure:
+    """Each country's change with its interval, sorted by change, and the claim's statistic
+    (the minimum over countries within each draw) as the last, highlighted row
+    (``countries``: country, estimate, conf_low, conf_high)."""
+    rows = countries.sort_values("estimate", ascending=False, kind="stable")
+    table = pd.DataFrame({"label": [fg.country_label(c) for c in rows["country"]],
+                          "estimate": rows["estimate"].to_numpy(float),
+                          "conf_low": rows["conf_low"].to_numpy(float),
+                          "conf_high": rows["conf_high"].to_numpy(float),
+                          "highlight": False})
+    low_row = pd.DataFrame({"label": ["Minimum over these countries (within draws)"],
+                            "estimate": [minimum[0]], "conf_low": [minimum[1]],
+                            "conf_high": [minimum[2]], "highlight": [True]})
+    return fg.interval_figure(pd.concat([table, low_row], ignore_index=True), null=null,
+                              xlabel=xlabel, title=title, note=note,
+                              highlight_color="#b2182b")
+
+
+@styled
+def record_figure(events: pd.DataFrame, title: str) -> Figure:
+    """The documented record: one row per item (``institution_or_corridor``), a mark at each
+    dated event of it (``start_date``, partial dates at their first day)."""
+    ev = events.assign(date=pd.to_datetime(events["start_date"].str.slice(0, 10),
+                                           format="mixed", errors="coerce"))
+    ev = ev.dropna(subset=["date"])
+    first = ev.groupby("institution_or_corridor")["date"].min().sort_values()
+    items = first.index.tolist()
+    fig, ax = new_figure(6.8, 0.32 * max(len(items), 1) + 1.4)
+    y = {item: k for k, item in enumerate(reversed(items))}
+    ax.scatter(ev["date"], ev["institution_or_corridor"].map(y), color=fg.MAIN_COLOR, s=22,
+               zorder=3)
+    for k in y.values():
+        ax.axhline(k, color="#eeeeee", lw=0.6, zorder=0)
+    ax.set_yticks(list(y.values()), [textwrap.shorten(i, 48) for i in y])
+    ax.set_xlabel("date of the documented event (events.csv)")
+    ax.set_title(f"{title}\n{len(items)} distinct item(s), {len(ev)} dated event(s)",
+                 loc="left")
+    return fig
+
+
+@styled
+def share_bounds_figure(bounds: pd.DataFrame, null: float, title: str) -> Figure:
+    """The bounds of a share by year (``year, share_low, share_high``; percent): the lower
+    bound is the statistic, the upper bound what unlisted investors could add; the rule's
+    threshold dashed."""
+    rows = pd.DataFrame({"label": bounds["year"].astype(int).astype(str),
+                         "estimate": bounds["share_low"].to_numpy(float),
+                         "conf_low": bounds["share_low"].to_numpy(float),
+                         "conf_high": bounds["share_high"].to_numpy(float),
+                         "highlight": bounds["year"] == bounds["year"].max()})
+    return fg.interval_figure(rows.iloc[::-1].reset_index(drop=True), null=null,
+                              xlabel="share of gross FDI inflows (%): listed (point) to "
+                              "at most (bar end)", title=title,
+                              note="Latest year highlighted (the statistic).")
+
+
+@styled
+def route_value_figure(table: pd.DataFrame, estimate: float, destination: str,
+                       title: str) -> Figure:
+    """Per origin, the log rise of the route cost to ``destination`` when the alternative
+    route is also closed (``origin, log_value_of_alternative``; infinite = no route left);
+    the mean over origins (the statistic) dashed."""
+    t = table.sort_values("log_value_of_alternative", ascending=True, kind="stable")
+    fig, ax = new_figure(6.4, 0.35 * len(t) + 1.4)
+    vals = t["log_value_of_alternative"].to_numpy(float)
+    finite = np.isfinite(vals)
+    top = np.nanmax(vals[finite]) if finite.any() else 1.0
+    y = np.arange(len(t))
+    ax.scatter(np.where(finite, vals, top), y, color=np.where(finite, fg.MAIN_COLOR, "#b2182b"),
+               s=26, zorder=3)
+    for yi, v, ok in zip(y, vals, finite, strict=True):
+        ax.annotate(f"{v:+.2f}" if ok else "no route left", (v if ok else top, yi),
+                    xytext=(4, 0), textcoords="offset points", va="center", fontsize=7)
+    if np.isfinite(estimate):
+        ax.axvline(estimate, color="#444444", ls="--", lw=0.9)
+    ax.set_yticks(y, [fg.country_label(o) for o in t["origin"]])
+    ax.set_xlabel(f"log rise of the route cost to {fg.country_label(destination)} without "
+                  "the alternative (mean dashed)")
+    ax.set_title(title, loc="left")
     return fig
