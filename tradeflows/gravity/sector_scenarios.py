@@ -18,8 +18,8 @@ Scenario file (every key checked; errors name the file and the key)::
     variable = "policy"
     value = 1.0                      # or add = x, or multiply = x (exactly one)
     sectors = ["XVI"]                # default: every sector
-    exporters = ["AZE"]              # default: every exporter (ISO3 or panel codes)
-    importers = ["KAZ", "UZB"]       # default: every importer
+    exporters = ["FRA"]              # default: every exporter (ISO3 or panel codes)
+    importers = ["DEU", "ITA"]       # default: every importer
     symmetric = true                 # also the reverse direction (default false)
 
 Changes touch international rows only (the cost terms of domestic flows stay as they are).
