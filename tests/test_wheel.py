@@ -10,6 +10,8 @@ import zipfile
 import pytest
 from _fresh_venv import REPO, fresh_venv_group, run, user_env
 
+import tradeflows
+
 pytestmark = [pytest.mark.slow, fresh_venv_group]
 
 
@@ -27,6 +29,7 @@ def test_wheel_carries_data_licence_and_metadata_but_no_tests_or_caches(fresh_wh
     meta_name = next(n for n in names if n.endswith(".dist-info/METADATA"))
     meta = zipfile.ZipFile(fresh_wheel).read(meta_name).decode()
     assert "License-Expression: MIT" in meta
+    assert f"\nVersion: {tradeflows.__version__}\n" in meta  # one version source
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     for dep in ("requests", "rich", "numpy", "click"):
         assert f"Requires-Dist: {dep}" in meta
