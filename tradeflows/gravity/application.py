@@ -136,8 +136,9 @@ def sample_countries(panel: pd.DataFrame, focus: tuple[str, ...] = FOCUS,
     observed trade with them (both directions, all years); ties broken by ISO3 code."""
     from tradeflows.panel.aggregate import country_rows
 
-    panel = country_rows(panel)
-    present = set(panel["exporter"]) | set(panel["importer"])
+    needed = [c for c in ("exporter", "importer", "trade", "eu_aggregate") if c in panel.columns]
+    panel = country_rows(panel[needed])  # not a copy of every column of the wide panel
+    present = set(panel["exporter"].unique()) | set(panel["importer"].unique())
     chosen = [c for c in focus if c in present]
     intl = panel[(panel["exporter"] != panel["importer"]) & panel["trade"].notna()]
     ex = intl[intl["exporter"].isin(chosen)].groupby("importer")["trade"].sum()
@@ -304,8 +305,8 @@ def estimate_application(panel: pd.DataFrame, *, countries: list[str] | None = N
     if joint:
         jobs.append(("joint", "All policies", joint + extra))
     if "both_ots" in df.columns and "both_ots" in joint:
-        members = tuple(c for c in OTS_MEMBERS_2019
-                        if c in set(df["exporter"]) | set(df["importer"]))
+        present = set(df["exporter"].unique()) | set(df["importer"].unique())
+        members = tuple(c for c in OTS_MEMBERS_2019 if c in present)
         df, names = add_country_interactions(df, "both_ots", members)
         jobs.append(("ots_by_member", "OTS by member", _usable(df, names, res.notes,
                                                                "ots_by_member")))
