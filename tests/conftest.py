@@ -27,3 +27,29 @@ def built_project(tmp_path_factory) -> Path:
     finally:
         mp.undo()
     return root
+
+
+@pytest.fixture(scope="session")
+def fresh_wheel(tmp_path_factory) -> Path:
+    """The wheel built from a clean copy of the source tree (tests/_fresh_venv.py)."""
+    from _fresh_venv import build_wheel
+
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
+
+
+@pytest.fixture(scope="session")
+def fresh_venv(fresh_wheel, tmp_path_factory) -> Path:
+    """A fresh venv with the wheel installed (tests/_fresh_venv.py)."""
+    from _fresh_venv import make_venv
+
+    return make_venv(fresh_wheel, tmp_path_factory.mktemp("venv") / "fresh")
+
+
+@pytest.fixture(scope="session")
+def fresh_reproduce(fresh_venv, tmp_path_factory):
+    """``tradeflows init demo``, ``cd demo``, ``tradeflows reproduce`` and a second
+    ``tradeflows report`` in the fresh venv, once per session: a
+    :class:`_fresh_venv.FreshRun`. Tests using it carry ``_fresh_venv.fresh_venv_group``."""
+    from _fresh_venv import init_and_reproduce
+
+    return init_and_reproduce(fresh_venv, tmp_path_factory.mktemp("user"))
