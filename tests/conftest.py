@@ -21,8 +21,9 @@ def built_project(tmp_path_factory) -> Path:
     try:
         from tradeflows.config import paths
         from tradeflows.panel.build import build_panel
+        from tradeflows.studies.azerbaijan.config import VALIDATION
 
-        build_panel(paths(), progress=False)
+        build_panel(paths(), progress=False, validation=VALIDATION)
     finally:
         mp.undo()
     return root

@@ -9,7 +9,6 @@ import pytest
 from tradeflows.config import paths as make_paths
 from tradeflows.errors import DataError, SpecificationError
 from tradeflows.gravity.scenarios import (
-    FOCUS,
     N_MOVERS,
     SCENARIOS,
     baseline_cross_section,
@@ -18,6 +17,7 @@ from tradeflows.gravity.scenarios import (
     scenario_costs,
 )
 from tradeflows.io import sha256_file
+from tradeflows.studies.azerbaijan.config import FOCUS
 
 COUNTRIES = ["AZE", "KAZ", "TKM", "HUN", "TUR", "DEU", "USA", "CHN", "GEO"]
 MEMBERS = {"AZE", "KAZ", "TUR"}
@@ -70,12 +70,13 @@ def project(tmp_path_factory):
     _panel().to_parquet(paths.panel)
     scn = root / "synthetic_ots.toml"
     scn.write_text(SCENARIO, encoding="utf-8")
-    written = run_scenario(scn, paths, draws=30, seed=5, progress=False, workers=1)
+    written = run_scenario(scn, paths, draws=30, seed=5, progress=False, workers=1, focus=FOCUS)
     return paths, scn, written
 
 
 def test_bundled_scenarios_parse() -> None:
-    assert set(SCENARIOS) == {"zangezur", "zangezur_full", "ots_deepening", "northern_disruption"}
+    assert set(SCENARIOS) == {"zangezur", "zangezur_full", "ots_deepening", "northern_disruption",
+                              "northern_disruption_no_middle"}
     for name in SCENARIOS:
         scn = load_scenario(name)
         assert scn.changes and scn.shock_terms[0] in scn.formula
@@ -170,7 +171,7 @@ def test_table_and_figure_share_one_country_order(project) -> None:
 def test_outputs_deterministic(project) -> None:
     paths, scn, written = project
     before = {p.name: sha256_file(p) for p in written}
-    again = run_scenario(scn, paths, draws=30, seed=5, progress=False, workers=1)
+    again = run_scenario(scn, paths, draws=30, seed=5, progress=False, workers=1, focus=FOCUS)
     assert {p.name: sha256_file(p) for p in again} == before
 
 

@@ -18,6 +18,7 @@ from tradeflows.config import paths
 from tradeflows.errors import DataError
 from tradeflows.panel.build import PANEL_COLUMNS, build_panel, read_extra
 from tradeflows.sources import bundled
+from tradeflows.studies.azerbaijan.config import VALIDATION
 
 RAW = paths().raw
 FOCUS = ["AZE", "KAZ", "KGZ", "UZB", "RUS", "TUR", "GEO", "ARM", "TKM"]
@@ -73,7 +74,7 @@ def _root(tmp_path_factory, raw, name):
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, small_raw):
     p = _root(tmp_path_factory, small_raw, "root")
-    summary = build_panel(p, progress=False)
+    summary = build_panel(p, progress=False, validation=VALIDATION)
     return p, summary, pd.read_parquet(p.panel)
 
 

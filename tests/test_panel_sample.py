@@ -20,6 +20,7 @@ from tradeflows.panel.build import build_panel, build_panel_frame, combine_trade
 from tradeflows.panel.sample import overlap_agreement, source_consistent
 from tradeflows.panel.validation import validation_table
 from tradeflows.sources import bundled
+from tradeflows.studies.azerbaijan.config import VALIDATION
 
 RAW = paths().raw
 
@@ -163,7 +164,7 @@ def country_build(tmp_path_factory):
                      national=lambda d: d["partner_iso3"] == COUNTRY,
                      penppml=_either_side("exp", "imp"), fdi=lambda d: d["host_iso3"] == COUNTRY)
     p = _root(tmp_path_factory, raw, "root_one_country")
-    summary = build_panel(p, progress=False)
+    summary = build_panel(p, progress=False, validation=VALIDATION)
     return p, summary, pd.read_parquet(p.panel)
 
 

@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 import pytest
 from test_claims_data import synthetic_tree
 
-import tradeflows.report.build as rb
+import tradeflows.studies.azerbaijan.report.build as rb
 from tradeflows.config import paths as project_paths
 from tradeflows.report.tables import to_html
 

@@ -19,9 +19,9 @@ import pytest
 from _fresh_venv import REPO, fresh_venv_group
 from test_claims_data import synthetic_tree
 
-from tradeflows.claims.catalog import load_catalog
 from tradeflows.config import paths as project_paths
-from tradeflows.report.build import build_report
+from tradeflows.studies.azerbaijan.claims.catalog import load_catalog
+from tradeflows.studies.azerbaijan.report.build import build_report
 
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
                  if shutil.which(n)), None)
@@ -139,7 +139,11 @@ def test_reproduce_writes_the_full_report(fresh_reproduce):
                  "tables/claims.html", "tables/claims.md", "figures/verdicts.png",
                  "figures/verdicts.svg", "figures/corridor_cargo.svg",
                  "figures/claim_c1_placebo.png", "figures/claim_c2_randomization.png",
-                 "figures/claim_c3_event_study.svg", "figures/ge_zangezur_full.png"):
+                 "figures/claim_c3_event_study.svg", "figures/ge_zangezur_full.png",
+                 "figures/claim_c4_series.png", "figures/claim_c5_minimum.svg",
+                 "figures/claim_c6_record.png", "figures/claim_c13_routes.svg",
+                 "figures/route_value_middle_corridor.png",
+                 "tables/route_value_middle_corridor.html"):
         assert name in first, name
     assert any(n.startswith("tables/gravity_application.") for n in first)
     man = json.loads(first["manifest.json"])
@@ -153,6 +157,7 @@ def test_reproduce_writes_the_full_report(fresh_reproduce):
     md = first["report.md"].decode()
     assert md.count("\n### C") == len(load_catalog())
     assert md.index("## Descriptive evidence") < md.index("## Claims and verdicts")
+    assert "## Scenario comparisons" in md
     row = next(x for x in first["tables/claims.md"].decode().splitlines()
                if x.startswith("| C1 |"))
     assert "statistical" in row

@@ -25,7 +25,7 @@ def test_wheel_carries_data_licence_and_metadata_but_no_tests_or_caches(fresh_wh
     for dataset in expected:
         assert f"tradeflows/_bundled/raw/{dataset}/PROVENANCE.md" in names
     assert "tradeflows/_bundled/SHA256SUMS" in names
-    assert "tradeflows/data/claims.toml" in names
+    assert "tradeflows/studies/azerbaijan/claims.toml" in names
     meta_name = next(n for n in names if n.endswith(".dist-info/METADATA"))
     meta = zipfile.ZipFile(fresh_wheel).read(meta_name).decode()
     assert "License-Expression: MIT" in meta

@@ -27,6 +27,7 @@ p = (1 + #{|stat*| >= |stat|}) / (1 + draws).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import product
 from typing import Any
@@ -193,6 +194,8 @@ class RandomizationResult:
     permuted: np.ndarray
     pvalue: float
     statistic: str
+    #: The fit on the data (its coefficients, standard errors, N).
+    result: Any = None
 
     def __repr__(self) -> str:
         return (f"randomization inference for {self.treatment} ({self.statistic}, "
@@ -232,15 +235,21 @@ def _permuted_paths(data: pd.DataFrame, treatment: str, units: list[str], time: 
 
 
 def randomization_inference(data: pd.DataFrame, formula: str, treatment: str,
-                            unit: str | list[str], time: str, *, estimator: str = "ppml",
-                            draws: int = 199, statistic: str = "t", seed: int = 0,
+                            unit: str | list[str] | None = None, time: str | None = None, *,
+                            estimator: str = "ppml", draws: int = 199, statistic: str = "t",
+                            seed: int = 0,
+                            assign: Callable[[np.random.Generator], np.ndarray] | None = None,
                             **fit_kw: Any) -> RandomizationResult:
     """Randomization inference for the coefficient of the policy column ``treatment``
     (a regressor of ``formula``): unit paths permuted ``draws`` times (module docstring).
 
     unit: column(s) identifying a series (a pair: ["exporter", "importer"]); estimator:
     "ppml" or "ols"; statistic: "t" (studentized, default; robust to heteroskedasticity) or
-    "coef"; other keyword arguments go to the estimator (vcov, ssc...).
+    "coef"; other keyword arguments go to the estimator (vcov, ssc...). ``assign``: another
+    design's placebo assignment instead of permuting unit paths, a function of the random
+    generator returning the treatment column (one value per row of ``data``), e.g. start
+    years reassigned among countries; ``unit`` and ``time`` are then not used. A draw whose
+    treatment is constant is not identified (NaN, left out of the p-value).
     """
     from tradeflows.estimation.models import ols, ppml
 
@@ -249,22 +258,31 @@ def randomization_inference(data: pd.DataFrame, formula: str, treatment: str,
         raise SpecificationError(f"estimator must be 'ppml' or 'ols', not {estimator!r}")
     if statistic not in ("t", "coef"):
         raise SpecificationError(f"statistic must be 't' or 'coef', not {statistic!r}")
-    units = [unit] if isinstance(unit, str) else list(unit)
 
-    def stat(frame: pd.DataFrame) -> float:
-        res = fit_fn(frame, formula, **fit_kw)
+    def value(res: Any) -> float:
         if treatment not in res.coef.index:
             return np.nan
         return float(res.tstat[treatment] if statistic == "t" else res.coef[treatment])
 
-    observed = stat(data)
+    def stat(column: np.ndarray) -> float:
+        if np.nanmin(column) == np.nanmax(column):
+            return np.nan
+        return value(fit_fn(data.assign(**{treatment: column}), formula, **fit_kw))
+
+    fitted = fit_fn(data, formula, **fit_kw)
+    observed = value(fitted)
     if not np.isfinite(observed):
         raise SpecificationError(f"randomization inference: {treatment!r} not estimated")
     rng = np.random.default_rng(seed)
-    paths = _Paths(data, treatment, units, time)
+    if assign is None:
+        if unit is None or time is None:
+            raise SpecificationError("randomization inference: give unit and time (or assign)")
+        units = [unit] if isinstance(unit, str) else list(unit)
+        paths = _Paths(data, treatment, units, time)
+        assign = paths.permuted
     perm = np.empty(draws)
     for b in range(draws):
-        perm[b] = stat(data.assign(**{treatment: paths.permuted(rng)}))
+        perm[b] = stat(np.asarray(assign(rng), dtype=float))
     valid = perm[np.isfinite(perm)]
     p = (1 + np.sum(np.abs(valid) >= abs(observed))) / (1 + valid.size)
-    return RandomizationResult(treatment, observed, perm, float(p), statistic)
+    return RandomizationResult(treatment, observed, perm, float(p), statistic, fitted)

@@ -13,8 +13,8 @@ number > 1), ``reference`` (ISO3 country), ``year`` (``"latest"`` or a year),
 shocked term (``term``, ``estimate``, ``std_error`` > 0, ``source`` text, ``min_abs_t``
 default 1.96) used instead of the data's estimate, for the point and the draws, when the
 data do not identify the term (|estimate / se| < ``min_abs_t``). A change: ``variable`` (a regressor of ``formula``), exactly
-one of ``value`` / ``multiply`` / ``add`` (finite numbers) / ``route_scenario`` (a bundled
-route scenario's name), ``route_year`` (a year, with ``route_scenario`` only),
+one of ``value`` / ``multiply`` / ``add`` (finite numbers) / ``route_scenario`` (a study's
+route scenario name, :func:`tradeflows.config.study_files`), ``route_year`` (a year, with ``route_scenario`` only),
 ``exporters`` / ``importers`` (lists of ISO3 codes or ``@INSTITUTION``), ``symmetric``
 (true/false), ``where`` (a selection, see :mod:`tradeflows.selection`).
 """
@@ -29,14 +29,13 @@ from typing import Any
 
 import pandas as pd
 
-from tradeflows.config import PACKAGE_DATA
+from tradeflows.config import study_files
 from tradeflows.errors import DataError, SpecificationError
 from tradeflows.selection import Compare, Member, Node, SelectionError, parse, tests
 
 #: Years a scenario may name (baseline, estimation sample, route year).
 YEAR_RANGE = (1948, 2100)
 MAX_DRAWS = 100_000
-ROUTE_SCENARIO_DIR = PACKAGE_DATA / "route_scenarios"
 TOP_KEYS = ("title", "description", "formula", "vcov", "sigma", "reference", "year",
             "estimation_years", "draws", "level", "change", "cited")
 CITED_KEYS = ("term", "estimate", "std_error", "source", "min_abs_t")
@@ -185,7 +184,7 @@ class _Checker:
         if key not in self.table:
             return ()
         v = self.table[key]
-        expected = 'a list of ISO3 codes or @INSTITUTION names, e.g. ["AZE", "@OTS"]'
+        expected = 'a list of ISO3 codes or @INSTITUTION names, e.g. ["XXX", "@OTS"]'
         if not isinstance(v, list):
             raise self.fail(key, f"got {self._got(v)}", expected)
         if not v:
@@ -228,7 +227,7 @@ def check_code(chk: _Checker, key: str, code: str) -> None:
                            "(e.g. @OTS, @EU, @EAEU)")
     elif not known_country(code):
         raise chk.fail(key, f"unknown country code {code!r}",
-                       "an upper-case ISO3 country code such as \"AZE\"")
+                       "an upper-case ISO3 country code such as \"FRA\"")
 
 
 def formula_names(formula: str) -> set[str]:
@@ -269,7 +268,9 @@ def _route_scenario(chk: _Checker, key: str) -> str | None:
     name = chk.text(key)
     if name is None:
         return None
-    bundled = sorted(p.stem for p in ROUTE_SCENARIO_DIR.glob("*.toml"))
+    from tradeflows.policy.corridors import ROUTE_SCENARIO_FOLDER
+
+    bundled = sorted(study_files(ROUTE_SCENARIO_FOLDER))
     if name not in bundled:
         raise chk.fail(key, f"unknown route scenario {name!r}", f"one of {bundled}")
     return name

@@ -1,6 +1,7 @@
-"""Counterfactual scenarios on the Azerbaijan-Central Asia panel: scenarios are data files.
+"""Counterfactual scenarios on the pair-year panel: scenarios are data files.
 
-A scenario file (TOML, ``tradeflows/data/scenarios/<name>.toml``) states the gravity
+A scenario file (TOML; a study's ``tradeflows/studies/<study>/scenarios/<name>.toml``, found
+by name, or any path) states the gravity
 specification whose partial effects drive it, the baseline year, and the changes to pair
 variables (``[[change]]`` tables). :func:`run_scenario` (called by ``tradeflows simulate``)
 estimates the partial effects on the panel with PPML, builds a square baseline cross-section
@@ -13,12 +14,13 @@ LaTeX / HTML tables and a PNG / SVG figure. Schema: docs/ge.md.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from tradeflows.config import AZERBAIJAN, CENTRAL_ASIA, PACKAGE_DATA, Paths
+from tradeflows.config import Paths, study_files
 from tradeflows.errors import DataError, SpecificationError
 from tradeflows.gravity.ge import GEModel
 from tradeflows.gravity.scenario_schema import (
@@ -32,16 +34,12 @@ from tradeflows.io import StagedOutputs, write_json, write_parquet
 from tradeflows.report.tables import write_table
 from tradeflows.selection import SelectionError, check, column_kind, columns, evaluate
 
-SCENARIO_DIR = PACKAGE_DATA / "scenarios"
-
-#: Bundled scenarios by name (the CLI's ``reproduce`` runs each).
-SCENARIOS: dict[str, Path] = {p.stem: p for p in sorted(SCENARIO_DIR.glob("*.toml"))}
-
-FOCUS = (AZERBAIJAN, *CENTRAL_ASIA, "GEO", "ARM", "TUR", "RUS", "IRN", "CHN")
+#: The studies' scenarios by name (``tradeflows.config.study_files``).
+SCENARIOS: dict[str, Path] = study_files("scenarios")
 
 
 def load_scenario(name_or_path: str | Path) -> Scenario:
-    """Read a bundled scenario by name, or any scenario file by path, and check it against
+    """Read a study's scenario by name (:data:`SCENARIOS`), or any scenario file by path, and check it against
     the schema of :mod:`tradeflows.gravity.scenario_schema` (one-line ``DataError`` naming
     the file and key on any wrong type, non-finite number, unknown country or bad year)."""
     path = SCENARIOS.get(str(name_or_path))
@@ -279,8 +277,8 @@ def with_logs(panel: pd.DataFrame, scn: Scenario) -> pd.DataFrame:
 
 
 #: The partial-effect fits of this process by (panel file, formula, vcov, estimation years):
-#: scenarios sharing them (the bundled zangezur, zangezur_full and northern_disruption do)
-#: reuse one fit, so ``tradeflows reproduce`` estimates it once. A rewritten panel file (new
+#: scenarios sharing them (four of the study's five bundled scenarios do) reuse one fit, so
+#: ``tradeflows reproduce`` estimates it once. A rewritten panel file (new
 #: size, modification time or inode) is a new key; at most :data:`_FITS_KEPT` fits are kept.
 _FITS: dict[tuple, object] = {}
 _FITS_KEPT = 4
@@ -350,12 +348,12 @@ _QUANTITIES = {"exports": "Exports", "imports": "Imports", "producer_price": "Pr
                "consumer_price": "Consumer price", "real_gdp": "Real GDP"}
 
 
-def _ordered(table: pd.DataFrame) -> pd.DataFrame:
+def _ordered(table: pd.DataFrame, focus: Sequence[str] = ()) -> pd.DataFrame:
     """Countries in the order of the figure and the tables: first those in the figure (the
-    focus countries and the ``N_MOVERS`` largest other real-GDP changes) by real-GDP change,
+    ``focus`` countries (ISO3) and the ``N_MOVERS`` largest other real-GDP changes) by real-GDP change,
     largest first, then every other country the same way. Column ``shown``: "focus",
     "largest other change" or ""."""
-    focus = table["country"].isin(FOCUS)
+    focus = table["country"].isin(list(focus))
     others = table.loc[~focus, ["country", "real_gdp"]]
     movers = others.reindex(others["real_gdp"].abs().sort_values(ascending=False,
                                                                   kind="stable").index)
@@ -399,13 +397,13 @@ def _figure(table: pd.DataFrame, title: str, note: str, base: Path) -> list[Path
 
 
 def write_outputs(scn: Scenario, result: GEIntervals, year: int, notes: list[str],
-                  coefs: pd.DataFrame, paths: Paths) -> list[Path]:
+                  coefs: pd.DataFrame, paths: Paths, focus: Sequence[str] = ()) -> list[Path]:
     """Write the Parquet table + JSON metadata, tables (md, tex, html) and figure (png, svg).
 
     Both sets are staged and committed as units (``tradeflows.io.StagedOutputs``): the
     report's tables and figures first, then the counterfactual tables with their JSON last,
     so a killed run leaves the previous scenario's files. Returns the final paths."""
-    table = _ordered(result.country)
+    table = _ordered(result.country, focus)
     table.insert(0, "scenario", scn.name)
     table["baseline_year"] = year
     table["draws"] = result.draws
@@ -448,8 +446,10 @@ def write_outputs(scn: Scenario, result: GEIntervals, year: int, notes: list[str
 
 
 def run_scenario(name_or_path: str | Path, paths: Paths, draws: int | None = None,
-                 seed: int = 20261128, progress: bool = True, workers: int = 2) -> list[Path]:
-    """Run one scenario end to end from ``paths.panel``; return the files written."""
+                 seed: int = 20261128, progress: bool = True, workers: int = 2,
+                 focus: Sequence[str] = ()) -> list[Path]:
+    """Run one scenario end to end from ``paths.panel``; return the files written. ``focus``:
+    the study's countries (ISO3), marked and shown first in the figure and tables."""
     scn = load_scenario(name_or_path)
     if draws is not None and (isinstance(draws, bool) or not isinstance(draws, int | np.integer)
                               or draws < 1):
@@ -476,5 +476,5 @@ def run_scenario(name_or_path: str | Path, paths: Paths, draws: int | None = Non
     result = simulate_intervals(model, new, vcov,
                                 draws=scn.draws if draws is None else int(draws), seed=seed, level=scn.level,
                                 workers=workers, progress=progress)
-    return write_outputs(scn, result, year, notes, coefs, paths)
+    return write_outputs(scn, result, year, notes, coefs, paths, focus)
 

@@ -238,10 +238,12 @@ def read_imf_dots(path: str | Path | None = None, *, bad_rows: BadRows = "raise"
 
 def read_national(path: str | Path | None = None, *, bad_rows: BadRows = "raise"
                   ) -> pd.DataFrame:
-    """National statistics (KAZ, KGZ, UZB, ARM, RUS) by partner, USD thousands -> USD.
+    """National statistics by partner (the reporters of ``national_trade_by_partner``), USD
+    thousands -> USD.
 
-    Exports are the reporter's FOB exports; imports its CIF imports (ARM: imports by country
-    of origin, as in DOTS; Armstat's imports by consignment are dropped and counted).
+    Exports are the reporter's FOB exports; imports its CIF imports (imports by country of
+    origin, as in DOTS; a statistical office's imports by consignment are dropped and
+    counted; see the data set's PROVENANCE.md).
     Partner totals (``WLD``) and regional aggregates are dropped and counted.
     """
     file = _path(path, NATIONAL)
@@ -598,7 +600,7 @@ def reported_trade_flows(reported: pd.DataFrame) -> pd.DataFrame:
 
 def read_reported_fdi(path: str | Path | None = None, *, bad_rows: BadRows = "raise"
                       ) -> pd.DataFrame:
-    """Central Bank of Azerbaijan FDI by partner as quoted in the press (``cbar_fdi``), USD:
+    """A central bank's FDI by partner as quoted in the press (``cbar_fdi``), USD:
     ``year, direction`` (inward/outward), ``reporter, partner`` (``WLD`` = total), ``period``,
     ``full_year``, ``value_usd``, ``share_pct``, ``derived``, ``approx`` and provenance."""
     file = _path(path, REPORTED_FDI)
@@ -641,7 +643,7 @@ def read_reported_fdi(path: str | Path | None = None, *, bad_rows: BadRows = "ra
 
 def read_reported_corridor(path: str | Path | None = None, *, bad_rows: BadRows = "raise"
                            ) -> pd.DataFrame:
-    """Port of Baku, TRACECA-Azerbaijan and TITR cargo as quoted in the press: ``series,
+    """Port and corridor cargo series as quoted in the press (``REPORTED_CORRIDOR``): ``series,
     year, period, full_year, variable, value, unit`` (thousand t, TEU, units, million t-km),
     ``derived``, ``approx`` and provenance."""
     file = _path(path, REPORTED_CORRIDOR)
