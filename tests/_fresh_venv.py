@@ -4,9 +4,13 @@ of the source tree, installed into a fresh virtual environment, ``tradeflows ini
 
 Run once per test session by the fixtures of ``conftest.py`` and checked by test_wheel.py
 (packaging, the project outside the checkout) and test_reproduce.py (the report: files,
-manifest, figures, determinism, browser). Those tests carry the ``xdist_group`` mark
-:data:`GROUP`, and ``make test`` runs pytest with ``--dist loadgroup``, so that one xdist
-worker runs them all and the pipeline runs once.
+manifest, figures, determinism, browser); those tests carry the mark :data:`fresh_venv_group`.
+Once even under pytest-xdist: each step runs under a file lock in the folder the workers of a
+session share (:func:`once`), and the first worker to need it runs it while the others wait
+for and reuse its result; ``conftest.py`` moves the marked tests to the front of the
+collection, so that ``-n 2`` sends them all to one worker in its first batch and nobody
+waits. (xdist's own ``xdist_group``/``--dist loadgroup`` does not group with pytest 9.2:
+it renames ``item._nodeid``, which pytest no longer reads.)
 
 The fresh environment gets the wheel (``--no-deps``) and sees the dependencies of the test
 environment through a ``.pth`` line (no download, no second copy of numpy and friends);
@@ -15,24 +19,48 @@ test_wheel.py checks that ``tradeflows`` itself is imported from the fresh envir
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import shutil
 import subprocess
 import sys
 import sysconfig
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-GROUP = "fresh_venv"
 SOURCE_FILES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "LICENSE",
                 "CHANGELOG.md")
 JUNK = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", "*.egg-info")
 
-# the mark of every test that uses one of the fixtures below (see the module docstring)
-fresh_venv_group = pytest.mark.xdist_group(GROUP)
+# the mark of every test that uses one of the fixtures of conftest.py (module docstring)
+fresh_venv_group = pytest.mark.fresh_venv
+
+
+def once(factory: pytest.TempPathFactory, name: str,
+         make: Callable[[Path], dict[str, object]]) -> dict[str, object]:
+    """``make(folder)`` run once per test session even across xdist workers: under a lock in
+    the temporary folder the workers share, the first caller runs it and stores its result
+    (JSON), later callers (any worker) wait for the lock and read that result. ``folder`` is
+    ``<shared>/<name>``, new and empty."""
+    shared = factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the session's folder, above each worker's popen-gwN
+    folder, result = shared / name, shared / f"{name}.json"
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if result.is_file():
+            return json.loads(result.read_text(encoding="utf-8"))
+        if folder.exists():  # a failed attempt: start again
+            shutil.rmtree(folder)
+        folder.mkdir()
+        value = make(folder)
+        result.write_text(json.dumps(value), encoding="utf-8")
+        return value
 
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str], timeout: int = 1800,
@@ -90,31 +118,45 @@ def make_venv(wheel: Path, env_dir: Path) -> Path:
 
 @dataclass(frozen=True)
 class FreshRun:
-    """One ``init`` + ``reproduce`` + ``report`` in a fresh venv.
+    """One ``init`` + ``reproduce`` + ``report`` in a fresh venv (see :func:`init_and_reproduce`).
 
     ``after_init`` lists the project's files (relative POSIX paths) right after ``init``;
-    ``first`` holds ``reports/`` after ``reproduce``, ``second`` after a second ``report``.
+    ``first`` holds ``reports/`` after ``reproduce`` (kept in ``reports_after_reproduce``
+    beside the project), ``second`` after a second ``report``.
     """
 
     venv: Path
     demo: Path
-    init: subprocess.CompletedProcess
-    reproduce: subprocess.CompletedProcess
+    init_stdout: str
+    reproduce_stdout: str
     after_init: frozenset[str]
-    first: dict[str, bytes]
-    second: dict[str, bytes]
+
+    @classmethod
+    def from_json(cls, value: dict[str, object]) -> FreshRun:
+        return cls(Path(value["venv"]), Path(value["demo"]), value["init_stdout"],
+                   value["reproduce_stdout"], frozenset(value["after_init"]))
+
+    @property
+    def first(self) -> dict[str, bytes]:
+        return snapshot(self.demo.parent / "reports_after_reproduce")
+
+    @property
+    def second(self) -> dict[str, bytes]:
+        return snapshot(self.demo / "reports")
 
 
-def init_and_reproduce(venv: Path, where: Path) -> FreshRun:
+def init_and_reproduce(venv: Path, where: Path) -> dict[str, object]:
     """``tradeflows init demo && cd demo && tradeflows reproduce && tradeflows report``
-    with the venv's ``tradeflows``, in ``where``, far from the repository."""
+    with the venv's ``tradeflows``, in ``where``, far from the repository; the reports after
+    ``reproduce`` are copied to ``where/reports_after_reproduce``. Returns the fields of
+    :class:`FreshRun` (JSON)."""
     tf = str(venv / "bin" / "tradeflows")
     env = user_env()
     init = run([tf, "init", "demo"], where, env)
     demo = where / "demo"
-    after_init = frozenset(p.relative_to(demo).as_posix() for p in demo.rglob("*"))
+    after_init = sorted(p.relative_to(demo).as_posix() for p in demo.rglob("*"))
     reproduce = run([tf, "--quiet", "reproduce"], demo, env)
-    first = snapshot(demo / "reports")
+    shutil.copytree(demo / "reports", where / "reports_after_reproduce")
     run([tf, "--quiet", "report"], demo, env)
-    return FreshRun(venv, demo, init, reproduce, after_init, first,
-                    snapshot(demo / "reports"))
+    return {"venv": str(venv), "demo": str(demo), "init_stdout": init.stdout,
+            "reproduce_stdout": reproduce.stdout, "after_init": after_init}

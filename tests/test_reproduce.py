@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -158,6 +160,7 @@ def test_reproduce_writes_the_full_report(fresh_reproduce):
     assert md.count("\n### C") == len(load_catalog())
     assert "## Scenario comparisons" in md
     assert md.index("## Descriptive evidence") < md.index("## Claims and verdicts")
+    assert "## Scenario comparisons" in md
     row = next(x for x in first["tables/claims.md"].decode().splitlines()
                if x.startswith("| C1 |"))
     assert "statistical" in row
@@ -205,15 +208,45 @@ def test_blank_or_missing_figure_is_caught(tmp_path):
             check_figures_in_browser(index, tmp_path)
 
 
-def test_make_reproduce_runs_the_cli_and_make_test_groups_the_fresh_venv_tests():
+def test_make_reproduce_runs_the_cli():
     """`make reproduce` is `tradeflows reproduce` of the checkout's venv (the run itself is
-    checked above, from a fresh venv); `make test` keeps the fresh-venv tests on one xdist
-    worker (``--dist loadgroup``), so the pipeline runs once."""
-    def recipe(target: str) -> list[str]:
-        done = subprocess.run(["make", "-n", "-o", ".venv/.installed", target], cwd=REPO,
-                              capture_output=True, text=True, check=True)
-        return done.stdout.strip().splitlines()
+    checked above, from a fresh venv)."""
+    done = subprocess.run(["make", "-n", "-o", ".venv/.installed", "reproduce"], cwd=REPO,
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == ".venv/bin/tradeflows reproduce"
 
-    assert recipe("reproduce")[-1] == ".venv/bin/tradeflows reproduce"
-    pytest_call = recipe("test")[-1]
-    assert "pytest" in pytest_call and "--dist loadgroup" in pytest_call
+
+_ONCE = """
+import sys, time
+from pathlib import Path
+sys.path.insert(0, {tests!r})
+from _fresh_venv import once
+
+class Factory:
+    def getbasetemp(self):
+        return Path({base!r}) / sys.argv[1]
+
+def make(folder):
+    with open(Path({base!r}) / "calls", "a") as f:
+        f.write(sys.argv[1] + "\\n")
+    time.sleep(1.0)
+    return {{"folder": str(folder)}}
+
+print(once(Factory(), "step", make)["folder"])
+"""
+
+
+def test_once_runs_a_step_once_across_workers(tmp_path):
+    """Two xdist-like workers ask for the same step at the same time: one runs it, the other
+    waits and reads its result."""
+    for worker in ("popen-gw0", "popen-gw1"):
+        (tmp_path / worker).mkdir()
+    code = _ONCE.format(tests=str(REPO / "tests"), base=str(tmp_path))
+    env = {**os.environ, "PYTEST_XDIST_WORKER": "gw0"}
+    procs = [subprocess.Popen([sys.executable, "-c", code, worker], env=env, text=True,
+                              stdout=subprocess.PIPE)
+             for worker in ("popen-gw0", "popen-gw1")]
+    outs = [p.communicate(timeout=60)[0].strip() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    assert len((tmp_path / "calls").read_text().split()) == 1
+    assert outs[0] == outs[1] == str(tmp_path / "step")

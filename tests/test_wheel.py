@@ -50,8 +50,8 @@ def test_outside_a_project_commands_stop_with_one_line(fresh_venv, tmp_path):
 def test_init_then_reproduce_in_a_fresh_venv(fresh_reproduce):
     run_ = fresh_reproduce
     demo = run_.demo
-    assert "checksums verified" in run_.init.stdout
-    assert "tradeflows reproduce" in run_.init.stdout
+    assert "checksums verified" in run_.init_stdout
+    assert "tradeflows reproduce" in run_.init_stdout
     # init: tradeflows.toml, data/raw with every data set and its provenance, empty
     # data/processed and reports
     assert {"tradeflows.toml", "data/processed", "reports"} <= run_.after_init
@@ -60,7 +60,7 @@ def test_init_then_reproduce_in_a_fresh_venv(fresh_reproduce):
         if dataset.is_dir():
             assert f"data/raw/{dataset.name}/PROVENANCE.md" in run_.after_init
     # reproduce: every stage wrote into the demo project and printed its summary
-    out = run_.reproduce.stdout
+    out = run_.reproduce_stdout
     assert str(demo) in out and "site-packages" not in out
     assert "both_ots" in out and "95% interval" in out  # estimate
     assert "Real GDP" in out  # simulate

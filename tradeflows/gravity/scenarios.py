@@ -277,8 +277,8 @@ def with_logs(panel: pd.DataFrame, scn: Scenario) -> pd.DataFrame:
 
 
 #: The partial-effect fits of this process by (panel file, formula, vcov, estimation years):
-#: scenarios sharing them (the bundled zangezur, zangezur_full and northern_disruption do)
-#: reuse one fit, so ``tradeflows reproduce`` estimates it once. A rewritten panel file (new
+#: scenarios sharing them (four of the study's five bundled scenarios do) reuse one fit, so
+#: ``tradeflows reproduce`` estimates it once. A rewritten panel file (new
 #: size, modification time or inode) is a new key; at most :data:`_FITS_KEPT` fits are kept.
 _FITS: dict[tuple, object] = {}
 _FITS_KEPT = 4
