@@ -175,6 +175,36 @@ def test_outputs_deterministic(project) -> None:
     assert {p.name: sha256_file(p) for p in again} == before
 
 
+def test_partial_effects_fit_once_per_panel_file(tmp_path, monkeypatch) -> None:
+    """Scenarios with the same formula, vcov and years on one panel file share a fit (as
+    the bundled zangezur, zangezur_full and northern_disruption do in `reproduce`); without
+    the file, or after the file is rewritten, the effects are fitted again."""
+    import tradeflows.estimation
+    from tradeflows.gravity import scenarios
+
+    paths = make_paths(tmp_path)
+    paths.processed.mkdir(parents=True)
+    _panel().to_parquet(paths.panel)
+    files = [tmp_path / "a.toml", tmp_path / "b.toml"]
+    files[0].write_text(SCENARIO, encoding="utf-8")
+    files[1].write_text(SCENARIO.replace("Synthetic OTS", "Another OTS"), encoding="utf-8")
+    a, b = (load_scenario(f) for f in files)
+    calls = []
+    fit = tradeflows.estimation.ppml
+    monkeypatch.setattr(tradeflows.estimation, "ppml",
+                        lambda *args, **kw: calls.append(1) or fit(*args, **kw))
+    panel = scenarios.read_panel(paths.panel, a)
+    first = scenarios.estimate_effects(panel, a, paths.panel)
+    assert scenarios.estimate_effects(panel, b, paths.panel) is first and len(calls) == 1
+    fresh = scenarios.estimate_effects(panel, b)
+    assert len(calls) == 2 and fresh is not first
+    pd.testing.assert_series_equal(fresh.coef, first.coef)
+    pd.testing.assert_frame_equal(fresh.vcov, first.vcov)
+    _panel().assign(trade=lambda d: d["trade"] * 2.0).to_parquet(paths.panel)
+    again = scenarios.estimate_effects(scenarios.read_panel(paths.panel, a), a, paths.panel)
+    assert again is not first and len(calls) == 3
+
+
 def test_missing_panel(tmp_path) -> None:
     with pytest.raises(DataError, match="panel not found"):
         run_scenario("ots_deepening", make_paths(tmp_path), draws=2, progress=False)

@@ -158,8 +158,9 @@ def fetch(obj: dict, source: str | None, show_list: bool, release: str | None, u
               help="Keep every N-th year only (e.g. 4, as in Yotov et al. 2016).")
 @click.option("--extra", "extra_files", multiple=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A downloaded trade file to add: BACI, CEPII Gravity, ITPD-E, UN Comtrade "
-                   "or IMF (recognised by content; repeatable).")
+              help="A downloaded file to add (recognised by content; repeatable): trade "
+                   "(BACI, CEPII Gravity, ITPD-E, UN Comtrade, IMF), WDI GDP/population "
+                   "(covariates) or an UNCTAD FDI workbook (investment).")
 @click.option("--drop-bad-rows", is_flag=True,
               help="Drop (and count in the manifest) rows with bad values, duplicate keys or "
                    "unknown codes instead of stopping at the first one.")
@@ -234,24 +235,94 @@ def sectors_estimate(obj: dict, level: str, countries: tuple[str, ...], years: t
         click.echo(str(path))
 
 
+@sectors.command("simulate")
+@click.argument("scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--panel", "panel_file", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Sector panel (Parquet or CSV): exporter, importer, sector, trade (USD), "
+                   "the cost terms, domestic flows included; `year` if several years.")
+@click.option("--domestic", "domestic_file", default=None,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Domestic flows for a panel without them (e.g. BACI's): country, sector, "
+                   "trade (USD) [, year].")
+@click.pass_obj
+def sectors_simulate(obj: dict, scenario: Path, panel_file: Path,
+                     domestic_file: Path | None = None) -> None:
+    """Multi-sector GE counterfactual of SCENARIO (TOML: sector sigmas, cost coefficients and
+    changes; schema in docs/sectors.md) on a sector panel: real income changes per country
+    and per country and sector."""
+    import pandas as pd
+
+    from tradeflows.errors import DataError
+    from tradeflows.gravity.sector_scenarios import load_sector_scenario, run_sector_scenario
+    from tradeflows.io import write_parquet
+    from tradeflows.tabular import Table, number, render
+
+    def read(path: Path) -> pd.DataFrame:
+        try:
+            return (pd.read_csv(path) if path.suffix.lower() == ".csv"
+                    else pd.read_parquet(path))
+        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+            raise DataError(f"cannot read the table ({type(exc).__name__}: {exc})",
+                            file=path.name) from exc
+
+    scn = load_sector_scenario(scenario)
+    res, notes = run_sector_scenario(
+        scn, read(panel_file), file=panel_file.name,
+        domestic=None if domestic_file is None else read(domestic_file),
+        domestic_file=None if domestic_file is None else domestic_file.name)
+    shown = ["real_gdp", "welfare", "exports", "consumer_price"]
+    click.echo(render(Table(
+        columns=["country", *shown], stub=True, caption=f"{scn.title}: percent changes",
+        rows=[[r.country, *(number(getattr(r, c), 3) for c in shown)]
+              for r in res.country.itertuples(index=False)], notes=notes), "text"))
+    by_sector = ["real_wage_term", "price_index", "output", "exports"]
+    click.echo(render(Table(
+        columns=["country", "sector", *by_sector], stub=True,
+        caption="By country and sector (percent; real_wage_term: the sector's factor of "
+                "the real wage change)",
+        rows=[[r.country, r.sector, *(number(getattr(r, c), 3) for c in by_sector)]
+              for r in res.country_sector.itertuples(index=False)]), "text"))
+    folder = obj["paths"].counterfactuals
+    for table, suffix in ((res.country, ""), (res.country_sector, "_by_sector")):
+        click.echo(str(write_parquet(table, folder / f"sectors_{scn.name}{suffix}.parquet")))
+
+
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "csv"]), default="text")
-def variables(fmt: str) -> None:
-    """List every panel variable with its definition and source."""
-    from tradeflows.policy.variables import variable_catalog
+@click.option("--table", "which", type=click.Choice(["all", "panel", "sectors"]), default="all",
+              show_default=True, help="The pair-year panel's variables, the product-level "
+              "tables' (sector panel, BACI levels, HS6), or both.")
+def variables(fmt: str, which: str) -> None:
+    """List every panel variable with its definition and source, then the product-level
+    tables' columns (sector panel, BACI levels, HS6) with label and unit."""
+    import pandas as pd
 
-    table = variable_catalog()
+    from tradeflows.policy.variables import variable_catalog
+    from tradeflows.sectors.variables import sector_variable_catalog
+
+    panel = variable_catalog().assign(table="data/processed/panel.parquet", label="", unit="")
+    sectors = sector_variable_catalog()
+    parts = {"all": [panel, sectors], "panel": [panel], "sectors": [sectors]}[which]
+    table = pd.concat(parts, ignore_index=True)[["name", "definition", "source", "table",
+                                                 "label", "unit"]]
     if fmt == "csv":
         click.echo(table.to_csv(index=False), nl=False)
-    elif fmt == "markdown":
+        return
+    if fmt == "markdown":
         click.echo(table.to_markdown(index=False))
-    else:
-        width = min(shutil.get_terminal_size((100, 20)).columns, 100)
-        for row in table.itertuples(index=False):
-            click.echo(click.style(row.name, bold=True))
-            for label, text in (("", row.definition), ("source: ", row.source)):
-                click.echo(textwrap.fill(label + text, width=width, initial_indent="    ",
-                                         subsequent_indent="    "))
+        return
+    width = min(shutil.get_terminal_size((100, 20)).columns, 100)
+    shown = None
+    for row in table.itertuples(index=False):
+        if row.table != shown and (which != "panel" or shown is not None):
+            click.echo(click.style(f"== {row.table} ==", underline=True))
+        shown = row.table
+        head = row.name + (f"  {row.label} [{row.unit}]" if row.unit else "")
+        click.echo(click.style(head, bold=True))
+        for label, text in (("", row.definition), ("source: ", row.source)):
+            click.echo(textwrap.fill(label + text, width=width, initial_indent="    ",
+                                     subsequent_indent="    "))
 
 
 @main.command()

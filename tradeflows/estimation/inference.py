@@ -83,6 +83,20 @@ def _weights(kind: str, G: int, B: int, rng: np.random.Generator) -> tuple[np.nd
     raise SpecificationError(f"weights must be rademacher, webb or mammen, not {kind!r}")
 
 
+def _n_clusters(codes: np.ndarray, what: str) -> int:
+    """Number of clusters of the 0-based ``codes``; ``what`` needs at least 2."""
+    G = int(codes.max()) + 1
+    if G < 2:
+        raise SpecificationError(f"{what} needs at least 2 clusters")
+    return G
+
+
+def _cluster_scores(codes: np.ndarray, G: int, X: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """(G, k) cluster sums of the scores ``X[:, c] * u`` (``X``: (n, k), ``u``: (n,))."""
+    return np.column_stack([np.bincount(codes, weights=X[:, c] * u, minlength=G)
+                            for c in range(X.shape[1])])
+
+
 def wild_cluster_bootstrap(data: pd.DataFrame, formula: str, param: str, cluster: str, *,
                            r: float = 0.0, B: int = 9999, weights: str = "rademacher",
                            impose_null: bool = True, seed: int = 0, ssc: object = None,
@@ -103,9 +117,7 @@ def wild_cluster_bootstrap(data: pd.DataFrame, formula: str, param: str, cluster
     yd, Xd = Md[:, 0] * sw, Md[:, 1:] * sw[:, None]
     n, k = Xd.shape
     codes = s.clusters[0]
-    G = int(codes.max()) + 1
-    if G < 2:
-        raise SpecificationError("wild bootstrap needs at least 2 clusters")
+    G = _n_clusters(codes, "wild bootstrap")
     A = np.linalg.inv(Xd.T @ Xd)
     j = s.coefnames.index(param)
     beta = A @ (Xd.T @ yd)
@@ -115,10 +127,9 @@ def wild_cluster_bootstrap(data: pd.DataFrame, formula: str, param: str, cluster
     else:
         beta_r = beta
     u = yd - Xd @ beta_r
-    S = np.zeros((G, k))  # cluster scores X_g' u_g
+    S = _cluster_scores(codes, G, Xd, u)  # cluster scores X_g' u_g
     XgXg = np.zeros((G, k, k))
     for c in range(k):
-        S[:, c] = np.bincount(codes, weights=Xd[:, c] * u, minlength=G)
         for d in range(c + 1):
             XgXg[:, c, d] = XgXg[:, d, c] = np.bincount(codes, weights=Xd[:, c] * Xd[:, d],
                                                         minlength=G)
@@ -133,9 +144,7 @@ def wild_cluster_bootstrap(data: pd.DataFrame, formula: str, param: str, cluster
     t_boot = numer / np.sqrt(factor * np.sum(Z**2, axis=0))
     # the observed t: unrestricted residuals, CRV1
     e = yd - Xd @ beta
-    Se = np.column_stack([np.bincount(codes, weights=Xd[:, c] * e, minlength=G)
-                          for c in range(k)])
-    se = np.sqrt(factor * np.sum((Se @ A[:, j]) ** 2))
+    se = np.sqrt(factor * np.sum((_cluster_scores(codes, G, Xd, e) @ A[:, j]) ** 2))
     t = (beta[j] - r) / se
     pvalue = float(np.mean(np.abs(t) < np.abs(t_boot)))
     return BootstrapResult(param, float(r), float(t), pvalue, t_boot, G, enumerated,
@@ -163,12 +172,8 @@ def score_bootstrap(data: pd.DataFrame, formula: str, param: str, cluster: str, 
     mu = np.exp(fit.eta)
     Xd, _, _, _, _ = demean_coef(X, fit.fe, mu, tol=1e-12)
     codes = factorize_fe(rows, cluster)[0]
-    G = int(codes.max()) + 1
-    if G < 2:
-        raise SpecificationError("score bootstrap needs at least 2 clusters")
-    e = fit.y - mu
-    S = np.column_stack([np.bincount(codes, weights=Xd[:, c] * e, minlength=G)
-                         for c in range(Xd.shape[1])])
+    G = _n_clusters(codes, "score bootstrap")
+    S = _cluster_scores(codes, G, Xd, fit.y - mu)
     Hinv = np.linalg.inv(Xd.T @ (Xd * mu[:, None]))
     C = S @ Hinv[-1]
     t = float(C.sum() / np.sqrt(np.sum(C**2)))

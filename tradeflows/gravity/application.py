@@ -119,8 +119,9 @@ def sample_countries(panel: pd.DataFrame, focus: Sequence[str],
 
     if not focus:
         raise SpecificationError("sample_countries needs the focus countries (ISO3)")
-    panel = country_rows(panel)
-    present = set(panel["exporter"]) | set(panel["importer"])
+    needed = [c for c in ("exporter", "importer", "trade", "eu_aggregate") if c in panel.columns]
+    panel = country_rows(panel[needed])  # not a copy of every column of the wide panel
+    present = set(panel["exporter"].unique()) | set(panel["importer"].unique())
     chosen = [c for c in focus if c in present]
     intl = panel[(panel["exporter"] != panel["importer"]) & panel["trade"].notna()]
     ex = intl[intl["exporter"].isin(chosen)].groupby("importer")["trade"].sum()

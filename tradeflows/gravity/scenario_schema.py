@@ -113,6 +113,20 @@ class _Checker:
     def __init__(self, table: dict[str, Any], file: Path, prefix: str = "") -> None:
         self.table, self.file, self.prefix = table, file, prefix
 
+    @classmethod
+    def subtable(cls, raw: object, file: Path, prefix: str, keys: tuple[str, ...],
+                 what: str) -> _Checker:
+        """A checker of the table ``raw`` (keys reported as ``prefix + key``); raises unless
+        ``raw`` is a table (``what`` names the expected one) whose keys are all in ``keys``."""
+        chk = cls({}, file, prefix=prefix)
+        if not isinstance(raw, dict):
+            raise chk.fail("", f"got {chk._got(raw)}", what)
+        chk.table = raw
+        unknown = sorted(set(raw) - set(keys))
+        if unknown:
+            raise chk.fail(unknown[0], "unknown key", f"one of {list(keys)}")
+        return chk
+
     def fail(self, key: str, problem: str, expected: str) -> DataError:
         return DataError(f"key {self.prefix}{key}: {problem}; expected {expected}",
                          file=self.file)
@@ -273,13 +287,7 @@ def _route_scenario(chk: _Checker, key: str) -> str | None:
 
 def parse_change(raw: object, k: int, file: Path, formula: str) -> Change:
     """Check the ``k``-th (1-based) ``[[change]]`` table."""
-    chk = _Checker({}, file, prefix=f"change[{k}].")
-    if not isinstance(raw, dict):
-        raise chk.fail("", f"got {chk._got(raw)}", "a [[change]] table")
-    chk.table = raw
-    unknown = sorted(set(raw) - set(CHANGE_KEYS))
-    if unknown:
-        raise chk.fail(unknown[0], "unknown key", f"one of {list(CHANGE_KEYS)}")
+    chk = _Checker.subtable(raw, file, f"change[{k}].", CHANGE_KEYS, "a [[change]] table")
     variable = chk.text("variable", required=True)
     if variable not in _regressors(formula):
         raise chk.fail("variable", f"{variable!r} is not a regressor of the formula "
@@ -348,13 +356,7 @@ def _vcov(chk: _Checker) -> object:
 def _cited(raw: object, file: Path, formula: str) -> Cited | None:
     if raw is None:
         return None
-    chk = _Checker({}, file, prefix="cited.")
-    if not isinstance(raw, dict):
-        raise chk.fail("", f"got {chk._got(raw)}", "a [cited] table")
-    chk.table = raw
-    unknown = sorted(set(raw) - set(CITED_KEYS))
-    if unknown:
-        raise chk.fail(unknown[0], "unknown key", f"one of {list(CITED_KEYS)}")
+    chk = _Checker.subtable(raw, file, "cited.", CITED_KEYS, "a [cited] table")
     term = chk.text("term", required=True)
     if term not in _regressors(formula):
         raise chk.fail("term", f"{term!r} is not a regressor of the formula", "a regressor")

@@ -276,15 +276,39 @@ def with_logs(panel: pd.DataFrame, scn: Scenario) -> pd.DataFrame:
     return panel.assign(**logs)
 
 
-def estimate_effects(panel: pd.DataFrame, scn: Scenario):
-    """PPML of the scenario's formula on the international flows of the panel."""
+#: The partial-effect fits of this process by (panel file, formula, vcov, estimation years):
+#: scenarios sharing them (four of the study's five bundled scenarios do) reuse one fit, so
+#: ``tradeflows reproduce`` estimates it once. A rewritten panel file (new
+#: size, modification time or inode) is a new key; at most :data:`_FITS_KEPT` fits are kept.
+_FITS: dict[tuple, object] = {}
+_FITS_KEPT = 4
+
+
+def _fit_key(panel_file: Path, scn: Scenario) -> tuple:
+    st = Path(panel_file).stat()
+    years = None if scn.estimation_years is None else tuple(scn.estimation_years)
+    return (str(Path(panel_file).resolve()), st.st_size, st.st_mtime_ns, st.st_ino,
+            scn.formula, repr(scn.vcov), years)
+
+
+def estimate_effects(panel: pd.DataFrame, scn: Scenario, panel_file: Path | None = None):
+    """PPML of the scenario's formula on the international flows of the panel (read from
+    ``panel_file``: if given, a fit of the same file, formula, vcov and years made earlier in
+    this process is reused)."""
     from tradeflows.estimation import ppml
 
-    df = panel[panel["exporter"] != panel["importer"]]
-    if scn.estimation_years is not None:
-        df = df[df["year"].isin(scn.estimation_years)]
-    df = df.assign(pair=df["exporter"] + "_" + df["importer"])
-    res = ppml(df, scn.formula, vcov=scn.vcov)
+    key = None if panel_file is None else _fit_key(panel_file, scn)
+    res = _FITS.get(key) if key is not None else None
+    if res is None:
+        df = panel[panel["exporter"] != panel["importer"]]
+        if scn.estimation_years is not None:
+            df = df[df["year"].isin(scn.estimation_years)]
+        df = df.assign(pair=df["exporter"] + "_" + df["importer"])
+        res = ppml(df, scn.formula, vcov=scn.vcov)
+        if key is not None:
+            _FITS[key] = res
+            while len(_FITS) > _FITS_KEPT:
+                del _FITS[next(iter(_FITS))]
     missing = [t for t in scn.shock_terms if t not in res.coef.index]
     if missing:
         raise SpecificationError(f"{scn.file}: shocked variable(s) {missing} not estimated by "
@@ -514,7 +538,7 @@ def run_scenario(name_or_path: str | Path, paths: Paths, draws: int | None = Non
     if not paths.panel.is_file():
         raise DataError("panel not found; run `tradeflows build` first", file=paths.panel)
     panel = with_logs(read_panel(paths.panel, scn), scn)
-    res = estimate_effects(panel, scn)
+    res = estimate_effects(panel, scn, paths.panel)
     terms = scn.shock_terms
     coef, vcov, cited_note = cited_effects(scn, res.coef[terms], res.vcov.loc[terms, terms])
     coefs = pd.DataFrame({"estimate": coef, "std_error": np.sqrt(np.diag(vcov))}, index=terms)

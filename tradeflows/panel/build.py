@@ -3,7 +3,8 @@
 Outputs (atomic writes, ``tradeflows.io``) under ``data/processed/``:
 
 * ``flows.parquet``: every source's reports (canonical trade table);
-* ``investment.parquet``: UNCTAD bilateral FDI;
+* ``investment.parquet``: UNCTAD bilateral FDI (bundled, plus added UNCTAD workbooks, whose
+  host-reported rows replace the bundled rows of the same year, investor, host and measure);
 * ``panel.parquet``: the square pair-year gravity panel (``tradeflows.panel.square``) with the
   mirror rule ``rule`` (``tradeflows.panel.mirror``; default ``"v2"``, alternative
   ``"importer_first"``), followed by the EU27's rows as one exporter
@@ -24,7 +25,9 @@ Outputs (atomic writes, ``tradeflows.io``) under ``data/processed/``:
 The panel uses IMF IMTS (when added), IMF DOTS, then national statistics, then any other source
 (press figures; added files, ``extra_files``: BACI, CEPII Gravity, ITPD-E, UN Comtrade or IMF
 files, recognised by their content), by ``SOURCE_PRECEDENCE``. The four-yearly Comtrade extract
-(penppml) stays in ``flows.parquet`` only.
+(penppml) stays in ``flows.parquet`` only. Added WDI files (GDP, population) update the
+covariates by country-year (their values win over the bundled copy; the manifest's
+``covariates`` step counts the country-years each file gave).
 """
 
 from __future__ import annotations
@@ -141,6 +144,62 @@ def read_extra(path: str | Path, *, progress: bool = False,
     return read_trade_file(path, progress=progress)
 
 
+def split_extra(files: Sequence[str | Path]) -> dict[str, list[Path]]:
+    """Added files by use, told by content (``tradeflows.sources.detect``): ``trade``,
+    ``wdi`` (covariates) and ``unctad_fdi`` (investment)."""
+    from tradeflows.sources.detect import TRADE_KINDS, kind_of
+
+    out: dict[str, list[Path]] = {"trade": [], "wdi": [], "unctad_fdi": []}
+    for f in files:
+        kind = kind_of(f)
+        out["trade" if kind in TRADE_KINDS else kind].append(Path(f))
+    return out
+
+
+def merge_covariates(wdi: pd.DataFrame, extras: Sequence[pd.DataFrame]
+                     ) -> tuple[pd.DataFrame, dict[str, dict[str, int]]]:
+    """The bundled covariates ``iso3, year, gdp_usd, population`` updated by added WDI tables
+    (``tradeflows.sources.wdi.read_wdi_covariates``, in order; a later file wins): a value an
+    added file has replaces the bundled one, new country-years are appended. Returns (table,
+    {column: {source: country-years}}) with source ``"bundled"`` or the added file's name."""
+    cols = ["gdp_usd", "population"]
+    out = wdi.set_index(["iso3", "year"])[cols].copy()
+    origin = pd.DataFrame("bundled", index=out.index, columns=cols).where(out.notna())
+    for extra in extras:
+        add = extra.set_index(["iso3", "year"])[cols]
+        out = out.reindex(out.index.union(add.index))
+        origin = origin.reindex(out.index)
+        for col in cols:
+            given = add[col].dropna()
+            out.loc[given.index, col] = given.to_numpy()
+            origin.loc[given.index, col] = Path(extra.attrs.get("file", "added")).name
+    counts = {col: {str(k): int(v) for k, v in origin[col].value_counts().items()}
+              for col in cols}
+    return out.reset_index(), counts
+
+
+def merge_investment(bundled_fdi: pd.DataFrame, extras: Sequence[pd.DataFrame]
+                     ) -> tuple[pd.DataFrame, int]:
+    """Bundled UNCTAD rows plus added UNCTAD tables (``tradeflows.sources.fdi``). The
+    bundled copy is host-reported: a bundled row whose (year, investor, host, measure) an
+    added host-reported (``source="unctad"``) row also gives is replaced. Returns (table,
+    bundled rows replaced); keys repeated across added files are a ``DataError``."""
+    from tradeflows.sources.base import validate_investment
+
+    if not extras:
+        return bundled_fdi, 0
+    added = pd.concat(extras, ignore_index=True)
+    key = ["year", "investor", "host", "measure"]
+    host_reported = added.loc[added["source"] == "unctad", key].drop_duplicates()
+    hit = bundled_fdi[key].merge(host_reported, how="left", indicator=True)["_merge"]
+    replaced = (hit == "both").to_numpy()
+    files = ", ".join(Path(str(e.attrs.get("file", "added"))).name for e in extras)
+    checked = validate_investment(added.reset_index(drop=True), file=files)
+    out = pd.concat([bundled_fdi[~replaced], checked.drop(columns="_line", errors="ignore")],
+                    ignore_index=True)
+    return out, int(replaced.sum())
+
+
 def combine_trade(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
     """Concatenate validated canonical tables; rows of a source found in several tables
     (e.g. two BACI files) are validated together, so a key repeated across files is refused."""
@@ -248,6 +307,7 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
         "mirror_rule": rule, "discrepancy_factor": DISCREPANCY_FACTOR,
         "tradeflows_version": __version__})
     manifest.settings["extra_files"] = [manifest._name(f) for f in extra_files]
+    extra = split_extra(extra_files)
     trade_readers: list[tuple[Path, Callable[[], pd.DataFrame]]] = [
         (raw / bundled.IMF_DOTS, lambda: bundled.read_imf_dots(raw / bundled.IMF_DOTS,
                                                                bad_rows=bad_rows)),
@@ -259,7 +319,7 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
                                                                    bad_rows=bad_rows)),
         *((Path(f), lambda f=f: read_extra(f, progress=progress,
                                            sectors_dir=p.processed / "sectors"))
-          for f in extra_files),
+          for f in extra["trade"]),
     ]
     reported_path = raw / bundled.REPORTED_TRADE
     if reported_path.exists():
@@ -286,11 +346,30 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
         manifest.add_input(raw / bundled.GEODIST, geodist, role="covariates")
         wdi = bundled.read_wdi(raw / bundled.WDI, bad_rows=bad_rows)
         manifest.add_input(raw / bundled.WDI, wdi, role="covariates")
+        if extra["wdi"]:
+            from tradeflows.sources.wdi import read_wdi_covariates
+
+            added = [read_wdi_covariates(f) for f in extra["wdi"]]
+            for f, table in zip(extra["wdi"], added, strict=True):
+                manifest.add_input(f, table, role="covariates")
+            wdi, by_source = merge_covariates(wdi, added)
+            manifest.steps["covariates"] = {"country_years_by_source": by_source}
         bar.update()
 
         bar.set_postfix_str("investment")
         investment = bundled.read_unctad_fdi(raw / bundled.UNCTAD_FDI, bad_rows=bad_rows)
         manifest.add_input(raw / bundled.UNCTAD_FDI, investment, role="investment")
+        if extra["unctad_fdi"]:
+            from tradeflows.sources.fdi import read_unctad_fdi
+
+            added = [read_unctad_fdi(f) for f in extra["unctad_fdi"]]
+            for f, table in zip(extra["unctad_fdi"], added, strict=True):
+                table.attrs["file"] = str(f)
+                manifest.add_input(f, table, role="investment")
+            n_in = len(investment) + sum(len(t) for t in added)
+            investment, n_replaced = merge_investment(investment, added)
+            manifest.add_step("investment", rows_in=n_in, rows_out=len(investment),
+                              drops={"bundled_replaced_by_added_file": n_replaced})
         manifest.add_output(p.investment, len(investment),
                             write_parquet(investment, stage.path(p.investment)))
         bar.update()

@@ -30,6 +30,7 @@ from tradeflows.sources.base import (
     TRADE_KEY,
     check_years,
     parse_bool,
+    parse_numbers,
     require_columns,
     show,
     to_number,
@@ -127,16 +128,8 @@ def _numbers(df: pd.DataFrame, column: str, file: Path, bad_rows: BadRows,
              drops: dict[str, int], *, allow_missing: bool = False) -> pd.DataFrame:
     """Parse ``column`` as finite non-negative numbers; raise or drop-and-count bad rows."""
     raw = df[column]
-    if pd.api.types.is_bool_dtype(raw):
-        raise DataError("true/false values; expected numbers", file=file, column=column)
-    if pd.api.types.is_numeric_dtype(raw):
-        parsed = raw.astype("float64")
-        non_numeric = pd.Series(False, index=df.index)
-    else:
-        text = raw.astype("string").str.strip().str.replace(",", "", regex=False)
-        parsed = pd.to_numeric(text.replace({"": pd.NA}), errors="coerce").astype("float64")
-        non_numeric = (parsed.isna() & text.notna() & (text != "")).fillna(False)
-    non_numeric |= np.isinf(parsed.to_numpy(dtype="float64", na_value=np.nan))
+    parsed, not_finite = parse_numbers(raw, column=column, file=file)
+    non_numeric = pd.Series(not_finite, index=df.index)
     missing = parsed.isna() & ~non_numeric
     negative = parsed < 0
     for mask, what in ((non_numeric, "non-numeric"), (negative, "negative"),
