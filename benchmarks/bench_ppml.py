@@ -67,8 +67,12 @@ def _panel_path(name: str, cache: Path, generator: Path) -> Path:
 def _load(panel: str, path: Path, model: str):
     """(DataFrame, formula) of a panel, with only the columns the model needs."""
     import numpy as np
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
+    # the system allocator returns the reader's freed buffers (Arrow's default pool keeps
+    # ~40 MB of them): the same for every engine
+    pa.set_memory_pool(pa.system_memory_pool())
     if panel == "real":
         cols = ["year", "exporter", "importer", "trade", "domestic", "both_ots", "fta",
                 "both_eaeu"]

@@ -33,28 +33,24 @@ def _threads(idx: FEIndex, threads: int | None) -> int | None:
 
 @dataclass(frozen=True)
 class FEIndex:
-    """Fixed-effect codes prepared for the kernels.
+    """Fixed-effect codes prepared for the kernels, in the grouped layout only.
 
-    codes (k, n) int32 index one flat coefficient vector in which dimension q occupies
-    ``starts[q]:starts[q + 1]``. The grouped layout: ``order`` (k * n,) int32 lists the rows
-    of flat level g at positions ``ptr[g]:ptr[g + 1]`` (dimension q's levels fill positions
-    q*n to (q+1)*n), and ``other`` (k - 1, k * n) int32 holds, at each position, the flat
-    codes of the row in the other dimensions.
+    One flat coefficient vector in which dimension q occupies ``starts[q]:starts[q + 1]``.
+    ``order`` (k * n,) int32 lists the rows of flat level g at positions ``ptr[g]:ptr[g + 1]``
+    (dimension q's levels fill positions q*n to (q+1)*n), and ``other`` (k - 1, k * n) int32
+    holds, at each position, the flat codes of the row in the other dimensions (so the
+    positions of dimension 0 give every row's codes: no separate (k, n) copy is kept).
     """
 
-    codes: np.ndarray
     starts: np.ndarray
     ptr: np.ndarray
     order: np.ndarray
     other: np.ndarray
+    n: int
 
     @property
     def k(self) -> int:
-        return self.codes.shape[0]
-
-    @property
-    def n(self) -> int:
-        return self.codes.shape[1]
+        return self.starts.size - 1
 
 
 @njit(cache=True)
@@ -104,9 +100,9 @@ def fe_index(fe: np.ndarray | FEIndex) -> FEIndex:
         raise ValueError("demean: more than 2^31 rows or fixed-effect levels")
     codes = np.empty((fe.shape[1], fe.shape[0]), dtype=np.int32)
     for q in range(fe.shape[1]):
-        codes[q] = fe[:, q] + starts[q]
+        np.add(fe[:, q], starts[q], out=codes[q], casting="unsafe")
     ptr, order, other = _layout(codes, int(starts[-1]))
-    return FEIndex(codes, starts, ptr, order, other)
+    return FEIndex(starts, ptr, order, other, fe.shape[0])
 
 
 @njit(parallel=True, cache=True)
@@ -215,27 +211,29 @@ def _irons_tuck(X, GX, GGX, nstate):
 
 
 @njit(parallel=True, cache=True)
-def _ssr(x, init, j, w, codes, a):
+def _ssr(x, init, j, w, ptr, order, other, nlev0, a):
     """Weighted sum of squared residuals of x[:, j] - init[:, j] (init with 0 rows: none)
-    given the FE coefficients a (fixed-order block sums: the same for any number of
-    threads)."""
-    k, n = codes.shape
-    has_init = init.shape[0] == n
-    nblocks = (n + _BLOCK - 1) // _BLOCK
-    part = np.zeros(nblocks)
-    for b in prange(nblocks):
+    given the FE coefficients a, summed over the rows of each level of the first dimension
+    (its ``nlev0`` levels cover every row once) and then over the levels in order: the same
+    for any number of threads."""
+    has_init = init.shape[0] == x.shape[0]
+    km1 = other.shape[0]
+    part = np.zeros(nlev0)
+    for g in prange(nlev0):
         total = 0.0
-        for i in range(b * _BLOCK, min(n, (b + 1) * _BLOCK)):
+        for t in range(ptr[g], ptr[g + 1]):
+            i = order[t]
             r = x[i, j] - init[i, j] if has_init else x[i, j]
-            for q in range(k):
-                r -= a[codes[q, i]]
+            r -= a[g]
+            for p in range(km1):
+                r -= a[other[p, t]]
             total += w[i] * r * r
-        part[b] = total
+        part[g] = total
     return part.sum()
 
 
 @njit(cache=True)
-def _fixed_point(x, init, j, wx, w, wp, codes, ptr, other, starts, invw, scale, tol, maxiter):
+def _fixed_point(x, init, j, wx, w, wp, order, ptr, other, starts, invw, scale, tol, maxiter):
     """Irons-Tuck accelerated fixed point of column j of x - init, with fixest's "grand
     acceleration" (Irons-Tuck on every fourth iterate). As fixest (which checks every 40),
     every 200 sweeps the weighted SSR is computed and the iteration also stops when it no
@@ -285,7 +283,7 @@ def _fixed_point(x, init, j, wx, w, wp, codes, ptr, other, starts, invw, scale, 
                     it += 1
         if it >= next_ssr:
             next_ssr += 200
-            ssr = _ssr(x, init, j, w, codes, GX)
+            ssr = _ssr(x, init, j, w, ptr, order, other, starts[1], GX)
             if ssr_old >= 0 and abs(ssr - ssr_old) <= tol * (0.1 + ssr):
                 return GX, it, True
             ssr_old = ssr
@@ -293,7 +291,7 @@ def _fixed_point(x, init, j, wx, w, wp, codes, ptr, other, starts, invw, scale, 
 
 
 @njit(cache=True)
-def _demean_all(x, init, w, codes, starts, ptr, order, other, tol, maxiter, coef):
+def _demean_all(x, init, w, starts, ptr, order, other, tol, maxiter, coef):
     """FE coefficients (into coef (ncoef, m)) of every column of x - init (x: (n, m);
     init: (n, m) or (0, m) for none). Convergence: |change| <= tol * (|coef| + scale) with
     scale the largest weighted mean of x over the levels of any dimension (the size of the
@@ -332,7 +330,7 @@ def _demean_all(x, init, w, codes, starts, ptr, order, other, tol, maxiter, coef
         if not nonzero:
             coef[:, j] = 0.0
             continue
-        a, it, conv = _fixed_point(x, init, j, wx, w, wp, codes, ptr, other, starts, invw,
+        a, it, conv = _fixed_point(x, init, j, wx, w, wp, order, ptr, other, starts, invw,
                                    scale, tol, maxiter)
         coef[:, j] = a
         most = max(most, it)
@@ -342,22 +340,26 @@ def _demean_all(x, init, w, codes, starts, ptr, order, other, tol, maxiter, coef
 
 
 @njit(parallel=True, cache=True)
-def _apply(x, codes, a, init, out, fitted):
+def _apply(x, ptr, order, other, nlev0, a, init, out, fitted):
     """fitted = init + the sum over dimensions of each row's coefficients, out = x - fitted
     (x: (n, m), a: (ncoef, m), init: (n, m) or (0, m); out with 0 rows: not written);
-    fitted may be init itself."""
-    k, n = codes.shape
+    fitted may be init itself. Rows are reached through the levels of the first dimension
+    (``nlev0`` of them), whose positions list every row once with its other codes."""
     m = a.shape[1]
-    has_init = init.shape[0] == n
-    has_out = out.shape[0] == n
-    for i in prange(n):
-        for j in range(m):
-            f = init[i, j] if has_init else 0.0
-            for q in range(k):
-                f += a[codes[q, i], j]
-            fitted[i, j] = f
-            if has_out:
-                out[i, j] = x[i, j] - f
+    km1 = other.shape[0]
+    has_init = init.shape[0] == x.shape[0]
+    has_out = out.shape[0] == x.shape[0]
+    for g in prange(nlev0):
+        for t in range(ptr[g], ptr[g + 1]):
+            i = order[t]
+            for j in range(m):
+                f = init[i, j] if has_init else 0.0
+                f += a[g, j]
+                for p in range(km1):
+                    f += a[other[p, t], j]
+                fitted[i, j] = f
+                if has_out:
+                    out[i, j] = x[i, j] - f
 
 
 def _prepare(X, fe, weights):
@@ -394,9 +396,9 @@ def demean_into(X: np.ndarray, idx: FEIndex, w: np.ndarray, comp: np.ndarray,
     coef = np.zeros((int(idx.starts[-1]), m))
     init = comp if warm else np.zeros((0, m))
     with using_threads(_threads(idx, threads)):
-        most, total, conv = _demean_all(X, init, w, idx.codes, idx.starts, idx.ptr, idx.order,
-                                        idx.other, float(tol), int(maxiter), coef)
-        _apply(X, idx.codes, coef, init, out, comp)
+        most, total, conv = _demean_all(X, init, w, idx.starts, idx.ptr, idx.order, idx.other,
+                                        float(tol), int(maxiter), coef)
+        _apply(X, idx.ptr, idx.order, idx.other, int(idx.starts[1]), coef, init, out, comp)
     return int(most), int(total), bool(conv)
 
 
@@ -421,9 +423,9 @@ def demean_coef(X: np.ndarray, fe: np.ndarray | FEIndex, weights: np.ndarray | N
     out = np.empty((n, m))
     fitted = np.empty((n, m))
     with using_threads(_threads(idx, threads)):
-        sweeps, _, conv = _demean_all(X2, init2, w, idx.codes, idx.starts, idx.ptr, idx.order,
-                                      idx.other, float(tol), int(maxiter), coef)
-        _apply(X2, idx.codes, coef, init2, out, fitted)
+        sweeps, _, conv = _demean_all(X2, init2, w, idx.starts, idx.ptr, idx.order, idx.other,
+                                      float(tol), int(maxiter), coef)
+        _apply(X2, idx.ptr, idx.order, idx.other, int(idx.starts[1]), coef, init2, out, fitted)
     return out, fitted, coef, int(sweeps), bool(conv)
 
 
@@ -460,8 +462,8 @@ def solve_fixef(d: np.ndarray, fe: np.ndarray | FEIndex, *, tol: float = 1e-13,
     x = np.ascontiguousarray(np.reshape(d, (-1, 1)), dtype=np.float64)
     coef = np.zeros((int(idx.starts[-1]), 1))
     with using_threads(_threads(idx, None)):
-        _, _, conv = _demean_all(x, np.zeros((0, 1)), np.ones(idx.n), idx.codes, idx.starts,
-                                 idx.ptr, idx.order, idx.other, float(tol), int(maxiter), coef)
+        _, _, conv = _demean_all(x, np.zeros((0, 1)), np.ones(idx.n), idx.starts, idx.ptr,
+                                 idx.order, idx.other, float(tol), int(maxiter), coef)
     starts = idx.starts
     alphas = [coef[starts[q]:starts[q + 1], 0].copy() for q in range(idx.k)]
     for q in range(1, len(alphas)):

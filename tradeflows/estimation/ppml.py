@@ -24,11 +24,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from numba import njit
-from scipy.special import xlogy
 from tqdm import tqdm
 
 from tradeflows.errors import ConvergenceError
-from tradeflows.estimation.collinearity import collinear_columns
+from tradeflows.estimation.collinearity import collinear_from_gram
 from tradeflows.estimation.demean import demean_into, fe_index
 from tradeflows.estimation.results import PPMLResults
 from tradeflows.estimation.sample import build_sample
@@ -141,16 +140,27 @@ def _warn_vanishing_fit(y: np.ndarray, mu: np.ndarray, rel_tol: float = 1e-12) -
                       "reliable", RuntimeWarning, stacklevel=3)
 
 
-def _collinear(M, comp, W, names):
-    """Indices of the regressors (columns 1.. of M) to drop as collinear, judged on their
-    demeaned values M - comp with weights W (warns naming them)."""
-    X = M[:, 1:]
-    norms = np.sqrt(np.einsum("ij,ij,i->j", X, X, W))
-    drop = collinear_columns(X - comp[:, 1:], names, W, norms=norms) if X.shape[1] else []
+def _collinear(A, M, W, names):
+    """Indices of the regressors (columns 1.. of M) to drop as collinear, judged on the
+    weighted cross-product A (p, p) of their demeaned values (from :func:`_wls`), against
+    their weighted norms before demeaning (warns naming them)."""
+    norms = np.sqrt(_weighted_squares(M, W))
+    drop = collinear_from_gram(A, names, norms=norms)
     if drop:
         warnings.warn(f"collinear regressor(s) dropped: {[names[j] for j in drop]}",
                       UserWarning, stacklevel=4)
     return drop
+
+
+@njit(cache=True)
+def _weighted_squares(M, W):
+    """(p,) sums of W x^2 over the rows of each regressor (columns 1.. of M)."""
+    n, m = M.shape
+    out = np.zeros(m - 1)
+    for i in range(n):
+        for a in range(1, m):
+            out[a - 1] += W[i] * M[i, a] * M[i, a]
+    return out
 
 
 def ppml(data: pd.DataFrame, formula: str, *, vcov: object = None, weights: object = None,
@@ -198,20 +208,19 @@ def _fit(s, *, tol: float, maxiter: int, strict: bool, progress: bool) -> PPMLRe
     M[:, 1:] = s.X
     s.X = M[:, 1:]  # one copy of the regressors
     comp = np.zeros_like(M)  # fixed-effect component of M; M - comp: demeaned
-    dev = float(2.0 * np.sum(w * (xlogy(y, y) - xlogy(y, np.exp(eta)) - y + np.exp(eta))))
+    eta_new = np.empty(n)
+    dev = _step_deviance(eta, eta, 0.0, y, w, eta_new)
     inner = max(INNER_START, inner_final)
     converged = False
     demean_ok = True
     beta = np.zeros(len(names))
     W = np.empty(n)  # IRLS weights, then the full step's linear predictor
-    eta_new = np.empty(n)
     collinear: list[str] = []
     stats = {"sweeps": [], "trace": [], "seconds": {"demean": 0.0}}
     it = 0
     bar = tqdm(total=maxiter, disable=not progress, desc="PPML IRLS")
-    mu = np.empty(n)
     for it in range(1, maxiter + 1):
-        np.exp(eta, out=mu)
+        mu = np.exp(eta, out=eta_new)  # eta_new is free until the step below
         _working(eta, off, y, mu, w, M, W)
         t0 = time.perf_counter()
         # the first step also decides collinearity: it needs absorbed columns at <= 1e-6
@@ -220,16 +229,19 @@ def _fit(s, *, tol: float, maxiter: int, strict: bool, progress: bool) -> PPMLRe
         stats["seconds"]["demean"] += time.perf_counter() - t0
         stats["sweeps"].append(total)
         demean_ok = ok
-        if it == 1 and M.shape[1] > 1:
-            drop = _collinear(M, comp, W, names)
-            if drop:
-                keep = [0] + [j + 1 for j in range(len(names)) if j not in drop]
-                collinear = [names[j] for j in drop]
-                names = [names[j] for j in range(len(names)) if j not in drop]
-                M, comp = (np.ascontiguousarray(a[:, keep]) for a in (M, comp))
-                beta = np.zeros(len(names))
         if names:
             A, b = _wls(M, comp, W)
+        if it == 1 and names:
+            drop = _collinear(A, M, W, names)
+            if drop:
+                keep = [j for j in range(len(names)) if j not in drop]
+                collinear = [names[j] for j in drop]
+                names = [names[j] for j in keep]
+                cols = [0] + [j + 1 for j in keep]
+                M, comp = (np.ascontiguousarray(a[:, cols]) for a in (M, comp))
+                A, b = A[np.ix_(keep, keep)], b[keep]
+                beta = np.zeros(len(names))
+        if names:
             beta = np.linalg.solve(A, b)
         eta_full = W
         _linear_predictor(M, comp, beta, off, eta_full)
@@ -250,19 +262,19 @@ def _fit(s, *, tol: float, maxiter: int, strict: bool, progress: bool) -> PPMLRe
             break
         inner = max(inner_final, min(inner, INNER_FACTOR * change))
     bar.close()
+    mu = np.exp(eta, out=eta_new)
     del eta_new
     # Inference with the final weights: demean X once more (warm start), tighter than the
     # IRLS steps, so that the standard errors do not carry the demeaning error.
-    np.exp(eta, out=mu)
     np.multiply(w, mu, out=W)
     X = M[:, 1:]
-    compX = comp[:, 1:]
-    Xd = np.empty_like(X)
+    Xd = comp[:, 1:]  # the fixed-effect component of X, then X demeaned (in place)
     t0 = time.perf_counter()
-    _, total, final_ok = demean_into(X, fe, W, compX, Xd, tol=inner_final * VCOV_TOL_FACTOR)
+    _, total, final_ok = demean_into(X, fe, W, Xd, tol=inner_final * VCOV_TOL_FACTOR)
+    np.subtract(X, Xd, out=Xd)
     stats["seconds"]["demean"] += time.perf_counter() - t0
     stats["sweeps"].append(total)
-    del comp, compX, fe
+    del comp, fe
     demean_ok = demean_ok and final_ok
     if not (converged and demean_ok):
         msg = (f"PPML did not converge in {it} IRLS iterations (deviance {dev:.10g}, tol {tol})"

@@ -23,14 +23,15 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import sparse
-from scipy.optimize import linprog
-from scipy.sparse import linalg as splinalg
 
 from tradeflows.errors import ConvergenceError, SpecificationError
 from tradeflows.estimation.singletons import _check_codes, singleton_mask
+
+if TYPE_CHECKING:  # scipy.sparse and scipy.optimize are imported where used (~40 MB of RSS
+    from scipy import sparse  # that a fit with the "fe" check alone does not need)
 
 METHODS = ("fe", "simplex", "relu")
 MAX_DIRECT_COLUMNS = 20_000  # fixed-effect levels + regressors for the rectifier's sparse LU
@@ -122,6 +123,8 @@ def simplex_separation(y: np.ndarray, X: np.ndarray, *, tol: float = 1e-7) -> np
         null = np.eye(Xs.shape[1])
     if null.shape[1] == 0:
         return found
+    from scipy.optimize import linprog
+
     zero_rows = np.flatnonzero(~pos)
     A = Xs[zero_rows] @ null
     active = np.ones(zero_rows.size, dtype=bool)
@@ -148,6 +151,8 @@ def simplex_separation(y: np.ndarray, X: np.ndarray, *, tol: float = 1e-7) -> np
 
 def _design(X: np.ndarray, fe: np.ndarray) -> sparse.csr_matrix:
     """Sparse (n, p + levels) matrix [X, dummies of every fixed effect] (fe 0-based, no gaps)."""
+    from scipy import sparse
+
     n = X.shape[0]
     blocks = [sparse.csr_matrix(X)] if X.shape[1] else []
     for j in range(fe.shape[1]):
@@ -163,6 +168,9 @@ def _lp_separation(y: np.ndarray, Z: sparse.csr_matrix, *, tol: float = 1e-7) ->
     max Σ z over y = 0 subject to z = Z·b, z = 0 on y > 0, 0 <= z <= 1 on y = 0; repeated on
     the zeros not yet found until the optimum is 0.
     """
+    from scipy import sparse
+    from scipy.optimize import linprog
+
     pos = y > 0
     found = np.zeros(y.size, dtype=bool)
     while True:
@@ -191,6 +199,9 @@ def _projector(Z: sparse.csr_matrix, w: np.ndarray) -> Callable[[np.ndarray], np
     call costs two sparse products and a triangular solve. Exact even with the extreme weight
     ratios of the rectifier, where alternating projections stall.
     """
+    from scipy import sparse
+    from scipy.sparse import linalg as splinalg
+
     gram = (Z.T @ sparse.diags(w) @ Z).tocsc()
     d = np.sqrt(gram.diagonal())
     d[d == 0] = 1.0
