@@ -93,14 +93,13 @@ def _linear_predictor(M, comp, beta, off, out):
 
 
 @njit(cache=True)
-def _step_deviance(eta_full, eta_old, frac, y, w, eta):
-    """eta = eta_old + frac (eta_full - eta_old); returns the deviance at mu = exp(eta),
+def _step_deviance(eta_full, eta_old, frac, y, w):
+    """Deviance at eta = eta_old + frac (eta_full - eta_old), mu = exp(eta):
     2 sum w [y log(y / mu) - (y - mu)], summed row by row (each term >= 0, no cancellation
     between large totals); inf if not finite."""
     acc = 0.0
-    for i in range(eta.size):
+    for i in range(y.size):
         e = eta_old[i] + frac * (eta_full[i] - eta_old[i])
-        eta[i] = e
         yi = y[i]
         term = np.exp(e) - yi
         if yi > 0:
@@ -108,6 +107,13 @@ def _step_deviance(eta_full, eta_old, frac, y, w, eta):
         acc += w[i] * term
     dev = 2.0 * acc
     return dev if np.isfinite(dev) else np.inf
+
+
+@njit(cache=True)
+def _take_step(eta, eta_full, frac):
+    """In place: eta <- eta + frac (eta_full - eta) (as in :func:`_step_deviance`)."""
+    for i in range(eta.size):
+        eta[i] = eta[i] + frac * (eta_full[i] - eta[i])
 
 
 @njit(cache=True)
@@ -196,7 +202,13 @@ def ppml(data: pd.DataFrame, formula: str, *, vcov: object = None, weights: obje
 
 def _fit(s, *, tol: float, maxiter: int, strict: bool, progress: bool) -> PPMLResults:
     """IRLS on a prepared sample (see module docstring)."""
-    y, w, off = s.y, s.weights, np.ascontiguousarray(s.offset, dtype=np.float64)
+    y = s.y
+    # unit weights and a zero offset as zero-stride views: no (n,) arrays of constants
+    if not s.has_weights:
+        s.weights = np.broadcast_to(1.0, y.shape)
+    if not s.offset.any():
+        s.offset = np.broadcast_to(0.0, y.shape)
+    w, off = s.weights, s.offset
     fe = fe_index(s.fe)
     n = y.size
     names = list(s.coefnames)
@@ -208,8 +220,7 @@ def _fit(s, *, tol: float, maxiter: int, strict: bool, progress: bool) -> PPMLRe
     M[:, 1:] = s.X
     s.X = M[:, 1:]  # one copy of the regressors
     comp = np.zeros_like(M)  # fixed-effect component of M; M - comp: demeaned
-    eta_new = np.empty(n)
-    dev = _step_deviance(eta, eta, 0.0, y, w, eta_new)
+    dev = _step_deviance(eta, eta, 0.0, y, w)
     inner = max(INNER_START, inner_final)
     converged = False
     demean_ok = True
@@ -220,8 +231,7 @@ def _fit(s, *, tol: float, maxiter: int, strict: bool, progress: bool) -> PPMLRe
     it = 0
     bar = tqdm(total=maxiter, disable=not progress, desc="PPML IRLS")
     for it in range(1, maxiter + 1):
-        mu = np.exp(eta, out=eta_new)  # eta_new is free until the step below
-        _working(eta, off, y, mu, w, M, W)
+        _working(eta, off, y, np.exp(eta, out=W), w, M, W)  # mu in W, replaced by w*mu
         t0 = time.perf_counter()
         # the first step also decides collinearity: it needs absorbed columns at <= 1e-6
         step_tol = min(inner, 1e-6) if it == 1 else inner
@@ -247,14 +257,14 @@ def _fit(s, *, tol: float, maxiter: int, strict: bool, progress: bool) -> PPMLRe
         _linear_predictor(M, comp, beta, off, eta_full)
         frac = 1.0
         for _ in range(30):
-            dev_new = _step_deviance(eta_full, eta, frac, y, w, eta_new)
+            dev_new = _step_deviance(eta_full, eta, frac, y, w)
             if np.isfinite(dev_new) and (it == 1 or dev_new <= dev * (1 + 1e-12) + 1e-12):
                 break
             frac /= 2.0
         change = abs(dev_new - dev) / (0.1 + abs(dev_new))
         stats["trace"].append({"deviance": dev_new, "change": change, "inner_tol": step_tol,
                                "sweeps": total, "step": frac})
-        eta, eta_new = eta_new, eta
+        _take_step(eta, eta_full, frac)
         dev = dev_new
         bar.update(1)
         if change < tol and inner <= inner_final:
@@ -262,8 +272,7 @@ def _fit(s, *, tol: float, maxiter: int, strict: bool, progress: bool) -> PPMLRe
             break
         inner = max(inner_final, min(inner, INNER_FACTOR * change))
     bar.close()
-    mu = np.exp(eta, out=eta_new)
-    del eta_new
+    mu = np.exp(eta)
     # Inference with the final weights: demean X once more (warm start), tighter than the
     # IRLS steps, so that the standard errors do not carry the demeaning error.
     np.multiply(w, mu, out=W)
