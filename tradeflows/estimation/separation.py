@@ -71,11 +71,24 @@ def _check_inputs(
 
 
 def _recode(fe: np.ndarray) -> np.ndarray:
-    """Renumber each fixed-effect column to consecutive 0-based codes (no empty groups)."""
+    """Renumber each fixed-effect column to consecutive 0-based codes (no empty groups), in
+    the order of the old codes (as ``np.unique``'s inverse, in O(n) for non-negative codes)."""
     out = np.empty_like(fe)
     for j in range(fe.shape[1]):
-        out[:, j] = np.unique(fe[:, j], return_inverse=True)[1]
+        present = np.bincount(fe[:, j]) > 0
+        out[:, j] = (np.cumsum(present) - 1)[fe[:, j]]
     return out
+
+
+def _orthonormal_basis(A: np.ndarray) -> np.ndarray:
+    """(n, r) orthonormal basis of the column space of A (n, p), r its numerical rank (from
+    the SVD of A's R factor: two passes over A instead of an SVD of A)."""
+    if A.shape[1] == 0:
+        return A
+    r = np.linalg.qr(A, mode="r")
+    _, sv, vt = np.linalg.svd(r)
+    keep = sv > sv.max(initial=0.0) * max(A.shape) * 10 * np.finfo(np.float64).eps
+    return A @ (vt[keep].T / sv[keep])
 
 
 def fe_separation(y: np.ndarray, fe: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
@@ -248,15 +261,15 @@ def _no_separation_certificate(
     xcache: dict[float, np.ndarray] = {}
     xcomp: list[np.ndarray] = []  # the last fixed-effect component of X (warm start)
 
-    def xdemeaned(tol: float) -> np.ndarray:
+    def xbasis(tol: float) -> np.ndarray:
+        """Orthonormal basis of the demeaned regressors (demeaned at ``tol``)."""
         if tol not in xcache:
+            Xd = X
             if has_fe and X.shape[1]:
                 Xd, comp, _, _, _ = demean_coef(X, idx, tol=tol,
                                                 init=xcomp[-1] if xcomp else None)
                 xcomp[:] = [comp]
-                xcache[tol] = Xd
-            else:
-                xcache[tol] = X
+            xcache[tol] = _orthonormal_basis(Xd)
         return xcache[tol]
 
     init: np.ndarray | None = None
@@ -269,9 +282,9 @@ def _no_separation_certificate(
             e = e[:, 0]
         else:
             e = lam.copy()
-        Xd = xdemeaned(tol)
-        if Xd.shape[1]:
-            e -= Xd @ np.linalg.lstsq(Xd, e, rcond=None)[0]
+        B = xbasis(tol)
+        if B.shape[1]:
+            e -= B @ (B.T @ e)
         return e, fit
 
     def verified(e: np.ndarray) -> bool:
