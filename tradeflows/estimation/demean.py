@@ -52,6 +52,26 @@ class FEIndex:
     def k(self) -> int:
         return self.starts.size - 1
 
+    def codes(self) -> np.ndarray:
+        """The (n, k) int32 0-based codes this index was made from (rebuilt from the layout,
+        so that callers need not keep them alongside)."""
+        out = np.empty((self.n, self.k), dtype=np.int32)
+        if self.k:
+            _codes_from_layout(self.ptr, self.order, self.other, self.starts, out)
+        return out
+
+
+@njit(cache=True)
+def _codes_from_layout(ptr, order, other, starts, out):
+    """out[i, q] = row i's level in dimension q, from the positions of dimension 0."""
+    k = starts.size - 1
+    for g in range(starts[0], starts[1]):
+        for t in range(ptr[g], ptr[g + 1]):
+            i = order[t]
+            out[i, 0] = g - starts[0]
+            for p in range(k - 1):
+                out[i, p + 1] = other[p, t] - starts[p + 1]
+
 
 @njit(cache=True)
 def _layout(codes, ncoef):

@@ -210,6 +210,7 @@ def _fit(s, *, tol: float, maxiter: int, strict: bool, progress: bool) -> PPMLRe
         s.offset = np.broadcast_to(0.0, y.shape)
     w, off = s.weights, s.offset
     fe = fe_index(s.fe)
+    s.fe = None  # rebuilt from the layout after the fit: one copy of the codes in memory
     n = y.size
     names = list(s.coefnames)
     # fixest starts from mu = y + 0.1; here the shift is in units of the mean flow
@@ -283,6 +284,7 @@ def _fit(s, *, tol: float, maxiter: int, strict: bool, progress: bool) -> PPMLRe
     np.subtract(X, Xd, out=Xd)
     stats["seconds"]["demean"] += time.perf_counter() - t0
     stats["sweeps"].append(total)
+    s.fe = fe.codes()
     del comp, fe
     demean_ok = demean_ok and final_ok
     if not (converged and demean_ok):

@@ -166,7 +166,7 @@ def build_sample(data: pd.DataFrame, formula: str, *, model: str, vcov: object,
         fe_new[:, q], present = _recode(fe[rows, q])
         fe_levels.append(fe_levels_all[q][present])
     del fe
-    clusters = [_recode(ex.pop(f"cluster:{c}")[rows].astype(np.int64))[0]
+    clusters = [_recode(ex.pop(f"cluster:{c}")[rows].astype(np.int64))[0].astype(np.int32)
                 for c in spec.clusters]
     X = np.ascontiguousarray(X[rows])
     y, w, off, index = y[rows], w[rows], off[rows], index[rows]
