@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from tradeflows.errors import ConvergenceError
 from tradeflows.estimation.collinearity import collinear_from_gram
-from tradeflows.estimation.demean import demean_into, fe_index
+from tradeflows.estimation.demean import demean_fe_coef, fe_index, fe_residuals
 from tradeflows.estimation.results import PPMLResults
 from tradeflows.estimation.sample import build_sample
 from tradeflows.estimation.threads import using_threads
@@ -55,23 +55,40 @@ def _working(eta, off, y, mu, w, M, W):
 
 
 @njit(cache=True)
-def _wls(M, comp, W):
-    """(X~' W X~ (p, p), X~' W z~ (p,)) with [z~, X~] = M - comp (n, p + 1), the demeaned
-    working variable and regressors."""
+def _demeaned_row(M, coef, i, g, t, other, r):
+    """r <- row i of M minus its fixed-effect component (g: its level in the first dimension,
+    t: its position there, -1 without fixed effects)."""
+    for a in range(M.shape[1]):
+        c = 0.0
+        if g >= 0:
+            c = coef[g, a]
+            for p in range(other.shape[0]):
+                c += coef[other[p, t], a]
+        r[a] = M[i, a] - c
+
+
+@njit(cache=True)
+def _wls(M, coef, W, ptr, order, other, nlev0):
+    """(X~' W X~ (p, p), X~' W z~ (p,)) with [z~, X~] (n, p + 1) the working variable and
+    regressors M minus their fixed-effect components (coefficients coef (ncoef, p + 1); the
+    rows are visited through the ``nlev0`` levels of the first dimension, or in order
+    without fixed effects)."""
     n, m = M.shape
     p = m - 1
     A = np.zeros((p, p))
     b = np.zeros(p)
     r = np.empty(m)
-    for i in range(n):
-        for a in range(m):
-            r[a] = M[i, a] - comp[i, a]
-        wi = W[i]
-        for a in range(p):
-            v = wi * r[a + 1]
-            b[a] += v * r[0]
-            for c in range(a + 1):
-                A[a, c] += v * r[c + 1]
+    for g in range(max(nlev0, 1)):
+        lo, hi = (ptr[g], ptr[g + 1]) if nlev0 > 0 else (0, n)
+        for t in range(lo, hi):
+            i = order[t] if nlev0 > 0 else t
+            _demeaned_row(M, coef, i, g if nlev0 > 0 else -1, t, other, r)
+            wi = W[i]
+            for a in range(p):
+                v = wi * r[a + 1]
+                b[a] += v * r[0]
+                for c in range(a + 1):
+                    A[a, c] += v * r[c + 1]
     for a in range(p):
         for c in range(a):
             A[c, a] = A[a, c]
@@ -79,17 +96,26 @@ def _wls(M, comp, W):
 
 
 @njit(cache=True)
-def _linear_predictor(M, comp, beta, off, out):
+def _linear_predictor(M, coef, beta, off, out, ptr, order, other, nlev0):
     """eta = offset + (fixed-effect component of z) + X~ beta: the fitted linear predictor of
     the WLS step, built from the component itself rather than as z - (z~ - X~ beta), which
     loses all precision on a row whose working value z = eta + (y - mu) / mu is huge (a
-    positive flow with a tiny fitted value)."""
+    positive flow with a tiny fitted value). Rows visited as in :func:`_wls`."""
     n, m = M.shape
-    for i in range(n):
-        r = comp[i, 0] + off[i]
-        for a in range(m - 1):
-            r += (M[i, a + 1] - comp[i, a + 1]) * beta[a]
-        out[i] = r
+    r = np.empty(m)
+    for g in range(max(nlev0, 1)):
+        lo, hi = (ptr[g], ptr[g + 1]) if nlev0 > 0 else (0, n)
+        for t in range(lo, hi):
+            i = order[t] if nlev0 > 0 else t
+            _demeaned_row(M, coef, i, g if nlev0 > 0 else -1, t, other, r)
+            e = off[i]
+            if nlev0 > 0:  # the component of z from its coefficients
+                e += coef[g, 0]
+                for p in range(other.shape[0]):
+                    e += coef[other[p, t], 0]
+            for a in range(m - 1):
+                e += r[a + 1] * beta[a]
+            out[i] = e
 
 
 @njit(cache=True)
@@ -220,7 +246,11 @@ def _fit(s, *, tol: float, maxiter: int, strict: bool, progress: bool) -> PPMLRe
     M = np.empty((n, len(names) + 1))  # [z, X]
     M[:, 1:] = s.X
     s.X = M[:, 1:]  # one copy of the regressors
-    comp = np.zeros_like(M)  # fixed-effect component of M; M - comp: demeaned
+    # fixed-effect coefficients of M's columns (ncoef, p + 1): M minus their sums per row is
+    # demeaned; kept instead of an (n, p + 1) component
+    coef = np.zeros((int(fe.starts[-1]), M.shape[1]))
+    lay = (fe.ptr, fe.order, fe.other, int(fe.starts[1]) if fe.k else 0)
+    work = np.empty(fe.order.size if fe.k > 1 else 0)  # the demeaning's weights, reused
     dev = _step_deviance(eta, eta, 0.0, y, w)
     inner = max(INNER_START, inner_final)
     converged = False
@@ -236,12 +266,12 @@ def _fit(s, *, tol: float, maxiter: int, strict: bool, progress: bool) -> PPMLRe
         t0 = time.perf_counter()
         # the first step also decides collinearity: it needs absorbed columns at <= 1e-6
         step_tol = min(inner, 1e-6) if it == 1 else inner
-        _, total, ok = demean_into(M, fe, W, comp, tol=step_tol, warm=it > 1)
+        _, total, ok = demean_fe_coef(M, fe, W, coef, tol=step_tol, warm=it > 1, work=work)
         stats["seconds"]["demean"] += time.perf_counter() - t0
         stats["sweeps"].append(total)
         demean_ok = ok
         if names:
-            A, b = _wls(M, comp, W)
+            A, b = _wls(M, coef, W, *lay)
         if it == 1 and names:
             drop = _collinear(A, M, W, names)
             if drop:
@@ -249,13 +279,13 @@ def _fit(s, *, tol: float, maxiter: int, strict: bool, progress: bool) -> PPMLRe
                 collinear = [names[j] for j in drop]
                 names = [names[j] for j in keep]
                 cols = [0] + [j + 1 for j in keep]
-                M, comp = (np.ascontiguousarray(a[:, cols]) for a in (M, comp))
+                M, coef = (np.ascontiguousarray(a[:, cols]) for a in (M, coef))
                 A, b = A[np.ix_(keep, keep)], b[keep]
                 beta = np.zeros(len(names))
         if names:
             beta = np.linalg.solve(A, b)
         eta_full = W
-        _linear_predictor(M, comp, beta, off, eta_full)
+        _linear_predictor(M, coef, beta, off, eta_full, *lay)
         frac = 1.0
         for _ in range(30):
             dev_new = _step_deviance(eta_full, eta, frac, y, w)
@@ -273,19 +303,22 @@ def _fit(s, *, tol: float, maxiter: int, strict: bool, progress: bool) -> PPMLRe
             break
         inner = max(inner_final, min(inner, INNER_FACTOR * change))
     bar.close()
-    mu = np.exp(eta)
     # Inference with the final weights: demean X once more (warm start), tighter than the
     # IRLS steps, so that the standard errors do not carry the demeaning error.
-    np.multiply(w, mu, out=W)
+    np.exp(eta, out=W)
+    W *= w
     X = M[:, 1:]
-    Xd = comp[:, 1:]  # the fixed-effect component of X, then X demeaned (in place)
+    coefX = np.ascontiguousarray(coef[:, 1:])
+    del coef
     t0 = time.perf_counter()
-    _, total, final_ok = demean_into(X, fe, W, Xd, tol=inner_final * VCOV_TOL_FACTOR)
-    np.subtract(X, Xd, out=Xd)
+    _, total, final_ok = demean_fe_coef(X, fe, W, coefX, tol=inner_final * VCOV_TOL_FACTOR,
+                                        work=work)
+    Xd = fe_residuals(X, fe, coefX)
     stats["seconds"]["demean"] += time.perf_counter() - t0
     stats["sweeps"].append(total)
+    del coefX, work
     s.fe = fe.codes()
-    del comp, fe
+    del fe, lay  # the layout: ~40 bytes per row
     demean_ok = demean_ok and final_ok
     if not (converged and demean_ok):
         msg = (f"PPML did not converge in {it} IRLS iterations (deviance {dev:.10g}, tol {tol})"
@@ -293,10 +326,18 @@ def _fit(s, *, tol: float, maxiter: int, strict: bool, progress: bool) -> PPMLRe
         if strict:
             raise ConvergenceError(msg)
         warnings.warn(msg, RuntimeWarning, stacklevel=3)
+    mu = np.exp(eta)
     _warn_vanishing_fit(y, mu)
-    scores = Xd * (w * (y - mu))[:, None]
-    V, K, df_t = compute_vcov(Xd, W, scores, s.vcov_spec, s.ssc, fe=s.fe, clusters=s.clusters)
+    info = np.einsum("ij,i,ik->jk", Xd, W, Xd)  # X~'WX~ without an (n, p) temporary
+    del W
+    resid = y - mu
+    resid *= w
     ll = _loglik(y, mu, w)
+    del mu
+    scores = np.multiply(Xd, resid[:, None], out=Xd)  # in place: X~ is not needed any more
+    del resid, Xd
+    V, K, df_t = compute_vcov(None, None, scores, s.vcov_spec, s.ssc, fe=s.fe,
+                              clusters=s.clusters, info=info)
     ll0 = _loglik(y, np.array([mean_y]), w)
     return PPMLResults(
         model="ppml", formula_spec=s.formula, coefnames=names, coef_values=beta,

@@ -25,7 +25,8 @@ __all__ = ["Sample", "build_sample", "check_argument_order"]
 
 @dataclass
 class Sample:
-    """Estimation sample. Arrays have one row per kept observation (n)."""
+    """Estimation sample. Arrays have one row per kept observation (n); fixed-effect and
+    cluster codes and the row index are int32 (int64 beyond 2^31 input rows)."""
 
     formula: Formula
     y: np.ndarray
@@ -169,7 +170,8 @@ def build_sample(data: pd.DataFrame, formula: str, *, model: str, vcov: object,
     clusters = [_recode(ex.pop(f"cluster:{c}")[rows].astype(np.int64))[0].astype(np.int32)
                 for c in spec.clusters]
     X = np.ascontiguousarray(X[rows])
-    y, w, off, index = y[rows], w[rows], off[rows], index[rows]
+    y, w, off = y[rows], w[rows], off[rows]
+    index = index[rows].astype(np.int32 if nobs_original < 2**31 else np.int64)
     return Sample(f, y, X, names, fe_new, fe_levels, w, off, clusters, spec, conv, index,
                   nobs_original, drops, fixed, oname, wname, weights is not None,
                   seconds_separation)
