@@ -222,6 +222,8 @@ def _fixest_worker(a: argparse.Namespace, panel: str, path: Path, model: str, en
 def run(a: argparse.Namespace) -> list[dict]:
     """Every (panel, model, engine) in its own subprocess; one dict each."""
     results = []
+    if a.mmap_threshold:  # every engine's process: glibc maps large blocks and unmaps them
+        os.environ["MALLOC_MMAP_THRESHOLD_"] = str(a.mmap_threshold)  # when freed
     for panel in a.panels.split(","):
         path = Path(a.real) if panel == "real" else _panel_path(panel, Path(a.cache),
                                                                  Path(a.generator))
@@ -332,6 +334,10 @@ def main() -> None:
     ap.add_argument("--generator", default=str(ROOT.parent / "shared" / "bench" /
                                                "gen_gravity.py"))
     ap.add_argument("--cache", default=os.environ.get("TMPDIR", "/tmp") + "/tradeflows-bench")
+    ap.add_argument("--mmap-threshold", type=int, default=0,
+                    help="set glibc's MALLOC_MMAP_THRESHOLD_ (bytes) for every engine, e.g. "
+                    "65536: freed arrays go back to the system at once (default: glibc's "
+                    "dynamic threshold, which keeps some freed memory in the heap)")
     ap.add_argument("--json", help="also write the raw results to this file")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--panel", help=argparse.SUPPRESS)
