@@ -3,8 +3,8 @@
 Each IRLS step regresses the working variable z = eta - offset + (y - mu)/mu on X with
 weights w*mu, the fixed effects absorbed by :func:`demean`. Starting values as fixest (mu =
 y + a small shift, here 1e-4 of the mean flow, so that large flows start at their own value
-and zeros near zero); every demeaning starts from the fixed-effect component of the previous
-step (a warm start). The inner tolerance is 1e-6 for the first steps and then 1e-3 times the
+and zeros near zero); every demeaning starts from the fixed-effect coefficients of the
+previous step (a warm start; only the coefficients are kept, not an (n, p + 1) component). The inner tolerance is 1e-6 for the first steps and then 1e-3 times the
 last relative deviance change, down to the final demeaning tolerance: the Newton steps are
 accurate enough to converge quadratically (6 steps on the benchmark panel, as fixest) without
 paying for a tight tolerance far from the optimum. The new linear predictor is built from the
