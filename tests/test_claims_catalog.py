@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from tradeflows.claims.catalog import (
+from tradeflows.errors import SpecificationError
+from tradeflows.studies.azerbaijan.claims.catalog import (
     EVIDENCE,
     METHODS,
     entry_fingerprints,
     load_catalog,
     read_catalog,
 )
-from tradeflows.errors import SpecificationError
 
 BODY = '''
 [[claim]]

@@ -12,24 +12,36 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tradeflows.claims.catalog import load_catalog
-from tradeflows.claims.descriptive import bilateral_trade, partner_hhi
-from tradeflows.claims.documentary import documentary_evidence, timed_evidence
-from tradeflows.claims.event_study import event_study_evidence
-from tradeflows.claims.evidence import Untestable
-from tradeflows.claims.reported import (
+from tradeflows.config import paths as project_paths
+from tradeflows.policy.events import load_events
+from tradeflows.studies.azerbaijan.claims.catalog import load_catalog
+from tradeflows.studies.azerbaijan.claims.descriptive import bilateral_trade, partner_hhi
+from tradeflows.studies.azerbaijan.claims.documentary import documentary_evidence, timed_evidence
+from tradeflows.studies.azerbaijan.claims.event_study import event_study_evidence
+from tradeflows.studies.azerbaijan.claims.evidence import Untestable
+from tradeflows.studies.azerbaijan.claims.reported import (
     cargo_series,
     cbar_fdi,
     fdi_reported_evidence,
     fdi_share_bounds,
     reported_series_evidence,
 )
-from tradeflows.claims.ri_gravity import indicator, ri_gravity_evidence, start_years
-from tradeflows.claims.routes import route_alternatives_evidence
-from tradeflows.claims.rules import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, decide
-from tradeflows.claims.single_reporter import single_reporter_evidence, triple_difference
-from tradeflows.config import paths as project_paths
-from tradeflows.policy.events import load_events
+from tradeflows.studies.azerbaijan.claims.ri_gravity import (
+    indicator,
+    ri_gravity_evidence,
+    start_years,
+)
+from tradeflows.studies.azerbaijan.claims.routes import route_alternatives_evidence
+from tradeflows.studies.azerbaijan.claims.rules import (
+    INCONCLUSIVE,
+    NOT_SUPPORTED,
+    SUPPORTED,
+    decide,
+)
+from tradeflows.studies.azerbaijan.claims.single_reporter import (
+    single_reporter_evidence,
+    triple_difference,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 CA = ["KAZ", "KGZ", "TJK", "TKM", "UZB"]
@@ -346,7 +358,7 @@ def test_descriptive_trade_and_hhi():
 
 
 def test_within_draw_minimum_is_not_the_minimum_of_bounds():
-    from tradeflows.claims.stage_outputs import within_draw_minimum
+    from tradeflows.studies.azerbaijan.claims.stage_outputs import within_draw_minimum
 
     by_draw = pd.DataFrame({"draw": [0, 0, 1, 1, 2, 2], "country": ["A", "B"] * 3,
                             "real_gdp": [1.0, 3.0, 4.0, 2.0, 0.5, 5.0]})
@@ -391,7 +403,7 @@ def test_cited_schema_errors_name_the_key(tmp_path, cited, key):
 
 
 def test_route_group_trade_check_by_hand(claims):
-    from tradeflows.claims.reported import route_group_trade_check
+    from tradeflows.studies.azerbaijan.claims.reported import route_group_trade_check
 
     rows = []
     for dest, growth in (("KAZ", 1.0), ("KGZ", 1.0), ("CHN", 1.0),   # Northern (2021 route)
@@ -407,7 +419,7 @@ def test_route_group_trade_check_by_hand(claims):
 
 
 def test_sensitivity_to_the_drawn_elasticity():
-    from tradeflows.claims.stage_outputs import sensitivity
+    from tradeflows.studies.azerbaijan.claims.stage_outputs import sensitivity
 
     coef = np.linspace(-2.0, 0.0, 20)
     rows = [(d, c, b, -b * w) for d, b in enumerate(coef) for c, w in (("A", 1.0), ("B", 2.0))]

@@ -6,15 +6,15 @@ from __future__ import annotations
 import pytest
 from test_claims_data import synthetic_tree
 
-from tradeflows.claims.catalog import load_catalog
-from tradeflows.claims.evaluate import (
+from tradeflows.config import paths as project_paths
+from tradeflows.studies.azerbaijan.claims.catalog import load_catalog
+from tradeflows.studies.azerbaijan.claims.evaluate import (
     COLUMNS,
     assess_claims,
     evaluate_claims,
     mirror_robustness,
 )
-from tradeflows.claims.rules import NOT_TESTABLE, SUPPORTED
-from tradeflows.config import paths as project_paths
+from tradeflows.studies.azerbaijan.claims.rules import NOT_TESTABLE, SUPPORTED
 
 
 @pytest.fixture(scope="module")

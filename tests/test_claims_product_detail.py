@@ -8,10 +8,10 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from tradeflows.claims.catalog import load_catalog
-from tradeflows.claims.evaluate import _Inputs, assess_claim
-from tradeflows.claims.product_detail import product_note
 from tradeflows.config import Paths
+from tradeflows.studies.azerbaijan.claims.catalog import load_catalog
+from tradeflows.studies.azerbaijan.claims.evaluate import _Inputs, assess_claim
+from tradeflows.studies.azerbaijan.claims.product_detail import product_note
 
 
 def _claims() -> dict:

@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from tradeflows.claims.catalog import Rule
-from tradeflows.claims.power import (
+from tradeflows.studies.azerbaijan.claims.catalog import Rule
+from tradeflows.studies.azerbaijan.claims.power import (
     interval_from_null,
     mde_analytic,
     mde_from_null,
     permutation_pvalue,
 )
-from tradeflows.claims.rules import (
+from tradeflows.studies.azerbaijan.claims.rules import (
     INCONCLUSIVE,
     NOT_SUPPORTED,
     NOT_TESTABLE,

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import tradeflows as tf
 from tradeflows.distributed import ENV_SCHEDULER, fan_out, scheduler_address
 from tradeflows.gravity.ge_multisector import MultiSectorGE, simulate_draws
 from tradeflows.sectors.gravity import ppml_by
@@ -118,10 +119,13 @@ def test_remote_scheduler_gives_the_serial_results(remote_scheduler, monkeypatch
     remote = ppml_by(df, FORMULA, scheduler=remote_scheduler)
     monkeypatch.setenv(ENV_SCHEDULER, remote_scheduler)
     from_env = ppml_by(df, FORMULA)
-    assert list(serial) == list(local) == list(remote) == list(from_env) == \
-        ["S000", "S001", "S002"]
+    from_env_by = tf.ppml(df, FORMULA, by="sector")  # the scheduler from the environment
+    monkeypatch.delenv(ENV_SCHEDULER)
+    by = tf.ppml(df, FORMULA, by="sector", scheduler=remote_scheduler)
+    assert list(serial) == list(local) == list(remote) == list(from_env) == list(by) == \
+        list(from_env_by) == ["S000", "S001", "S002"]
     for name in serial:
-        for other in (local, remote, from_env):
+        for other in (local, remote, from_env, by, from_env_by):
             np.testing.assert_allclose(other[name].coef, serial[name].coef, rtol=1e-12)
             np.testing.assert_allclose(other[name].se, serial[name].se, rtol=1e-12)
     model = _ge_model()
@@ -160,3 +164,25 @@ def test_one_sector_ge_draws_on_the_remote_scheduler(remote_scheduler):
     pd.testing.assert_frame_equal(remote.country, local.country, check_exact=False,
                                   rtol=1e-12)
     assert remote.failed == local.failed
+
+
+def test_local_cluster_does_not_claim_the_dashboard_port():
+    """With port 8787 taken, a local cluster starts without the "Port 8787 is already in
+    use" warning (no dashboard unless asked)."""
+    import warnings
+
+    from tradeflows.distributed import dask_client
+
+    blocker = socket.socket()
+    try:
+        blocker.bind(("", 8787))
+        blocker.listen()
+    except OSError:
+        pass  # already taken by someone else: the same situation
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with dask_client(workers=1) as client:
+                assert fan_out(_square, [2, 3], client=client) == [4, 9]
+    finally:
+        blocker.close()

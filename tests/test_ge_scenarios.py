@@ -9,7 +9,6 @@ import pytest
 from tradeflows.config import paths as make_paths
 from tradeflows.errors import DataError, SpecificationError
 from tradeflows.gravity.scenarios import (
-    FOCUS,
     N_MOVERS,
     SCENARIOS,
     baseline_cross_section,
@@ -18,6 +17,7 @@ from tradeflows.gravity.scenarios import (
     scenario_costs,
 )
 from tradeflows.io import sha256_file
+from tradeflows.studies.azerbaijan.config import FOCUS
 
 COUNTRIES = ["AZE", "KAZ", "TKM", "HUN", "TUR", "DEU", "USA", "CHN", "GEO"]
 MEMBERS = {"AZE", "KAZ", "TUR"}
@@ -70,12 +70,13 @@ def project(tmp_path_factory):
     _panel().to_parquet(paths.panel)
     scn = root / "synthetic_ots.toml"
     scn.write_text(SCENARIO, encoding="utf-8")
-    written = run_scenario(scn, paths, draws=30, seed=5, progress=False, workers=1)
+    written = run_scenario(scn, paths, draws=30, seed=5, progress=False, workers=1, focus=FOCUS)
     return paths, scn, written
 
 
 def test_bundled_scenarios_parse() -> None:
-    assert set(SCENARIOS) == {"zangezur", "zangezur_full", "ots_deepening", "northern_disruption"}
+    assert set(SCENARIOS) == {"zangezur", "zangezur_full", "ots_deepening", "northern_disruption",
+                              "northern_disruption_no_middle"}
     for name in SCENARIOS:
         scn = load_scenario(name)
         assert scn.changes and scn.shock_terms[0] in scn.formula
@@ -170,8 +171,38 @@ def test_table_and_figure_share_one_country_order(project) -> None:
 def test_outputs_deterministic(project) -> None:
     paths, scn, written = project
     before = {p.name: sha256_file(p) for p in written}
-    again = run_scenario(scn, paths, draws=30, seed=5, progress=False, workers=1)
+    again = run_scenario(scn, paths, draws=30, seed=5, progress=False, workers=1, focus=FOCUS)
     assert {p.name: sha256_file(p) for p in again} == before
+
+
+def test_partial_effects_fit_once_per_panel_file(tmp_path, monkeypatch) -> None:
+    """Scenarios with the same formula, vcov and years on one panel file share a fit (as
+    the bundled zangezur, zangezur_full and northern_disruption do in `reproduce`); without
+    the file, or after the file is rewritten, the effects are fitted again."""
+    import tradeflows.estimation
+    from tradeflows.gravity import scenarios
+
+    paths = make_paths(tmp_path)
+    paths.processed.mkdir(parents=True)
+    _panel().to_parquet(paths.panel)
+    files = [tmp_path / "a.toml", tmp_path / "b.toml"]
+    files[0].write_text(SCENARIO, encoding="utf-8")
+    files[1].write_text(SCENARIO.replace("Synthetic OTS", "Another OTS"), encoding="utf-8")
+    a, b = (load_scenario(f) for f in files)
+    calls = []
+    fit = tradeflows.estimation.ppml
+    monkeypatch.setattr(tradeflows.estimation, "ppml",
+                        lambda *args, **kw: calls.append(1) or fit(*args, **kw))
+    panel = scenarios.read_panel(paths.panel, a)
+    first = scenarios.estimate_effects(panel, a, paths.panel)
+    assert scenarios.estimate_effects(panel, b, paths.panel) is first and len(calls) == 1
+    fresh = scenarios.estimate_effects(panel, b)
+    assert len(calls) == 2 and fresh is not first
+    pd.testing.assert_series_equal(fresh.coef, first.coef)
+    pd.testing.assert_frame_equal(fresh.vcov, first.vcov)
+    _panel().assign(trade=lambda d: d["trade"] * 2.0).to_parquet(paths.panel)
+    again = scenarios.estimate_effects(scenarios.read_panel(paths.panel, a), a, paths.panel)
+    assert again is not first and len(calls) == 3
 
 
 def test_missing_panel(tmp_path) -> None:

@@ -12,7 +12,8 @@ import pytest
 
 from tradeflows.config import paths as project_paths
 from tradeflows.errors import DataError
-from tradeflows.gravity import application as app
+from tradeflows.gravity import application as lib
+from tradeflows.studies.azerbaijan import application as app
 
 # the synthetic designs make some terms collinear on purpose; the notes record them
 pytestmark = pytest.mark.filterwarnings("ignore:collinear regressor")
@@ -74,11 +75,11 @@ def panel() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def estimated(panel: pd.DataFrame) -> app.ApplicationResults:
+def estimated(panel: pd.DataFrame) -> lib.ApplicationResults:
     return app.estimate_application(panel)
 
 
-def test_joint_model_recovers_true_effects(estimated: app.ApplicationResults) -> None:
+def test_joint_model_recovers_true_effects(estimated: lib.ApplicationResults) -> None:
     joint = estimated.fits["joint"]
     assert set(joint.coef.index) == set(TRUTH)
     for term, value in TRUTH.items():
@@ -91,7 +92,7 @@ def test_joint_model_recovers_true_effects(estimated: app.ApplicationResults) ->
         estimated.fits)
 
 
-def test_dynamic_ots_effects(estimated: app.ApplicationResults) -> None:
+def test_dynamic_ots_effects(estimated: lib.ApplicationResults) -> None:
     dyn = estimated.fits["ots_dynamic"]
     assert dyn.spec.formula.startswith("trade ~ both_ots + both_ots_lead2 + both_ots_lag2 + "
                                        "both_ots_lag4 + ")
@@ -99,7 +100,7 @@ def test_dynamic_ots_effects(estimated: app.ApplicationResults) -> None:
     for term in ("both_ots_lead2", "both_ots_lag2", "both_ots_lag4"):
         assert dyn.coef[term] == pytest.approx(0.0, abs=1e-6)
     assert dyn.coef["sanctioned_pair"] == pytest.approx(TRUTH["sanctioned_pair"], abs=1e-6)
-    total = app.tidy_estimates(estimated).set_index(["spec", "term"]).loc[
+    total = lib.tidy_estimates(estimated).set_index(["spec", "term"]).loc[
         ("ots_dynamic", "both_ots_total")]
     terms = ["both_ots", "both_ots_lag2", "both_ots_lag4"]
     V = dyn.result.vcov.loc[terms, terms].to_numpy()
@@ -108,7 +109,7 @@ def test_dynamic_ots_effects(estimated: app.ApplicationResults) -> None:
     assert total["nobs"] == dyn.result.nobs
 
 
-def test_identification_counts(estimated: app.ApplicationResults) -> None:
+def test_identification_counts(estimated: lib.ApplicationResults) -> None:
     ident = estimated.identification.set_index("term")
     # both_ots changes only on UZB's pairs with the 4 founding members (both directions);
     # observed 2019-2023: 8 pairs x 5 years
@@ -120,7 +121,7 @@ def test_identification_counts(estimated: app.ApplicationResults) -> None:
     assert ident.loc["ots_observer_pair", "pair-years on"] == 30
 
 
-def test_event_study_of_uzbek_accession(estimated: app.ApplicationResults) -> None:
+def test_event_study_of_uzbek_accession(estimated: lib.ApplicationResults) -> None:
     assert estimated.event_year == 2019  # first year both_ots is on for UZB in the panel
     t = estimated.event.table.set_index("k")
     assert list(t.index) == [-4, -3, -2, -1, 0, 1, 2, 3]
@@ -146,9 +147,9 @@ def test_terms_left_out_are_reported(panel: pd.DataFrame) -> None:
     assert "ots: ots_observer_pair: in 100% of the pairs where it changes, the data source" \
         in mixed_notes
     assert "ots: both_ots: in" not in mixed_notes
-    sample = app.estimation_sample(thin, method="mixed")
-    assert app.source_break_share(sample, "both_ots") == 0.0
-    assert app.source_break_share(sample, "ots_observer_pair") == 1.0
+    sample = lib.estimation_sample(thin, method="mixed")
+    assert lib.source_break_share(sample, "both_ots") == 0.0
+    assert lib.source_break_share(sample, "ots_observer_pair") == 1.0
     assert "both_eaeu left out (not in the panel)" in notes
     assert "uses_middle_corridor left out (not in the panel)" in notes
     assert "both_wto left out (constant within every pair" in notes
@@ -175,7 +176,7 @@ def test_run_application_writes_outputs_deterministically(tmp_path, panel) -> No
         "reports/figures/event_study_uzb_ots.png", "reports/figures/event_study_uzb_ots.svg",
     ])
     est = pd.read_parquet(paths.estimates / "application.parquet")
-    assert list(est.columns) == app.ESTIMATE_COLUMNS
+    assert list(est.columns) == lib.ESTIMATE_COLUMNS
     assert est["estimate"].dtype == "float64" and est["nobs"].dtype == "int64"
     assert est["std_error"].dtype == "float64" and est["p_value"].between(0, 1).all()
     row = est[(est.spec == "joint") & (est.term == "sanctioned_pair")].iloc[0]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,6 +18,7 @@ from tradeflows.config import paths
 from tradeflows.errors import DataError
 from tradeflows.panel.build import PANEL_COLUMNS, build_panel, read_extra
 from tradeflows.sources import bundled
+from tradeflows.studies.azerbaijan.config import VALIDATION
 
 RAW = paths().raw
 FOCUS = ["AZE", "KAZ", "KGZ", "UZB", "RUS", "TUR", "GEO", "ARM", "TKM"]
@@ -24,25 +27,34 @@ COPIED = [bundled.EUROSTAT, bundled.ECB_RATES, bundled.WDI, bundled.GEODIST,
           bundled.REPORTED_TRADE, bundled.REPORTED_FDI, bundled.REPORTED_CORRIDOR]
 
 
-def _make_raw(target):
-    """Write the small raw tree: DOTS and national data of FOCUS pairs, the rest copied."""
+Keep = Callable[[pd.DataFrame], pd.Series]
+
+
+def write_raw_subset(target: Path, *, dots: Keep, national: Keep, penppml: Keep,
+                     fdi: Keep) -> None:
+    """Write a small raw tree into ``target``: the COPIED files as they are, and of the
+    bundled DOTS, national, PENPPML and UNCTAD FDI files the rows each filter keeps (a
+    function of the file's frame giving a boolean mask)."""
     for rel in COPIED:
         (target / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(RAW / rel, target / rel)
-    dots = pd.read_parquet(RAW / bundled.IMF_DOTS)
-    dots = dots[dots["reporter_iso3"].isin(FOCUS) & dots["partner_iso3"].isin(FOCUS)
-                & (dots["year"] >= 2012)]
-    nat = pd.read_parquet(RAW / bundled.NATIONAL)
-    nat = nat[(nat["partner_iso3"].isin([*FOCUS, "WLD"]) | nat["partner_iso3"].isna())
-              & (nat["year"] >= 2012)]
-    pen = pd.read_parquet(RAW / bundled.PENPPML)
-    pen = pen[pen["exp"].isin(FOCUS) & pen["imp"].isin([*FOCUS, "ROM", *NON_COUNTRY])]
-    fdi = pd.read_parquet(RAW / bundled.UNCTAD_FDI)
-    fdi = fdi[fdi["host_iso3"].isin(FOCUS)]
-    for rel, df in ((bundled.IMF_DOTS, dots), (bundled.NATIONAL, nat), (bundled.PENPPML, pen),
-                    (bundled.UNCTAD_FDI, fdi)):
+    for rel, keep in ((bundled.IMF_DOTS, dots), (bundled.NATIONAL, national),
+                      (bundled.PENPPML, penppml), (bundled.UNCTAD_FDI, fdi)):
+        df = pd.read_parquet(RAW / rel)
         (target / rel).parent.mkdir(parents=True, exist_ok=True)
-        df.reset_index(drop=True).to_parquet(target / rel)
+        df[keep(df)].reset_index(drop=True).to_parquet(target / rel)
+
+
+def _make_raw(target: Path) -> None:
+    """Write the small raw tree: DOTS and national data of FOCUS pairs, the rest copied."""
+    write_raw_subset(
+        target,
+        dots=lambda d: (d["reporter_iso3"].isin(FOCUS) & d["partner_iso3"].isin(FOCUS)
+                        & (d["year"] >= 2012)),
+        national=lambda d: ((d["partner_iso3"].isin([*FOCUS, "WLD"])
+                             | d["partner_iso3"].isna()) & (d["year"] >= 2012)),
+        penppml=lambda d: d["exp"].isin(FOCUS) & d["imp"].isin([*FOCUS, "ROM", *NON_COUNTRY]),
+        fdi=lambda d: d["host_iso3"].isin(FOCUS))
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +74,7 @@ def _root(tmp_path_factory, raw, name):
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, small_raw):
     p = _root(tmp_path_factory, small_raw, "root")
-    summary = build_panel(p, progress=False)
+    summary = build_panel(p, progress=False, validation=VALIDATION)
     return p, summary, pd.read_parquet(p.panel)
 
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import itertools
 import json
-import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
+from test_panel_build import _root, write_raw_subset
 
 from tradeflows.config import paths
 from tradeflows.estimation import ppml
@@ -20,6 +20,7 @@ from tradeflows.panel.build import build_panel, build_panel_frame, combine_trade
 from tradeflows.panel.sample import overlap_agreement, source_consistent
 from tradeflows.panel.validation import validation_table
 from tradeflows.sources import bundled
+from tradeflows.studies.azerbaijan.config import VALIDATION
 
 RAW = paths().raw
 
@@ -152,34 +153,18 @@ def test_overlap_agreement_by_hand():
 COUNTRY = "AZE"
 
 
-def _make_raw(target):
-    for rel in (bundled.EUROSTAT, bundled.ECB_RATES, bundled.WDI, bundled.GEODIST,
-                bundled.REPORTED_TRADE, bundled.REPORTED_FDI, bundled.REPORTED_CORRIDOR):
-        (target / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(RAW / rel, target / rel)
-    dots = pd.read_parquet(RAW / bundled.IMF_DOTS)
-    dots = dots[(dots["reporter_iso3"] == COUNTRY) | (dots["partner_iso3"] == COUNTRY)]
-    nat = pd.read_parquet(RAW / bundled.NATIONAL)
-    nat = nat[nat["partner_iso3"] == COUNTRY]
-    pen = pd.read_parquet(RAW / bundled.PENPPML)
-    pen = pen[(pen["exp"] == COUNTRY) | (pen["imp"] == COUNTRY)]
-    fdi = pd.read_parquet(RAW / bundled.UNCTAD_FDI)
-    fdi = fdi[fdi["host_iso3"] == COUNTRY]
-    for rel, df in ((bundled.IMF_DOTS, dots), (bundled.NATIONAL, nat), (bundled.PENPPML, pen),
-                    (bundled.UNCTAD_FDI, fdi)):
-        (target / rel).parent.mkdir(parents=True, exist_ok=True)
-        df.reset_index(drop=True).to_parquet(target / rel)
+def _either_side(a: str, b: str):
+    return lambda d: (d[a] == COUNTRY) | (d[b] == COUNTRY)
 
 
 @pytest.fixture(scope="module")
 def country_build(tmp_path_factory):
     raw = tmp_path_factory.mktemp("raw_one_country")
-    _make_raw(raw)
-    root = tmp_path_factory.mktemp("root_one_country")
-    (root / "data").mkdir()
-    (root / "data" / "raw").symlink_to(raw, target_is_directory=True)
-    p = paths(root)
-    summary = build_panel(p, progress=False)
+    write_raw_subset(raw, dots=_either_side("reporter_iso3", "partner_iso3"),
+                     national=lambda d: d["partner_iso3"] == COUNTRY,
+                     penppml=_either_side("exp", "imp"), fdi=lambda d: d["host_iso3"] == COUNTRY)
+    p = _root(tmp_path_factory, raw, "root_one_country")
+    summary = build_panel(p, progress=False, validation=VALIDATION)
     return p, summary, pd.read_parquet(p.panel)
 
 

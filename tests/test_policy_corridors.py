@@ -203,7 +203,7 @@ def test_bad_scenarios(tmp_path: Path) -> None:
     bad.write_text('[[open]]\nlinks = ["ZNG-AZE-MEG-RAIL"]\n')
     with pytest.raises(DataError, match="from_year"):
         load_route_scenario(bad)
-    with pytest.raises(DataError, match="bundled scenarios"):
+    with pytest.raises(DataError, match="route scenarios: "):
         load_route_scenario("no_such_scenario")
     sc = load_route_scenario("zangezur_open")
     assert sc.opens == (("ZNG-AZE-MEG-RAIL", 2026), ("ZNG-MEG-NAX-RAIL", 2026))

@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from test_sources_bundled import _national, _write
 
 import tradeflows as tf
 from tradeflows.errors import DataError, SpecificationError
@@ -15,29 +16,6 @@ from tradeflows.sources import bundled
 from tradeflows.sources._common import iter_csv
 from tradeflows.sources.base import parse_bool, validate_investment, validate_trade
 from tradeflows.sources.imf import read_imf
-
-
-def _national(**changes) -> pd.DataFrame:
-    df = pd.DataFrame({
-        "reporter_iso3": ["KGZ", "KGZ", "KAZ"],
-        "partner_iso3": ["AZE", "AZE", "AZE"],
-        "partner_is_aggregate": [False, False, False],
-        "flow": ["exports", "imports", "exports"],
-        "year": [2022, 2022, 2022],
-        "value_usd_thousand": [10.0, 20.0, 40.0],
-    })
-    for col, (row, value) in changes.items():
-        df[col] = df[col].astype(object)
-        df.loc[row, col] = value
-    return df
-
-
-def _write(df: pd.DataFrame, path):
-    if path.suffix == ".csv":
-        df.to_csv(path, index=False)
-    else:
-        df.to_parquet(path)
-    return path
 
 
 @pytest.mark.parametrize("value", [np.inf, -np.inf, "inf", "1e999", "nan", "Infinity"])
@@ -52,17 +30,18 @@ def test_national_refuses_non_finite(tmp_path, value, suffix) -> None:
 
 
 def test_national_year_out_of_range(tmp_path) -> None:
-    path = _write(_national(year=(2, 2999)), tmp_path / "nat.parquet")
-    with pytest.raises(DataError, match=r"nat\.parquet, row 3, column 'year': year 2999"):
+    path = _write(_national(year=(3, 2999)), tmp_path / "nat.parquet")
+    with pytest.raises(DataError, match=r"nat\.parquet, row 4, column 'year': year 2999"):
         bundled.read_national(path)
 
 
 def test_national_boolean_flag_parsed_strictly(tmp_path) -> None:
     text = _national(partner_is_aggregate=(0, "False"))
-    text["partner_is_aggregate"] = ["False", "false", "True"]
+    text["partner_is_aggregate"] = ["False", "false", "FALSE", "True"]
     got = bundled.read_national(_write(text, tmp_path / "nat.parquet"))
-    assert got.attrs["drops"]["aggregate_partner"] == 1 and len(got) == 2
-    bad = text.assign(partner_is_aggregate=["False", "perhaps", "True"])
+    # the WLD row (an aggregate by its code) and the KAZ row (flagged True)
+    assert got.attrs["drops"]["aggregate_partner"] == 2 and len(got) == 2
+    bad = text.assign(partner_is_aggregate=["False", "perhaps", "False", "True"])
     with pytest.raises(DataError, match=r"row 2, column 'partner_is_aggregate'.*'perhaps'"):
         bundled.read_national(_write(bad, tmp_path / "bad.parquet"))
 

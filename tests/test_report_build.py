@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 from test_claims_data import synthetic_tree
 
-from tradeflows.claims.evaluate import evaluate_claims
 from tradeflows.config import paths as project_paths
-from tradeflows.report.build import build_report
 from tradeflows.report.tables import to_html, to_latex, to_markdown
+from tradeflows.studies.azerbaijan.claims.evaluate import evaluate_claims
+from tradeflows.studies.azerbaijan.report.build import build_report
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -63,6 +63,40 @@ def test_each_claim_links_the_figure_of_its_own_statistic(built):
     assert "](figures/claim_c1_placebo.svg)" in md
     width = mpimg.imread(p.reports / "figures" / "claim_c1_placebo.png").shape[1]
     assert width == round(6.0 * 300)  # 6.0 in at 300 dpi
+
+
+def test_every_testable_claim_has_the_figure_of_its_statistic(built):
+    """Each claim with a verdict other than "not testable" links its own figure (300 dpi PNG
+    + SVG, not blank), and the page shows it."""
+    import matplotlib.image as mpimg
+    from PIL import Image
+
+    p, _, first, _ = built
+    claims = pd.read_csv(p.reports / "tables" / "claims.csv").set_index("id")
+    testable = claims[claims["verdict"] != "not testable with the bundled data"]
+    assert {"C1", "C1D", "C4", "C5", "C6", "C7F", "C11", "C13"} <= set(testable.index)
+    html = first["index.html"].decode()
+    for cid, fig in testable["figure"].items():
+        assert isinstance(fig, str) and fig.startswith(f"figures/claim_{cid.lower()}_"), cid
+        assert f"{fig}.png" in first and f"{fig}.svg" in first, cid
+        png = p.reports / f"{fig}.png"
+        assert Image.open(png).info["dpi"][0] == pytest.approx(300, abs=0.01), cid
+        pixels = mpimg.imread(png)[..., :3]
+        assert (pixels < 0.9).mean() > 0.005, f"{cid}: blank figure"
+        assert f"{fig}.svg" in html, cid
+
+
+def test_claim_figures_have_no_second_axis(built):
+    """No dual axes: every claim figure is drawn on axes that share nothing (one y-axis)."""
+    from tradeflows.studies.azerbaijan.report import claim_figures as cf
+
+    series = pd.DataFrame({"year": range(2018, 2025), "value": [1, 2, 2, 3, 5, 6, 8]})
+    fig = cf.period_means_figure(series, (2018, 2021), (2022, 2024), 1.1, "t", "x")
+    assert len(fig.axes) == 1
+    events = pd.DataFrame({"institution_or_corridor": ["A", "B", "A"],
+                           "start_date": ["2014-01-02", "2017-10", "2019"]})
+    fig = cf.record_figure(events, "record")
+    assert len(fig.axes) == 1 and len(fig.axes[0].get_yticklabels()) == 2
 
 
 def test_second_run_is_byte_identical(built):
@@ -164,11 +198,12 @@ def test_cli_report_writes_index(tmp_path):
 def test_summary_figure_draws_a_statistic_outside_its_interval():
     """A rule's statistic may lie outside the interval it reports (a minimum over countries
     against an interval of draws): the summary figure draws both, it does not raise."""
-    from tradeflows.report import figures as fg
+    from tradeflows.studies.azerbaijan.report import claim_figures as cf
+
 
     rows = pd.DataFrame([{"id": "C5", "title": "win-win", "statistic": "minimum change",
                           "estimate": 0.009, "conf_low": 0.001, "conf_high": 0.008,
                           "null": 0.0, "verdict": "supported", "reason": ""}])
-    fig = fg.claims_summary_figure(rows)
+    fig = cf.claims_summary_figure(rows)
     ax = fig.axes[0]
     assert ax.get_xlim()[0] < 0.001 and ax.get_xlim()[1] > 0.009

@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 import pytest
 from test_claims_data import synthetic_tree
 
-import tradeflows.report.build as rb
+import tradeflows.studies.azerbaijan.report.build as rb
 from tradeflows.config import paths as project_paths
 from tradeflows.report.tables import to_html
 
@@ -62,7 +62,7 @@ def _hostile_context() -> dict:
             "manifest": {"packages": {HOSTILE: HOSTILE, "tradeflows": HOSTILE},
                          "git_commit": HOSTILE, "python": HOSTILE, "inputs": {}},
             "tables": [item], "figures": [item], "changes": [change],
-            "descriptive": [described]}
+            "descriptive": [described], "comparisons": [described]}
 
 
 def test_templates_escape_every_field() -> None:

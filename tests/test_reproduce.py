@@ -1,6 +1,10 @@
 """End to end: `tradeflows reproduce` from the bundled raw data writes the full report; a
 second `report` run gives identical bytes; the HTML opens in headless Chromium without
-console errors (screenshot taken)."""
+console errors (screenshot taken), and every figure loads and is not blank.
+
+The pipeline runs once per session, in a fresh venv with the built wheel installed, in a
+project made by `tradeflows init` (the ``fresh_reproduce`` fixture, tests/_fresh_venv.py);
+test_wheel.py checks the same run from the packaging side."""
 
 from __future__ import annotations
 
@@ -14,22 +18,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from _fresh_venv import REPO, fresh_venv_group
 from test_claims_data import synthetic_tree
 
-from tradeflows.claims.catalog import load_catalog
 from tradeflows.config import paths as project_paths
-from tradeflows.report.build import build_report
+from tradeflows.studies.azerbaijan.claims.catalog import load_catalog
+from tradeflows.studies.azerbaijan.report.build import build_report
 
-REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
                  if shutil.which(n)), None)
 BROWSER_ERRORS = ("Uncaught", "ERR_FILE_NOT_FOUND", "Failed to load resource",
                   "Not allowed to load local resource")
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def screenshot(index: Path, png: Path, profile: Path) -> str:
@@ -132,37 +131,21 @@ def test_synthetic_report_opens_in_chromium(tmp_path):
     check_in_browser(build_report(p, progress=False), tmp_path)
 
 
-def run_cli(root: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-    env.pop("TRADEFLOWS_ROOT", None)
-    done = subprocess.run([sys.executable, "-m", "tradeflows.cli", "--root", str(root),
-                           "--quiet", *args], capture_output=True, text=True, env=env,
-                          timeout=1800, check=False)
-    assert done.returncode == 0, f"tradeflows {' '.join(args)} failed:\n{done.stderr[-4000:]}"
-    return done
-
-
-def reproduce_once(root: Path) -> tuple[dict[str, bytes], dict[str, bytes]]:
-    """The whole pipeline on the bundled data (data/raw linked, outputs under ``root``),
-    then a second `report` run: (files after reproduce, files after the second report)."""
-    (root / "data").mkdir()
-    (root / "data" / "raw").symlink_to(REPO / "data" / "raw", target_is_directory=True)
-    run_cli(root, "reproduce")
-    first = snapshot(root / "reports")
-    run_cli(root, "report")
-    return first, snapshot(root / "reports")
-
-
 @pytest.mark.slow
-def test_reproduce_end_to_end(tmp_path):
-    """One test (one xdist worker runs the pipeline once): the full report is written, its
-    descriptive section comes first, a second report run is byte-identical, and it opens in Chromium."""
-    root = tmp_path / "project"
-    root.mkdir()
-    first, second = reproduce_once(root)
+@fresh_venv_group
+def test_reproduce_writes_the_full_report(fresh_reproduce):
+    """The full report is written, its descriptive section comes first, the manifest lists
+    every raw input and output with their checksums."""
+    first = fresh_reproduce.first
     for name in ("index.html", "report.md", "manifest.json", "tables/claims.tex",
                  "tables/claims.html", "tables/claims.md", "figures/verdicts.png",
-                 "figures/verdicts.svg", "figures/corridor_cargo.svg"):
+                 "figures/verdicts.svg", "figures/corridor_cargo.svg",
+                 "figures/claim_c1_placebo.png", "figures/claim_c2_randomization.png",
+                 "figures/claim_c3_event_study.svg", "figures/ge_zangezur_full.png",
+                 "figures/claim_c4_series.png", "figures/claim_c5_minimum.svg",
+                 "figures/claim_c6_record.png", "figures/claim_c13_routes.svg",
+                 "figures/route_value_middle_corridor.png",
+                 "tables/route_value_middle_corridor.html"):
         assert name in first, name
     assert any(n.startswith("tables/gravity_application.") for n in first)
     man = json.loads(first["manifest.json"])
@@ -175,19 +158,30 @@ def test_reproduce_end_to_end(tmp_path):
     assert set(man["outputs"]) == {f"reports/{n}" for n in first if n != "manifest.json"}
     md = first["report.md"].decode()
     assert md.count("\n### C") == len(load_catalog())
+    assert "## Scenario comparisons" in md
     assert md.index("## Descriptive evidence") < md.index("## Claims and verdicts")
+    assert "## Scenario comparisons" in md
     row = next(x for x in first["tables/claims.md"].decode().splitlines()
                if x.startswith("| C1 |"))
     assert "statistical" in row
-    # determinism: a second report run rewrites every file with the same bytes
+
+
+@pytest.mark.slow
+@fresh_venv_group
+def test_second_report_run_is_byte_identical(fresh_reproduce):
+    first, second = fresh_reproduce.first, fresh_reproduce.second
     assert first.keys() == second.keys()
     assert [k for k in first if first[k] != second[k]] == []
-    for name in ("figures/claim_c1_placebo.png", "figures/claim_c2_randomization.png",
-                 "figures/claim_c3_event_study.svg", "figures/ge_zangezur_full.png"):
-        assert name in first, name
-    check_figure_files(root / "reports" / "index.html")
+
+
+@pytest.mark.slow
+@fresh_venv_group
+def test_reproduced_report_figures_and_browser(fresh_reproduce, tmp_path):
+    """Every figure of the page exists and is not blank; the page opens in Chromium."""
+    index = fresh_reproduce.demo / "reports" / "index.html"
+    check_figure_files(index)
     if CHROMIUM is not None:  # without it, the synthetic browser test reports the skip
-        check_in_browser(root / "reports" / "index.html", tmp_path)
+        check_in_browser(index, tmp_path)
 
 
 def test_blank_or_missing_figure_is_caught(tmp_path):
@@ -212,3 +206,47 @@ def test_blank_or_missing_figure_is_caught(tmp_path):
     if CHROMIUM is not None:
         with pytest.raises(AssertionError, match="did not load"):
             check_figures_in_browser(index, tmp_path)
+
+
+def test_make_reproduce_runs_the_cli():
+    """`make reproduce` is `tradeflows reproduce` of the checkout's venv (the run itself is
+    checked above, from a fresh venv)."""
+    done = subprocess.run(["make", "-n", "-o", ".venv/.installed", "reproduce"], cwd=REPO,
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == ".venv/bin/tradeflows reproduce"
+
+
+_ONCE = """
+import sys, time
+from pathlib import Path
+sys.path.insert(0, {tests!r})
+from _fresh_venv import once
+
+class Factory:
+    def getbasetemp(self):
+        return Path({base!r}) / sys.argv[1]
+
+def make(folder):
+    with open(Path({base!r}) / "calls", "a") as f:
+        f.write(sys.argv[1] + "\\n")
+    time.sleep(1.0)
+    return {{"folder": str(folder)}}
+
+print(once(Factory(), "step", make)["folder"])
+"""
+
+
+def test_once_runs_a_step_once_across_workers(tmp_path):
+    """Two xdist-like workers ask for the same step at the same time: one runs it, the other
+    waits and reads its result."""
+    for worker in ("popen-gw0", "popen-gw1"):
+        (tmp_path / worker).mkdir()
+    code = _ONCE.format(tests=str(REPO / "tests"), base=str(tmp_path))
+    env = {**os.environ, "PYTEST_XDIST_WORKER": "gw0"}
+    procs = [subprocess.Popen([sys.executable, "-c", code, worker], env=env, text=True,
+                              stdout=subprocess.PIPE)
+             for worker in ("popen-gw0", "popen-gw1")]
+    outs = [p.communicate(timeout=60)[0].strip() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    assert len((tmp_path / "calls").read_text().split()) == 1
+    assert outs[0] == outs[1] == str(tmp_path / "step")

@@ -270,3 +270,85 @@ def test_year_from_the_data_when_the_name_lacks_it(tmp_path):
     renamed = path.with_name("baci_download.csv")
     path.rename(renamed)
     assert build_sectors([renamed], tmp_path / "out").years == [2021]
+
+
+_KILLED_BUILD = textwrap.dedent("""
+    import sys, time
+    import tradeflows.sectors.etl as etl
+
+    def stop_before_swap(stage, out_dir):  # everything written, nothing swapped in yet
+        print(stage, flush=True)
+        time.sleep(600)
+
+    etl.replace_dir = stop_before_swap
+    etl.build_sectors(sys.argv[2:], sys.argv[1])
+""")
+
+
+def _dead_pid() -> int:
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    return int(proc.stdout)
+
+
+def test_recover_removes_a_killed_builds_stage_and_keeps_the_old_output(tmp_path):
+    from tradeflows.io import recover, sha256_file
+
+    files = write_baci(tmp_path / "in", [2019, 2020], 3000, n_countries=12, n_products=200)
+    processed = tmp_path / "processed"
+    out = processed / "sectors"
+    build_sectors(files[:1], out, write_hs6=False)
+    before = {p.name: sha256_file(p) for p in out.iterdir()}
+    proc = subprocess.Popen([sys.executable, "-c", _KILLED_BUILD, str(out), *map(str, files)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        stage = Path(proc.stdout.readline().strip())
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    assert stage.parent == processed and stage.name.startswith(".sectors.dstage-")
+    assert (stage / "manifest.json").exists()  # a complete build, killed before the swap
+    done = recover(processed)
+    assert done == [f"removed {stage.name}"] and not stage.exists()
+    assert {p.name: sha256_file(p) for p in out.iterdir()} == before
+    # killed between the two renames: the old folder is put back, or dropped if the new
+    # one is in place
+    pid = _dead_pid()
+    aside = processed / f".sectors.old-{pid}"
+    out.rename(aside)
+    assert recover(processed) == [f"restored sectors from {aside.name}"]
+    assert {p.name: sha256_file(p) for p in out.iterdir()} == before
+    shutil.copytree(out, aside)
+    assert recover(processed) == [f"removed {aside.name}"] and out.is_dir()
+    # a running build's stage is left alone
+    live = processed / f".sectors.dstage-{os.getpid()}-abc"
+    live.mkdir()
+    assert recover(processed) == [] and live.exists()
+
+
+def test_suffixed_release_and_misnamed_zip_build(tmp_path):
+    """BACI_HS22_Y2023_V202501b.csv with country_codes_V202501b.csv (and an older release's
+    table beside it), as files and as a zip with no .zip name: the same sector totals as the
+    plain release."""
+    from _services import zip_bytes
+
+    plain = write_baci(tmp_path / "plain", [2023], 2000, n_countries=10, n_products=100)
+    codes = (tmp_path / "plain" / "country_codes_V202401.csv").read_bytes()
+    data = plain[0].read_bytes()
+    folder = tmp_path / "suffixed"
+    folder.mkdir()
+    (folder / "BACI_HS22_Y2023_V202501b.csv").write_bytes(data)
+    (folder / "country_codes_V202501b.csv").write_bytes(codes)
+    (folder / "country_codes_V202401.csv").write_bytes(b"country_code,country_iso3\n")
+    archive = tmp_path / "download"
+    archive.write_bytes(zip_bytes({"BACI_HS22_Y2023_V202501b.csv": data,
+                                   "country_codes_V202401.csv": b"country_code,country_iso3\n",
+                                   "country_codes_V202501b.csv": codes}))
+    build_sectors(plain, tmp_path / "o0", write_hs6=False)
+    want = read_level(tmp_path / "o0", "section")
+    for name, inputs in (("files", [folder / "BACI_HS22_Y2023_V202501b.csv"]),
+                         ("zip", [archive])):
+        build_sectors(inputs, tmp_path / name, write_hs6=False)
+        pd.testing.assert_frame_equal(read_level(tmp_path / name, "section"), want)
+    assert read_baci(archive)["value_usd"].sum() == pytest.approx(
+        read_baci(plain[0])["value_usd"].sum(), rel=1e-12)

@@ -8,9 +8,9 @@ import pytest
 
 from tradeflows.errors import DataError
 from tradeflows.estimation import ppml
+from tradeflows.estimation.models import FitCollection
 from tradeflows.gravity.application import estimation_sample
 from tradeflows.policy import add_policy_variables
-from tradeflows.sectors.collection import FitCollection
 from tradeflows.sectors.etl import build_sectors, read_level
 from tradeflows.sectors.gravity import policy_effects_table, ppml_by, sector_policy_effects
 from tradeflows.sectors.panel import sector_panel
@@ -152,11 +152,77 @@ def test_cli_sectors_estimate(tmp_path):
 
 
 def test_only_the_columns_a_fit_reads_are_sent():
-    from tradeflows.sectors.gravity import _used_columns
+    from tradeflows.estimation.models import used_columns
 
     df = sector_panel_data(6, 3, 1).assign(wide="x", w=1.0)
-    assert _used_columns(df, FORMULA, {"vcov": {"CL1": "pair"}, "weights": "w"}) == \
+    assert used_columns(df, [FORMULA], {"vcov": {"CL1": "pair"}, "weights": "w"}) == \
         ["trade", "policy", "exp_year", "imp_year", "pair", "w"]
-    assert _used_columns(df, "trade ~ policy | exporter^year", {}) == \
-        ["trade", "policy", "exporter", "year"]
-    assert _used_columns(df, "trade ~ missing_column", {}) is None  # the fit will say so
+    assert used_columns(df, ["trade ~ policy | exporter^year", "trade ~ ln_dist"], {}) == \
+        ["trade", "policy", "exporter", "year", "ln_dist"]
+    assert used_columns(df, ["trade ~ missing_column"], {}) is None  # the fit will say so
+
+
+def test_ppml_and_ols_by_sector_equal_separate_fits_and_feed_etable():
+    import tradeflows as tf
+
+    df = sector_panel_data(10, 5, 3, seed=5)
+    coll = tf.ppml(df, FORMULA, by="sector", vcov={"CL1": "pair"})
+    assert isinstance(coll, FitCollection) and coll.by == "sector"
+    assert list(coll) == ["S000", "S001", "S002"] and not coll.failed
+    for name in coll:
+        sub = df[df["sector"] == name]
+        direct = ppml(sub, FORMULA, vcov={"CL1": "pair"})
+        np.testing.assert_array_equal(coll[name].coef.to_numpy(), direct.coef.to_numpy())
+        np.testing.assert_array_equal(coll[name].se.to_numpy(), direct.se.to_numpy())
+        # predictions come back on the input's index
+        assert coll[name].predict().index.equals(sub.index)
+    table = tf.etable(coll, format="markdown")
+    assert all(name in table for name in coll) and "policy" in table
+    assert list(coll.tidy().columns[:3]) == ["sector", "term", "estimate"]
+    assert len(coll.coefplot().axes) == 1
+    df["ltrade"] = np.log1p(df["trade"])
+    ols_fits = tf.ols(df, "ltrade ~ policy | exp_year + imp_year", by="sector")
+    for name in ols_fits:
+        direct = tf.ols(df[df["sector"] == name], "ltrade ~ policy | exp_year + imp_year")
+        np.testing.assert_array_equal(ols_fits[name].coef.to_numpy(), direct.coef.to_numpy())
+    # several formulas: one fit per formula and sector
+    many = tf.ppml(df, "trade ~ sw(policy, ln_dist) | exp_year + imp_year", by="sector")
+    assert len(many) == 6 and "trade ~ ln_dist | exp_year + imp_year; sector=S002" in many
+
+
+def test_by_rejects_missing_groups_and_conflicting_splits():
+    import tradeflows as tf
+    from tradeflows.errors import SpecificationError
+
+    df = sector_panel_data(8, 4, 2, seed=1)
+    with pytest.raises(SpecificationError, match="one of split"):
+        tf.ppml(df, FORMULA, by="sector", split="sector")
+    df.loc[3, "sector"] = None
+    with pytest.raises(DataError, match="1 missing values in the grouping column 'sector'"):
+        tf.ppml(df, FORMULA, by="sector")
+    with pytest.raises(DataError, match="no column 'industry'"):
+        tf.ppml(df, FORMULA, by="industry")
+
+
+def test_by_goes_to_dask_only_when_asked(monkeypatch):
+    import tradeflows as tf
+    import tradeflows.distributed as distributed
+
+    seen = []
+    real = distributed.fan_out
+
+    def spy(func, items, **kw):
+        seen.append((kw["serial"], kw["scheduler"], kw["workers"]))
+        return real(func, items, shared=kw["shared"], serial=True)
+
+    monkeypatch.setattr(distributed, "fan_out", spy)
+    monkeypatch.delenv(distributed.ENV_SCHEDULER, raising=False)
+    df = sector_panel_data(8, 4, 2, seed=1)
+    tf.ppml(df, FORMULA, by="sector")
+    tf.ppml(df, FORMULA, by="sector", scheduler="tcp://127.0.0.1:9")
+    tf.ppml(df, FORMULA, by="sector", workers=2)
+    monkeypatch.setenv(distributed.ENV_SCHEDULER, "tcp://127.0.0.1:9")
+    tf.ppml(df, FORMULA, by="sector")
+    tf.ppml(df, FORMULA)  # one fit stays here whatever the environment says
+    assert seen == [(True, None, 1), (False, "tcp://127.0.0.1:9", 1), (False, None, 2),
+                    (False, None, 1), (True, None, 1)]

@@ -148,3 +148,65 @@ def test_unctad_sheet_names_and_reporting_economy():
     assert np.isfinite(df["value_usd"]).all()
     with pytest.raises(DataError, match="named inflows/outflows/instock/outstock"):
         read_unctad_fdi(SHEETS, tables=(2,))
+
+
+def test_wdi_and_unctad_files_are_told_by_content(tmp_path):
+    from tradeflows.sources.detect import read_trade_file
+
+    wdi_csv = FIX / "wdi" / "API_NY.GDP.MKTP.CD_DS2_en_csv_v2_6298258.csv"
+    archive = tmp_path / "download"  # no name to go by
+    archive.write_bytes(zip_bytes({wdi_csv.name: wdi_csv.read_bytes()}))
+    workbook = tmp_path / "unctad.bin"
+    workbook.write_bytes((FIX / "unctad_fdi" / "webdiaeia2014d3_AZE.xls").read_bytes())
+    xlsx = tmp_path / "book"
+    xlsx.write_bytes(zip_bytes({"[Content_Types].xml": b"<Types/>",
+                                "xl/workbook.xml": b"<workbook/>"}))
+    for path, kind in [(wdi_csv, "wdi"), (FIX / "wdi" / "databank_wdi_gdp.csv", "wdi"),
+                       (archive, "wdi"), (workbook, "unctad_fdi"), (xlsx, "unctad_fdi"),
+                       (FIX / "unctad_fdi" / "webdiaeia2014d3_AZE.csv", "unctad_fdi")]:
+        assert kind_of(path) == kind, path
+    with pytest.raises(DataError, match="a wdi file, not trade data"):
+        read_trade_file(archive)
+
+
+def test_wdi_covariates_and_their_merge():
+    from tradeflows.panel.build import merge_covariates
+    from tradeflows.sources.wdi import read_wdi_covariates
+
+    got = read_wdi_covariates(FIX / "wdi" / "databank_wdi_gdp.csv")
+    assert got.attrs["indicators"] == ["NY.GDP.MKTP.CD", "SP.POP.TOTL"]
+    assert _row(got, iso3="AZE", year=2020)["gdp_usd"] == 42693000000
+    assert _row(got, iso3="AZE", year=2020)["population"] == 10093121
+    assert np.isnan(_row(got, iso3="UZB", year=2020)["population"])
+    assert len(got[(got["iso3"] == "UZB") & (got["year"] == 2021)]) == 0  # ".." is no row
+    bundled = pd.DataFrame({"iso3": ["AZE", "AZE", "GEO"], "year": [2019, 2018, 2019],
+                            "gdp_usd": [1.0, 2.0, 3.0], "population": [10.0, 11.0, 12.0]})
+    merged, counts = merge_covariates(bundled, [got])
+    assert _row(merged, iso3="AZE", year=2019)["gdp_usd"] == got.loc[
+        (got["iso3"] == "AZE") & (got["year"] == 2019), "gdp_usd"].item()
+    assert _row(merged, iso3="AZE", year=2019)["population"] == 10024283
+    assert _row(merged, iso3="AZE", year=2018)["gdp_usd"] == 2.0
+    assert _row(merged, iso3="GEO", year=2019)["population"] == 12.0  # the file has none
+    assert counts["gdp_usd"] == {"databank_wdi_gdp.csv": 5, "bundled": 2}
+    assert counts["population"] == {"databank_wdi_gdp.csv": 3, "bundled": 2}
+
+
+def test_gzip_told_by_signature_not_name(tmp_path):
+    """Comtrade bulk files are gzip-compressed (.gz); the same bytes under another name are
+    recognised and read alike (CSV and JSON)."""
+    import gzip
+
+    from tradeflows.sources.comtrade import read_comtrade
+
+    for fixture in (FIX / "comtrade" / "TradeData_AZE_2021.csv",
+                    FIX / "comtrade" / "comtrade_api_v1_classic_AZE_2023.json"):
+        packed = gzip.compress(fixture.read_bytes())
+        named, nameless = tmp_path / f"{fixture.name}.gz", tmp_path / f"{fixture.stem}.data"
+        named.write_bytes(packed)
+        nameless.write_bytes(packed)
+        assert kind_of(nameless) == kind_of(fixture) == "comtrade"
+        want = read_comtrade(fixture)
+        for path in (named, nameless):
+            got = read_comtrade(path)
+            pd.testing.assert_frame_equal(got, want)
+            assert got.attrs["drops"] == want.attrs["drops"]

@@ -4,11 +4,13 @@ one-line errors, the Comtrade key and cap. Every download goes to a server on 12
 
 from __future__ import annotations
 
+import hashlib
 import json
 import ssl
 import warnings
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import trustme
 from _services import COMTRADE_TEST_KEY, FIX, start
@@ -316,6 +318,56 @@ def test_comtrade_preview_cap_is_an_error(service, tmp_path):
             _fetch(service, "comtrade", tmp_path, release="2020")
     finally:
         del service.routes["/public/v1/preview/C/A/HS"]
+
+
+def test_comtrade_request_at_the_cap_is_split_and_merged(service, tmp_path):
+    """The preview answers flowCode=M,X with a full page (500 records: the cap); fetch asks
+    for M and X apart and merges them: the same rows as the uncapped answer."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from tradeflows.sources.comtrade import read_comtrade
+
+    fixture = FIX / "comtrade" / "comtrade_api_v1_classic_AZE_2023.json"
+    records = json.loads(fixture.read_text())["data"]
+
+    def answer(handler):
+        flows = parse_qs(urlsplit(handler.path).query)["flowCode"][0].split(",")
+        data = [r for r in records if r["flowCode"] in flows]
+        if len(flows) > 1:
+            data = (data * 500)[:500]  # what a cut answer looks like
+        body = json.dumps({"elapsedTime": "1 secs", "count": len(data), "data": data,
+                           "error": ""}).encode()
+        handler.answer(200, body, "application/json")
+
+    service.routes["/public/v1/preview/C/A/HS"] = answer
+    start = len(service.log)
+    try:
+        path, pinned = _fetch(service, "comtrade", tmp_path, release="2019")
+    finally:
+        del service.routes["/public/v1/preview/C/A/HS"]
+    asked = [parse_qs(urlsplit(r["path"]).query)["flowCode"][0] for r in service.log[start:]]
+    assert asked == ["M,X", "M", "X"]
+    merged = json.loads(path.read_text())
+    assert merged["count"] == len(records) and len(merged["parts"]) == 2
+    assert "flowCode=M&" in merged["parts"][0] and "flowCode=X&" in merged["parts"][1]
+    assert len(pinned) == 1  # the merged file's checksum is pinned like any download
+    assert path.with_name(path.name + ".sha256").read_text().split()[0] == \
+        hashlib.sha256(path.read_bytes()).hexdigest()
+    key = ["year", "exporter", "importer", "flow"]
+    got = read_comtrade(path).sort_values(key).reset_index(drop=True)
+    want = read_comtrade(fixture).sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, want)
+
+
+def test_comtrade_split_request_halves_the_first_list():
+    from tradeflows.sources.comtrade import split_request
+
+    base = "https://comtradeapi.un.org/public/v1/preview/C/A/HS?reporterCode=31"
+    assert split_request(base + "&period=2021&flowCode=M,X") == [
+        base + "&period=2021&flowCode=M", base + "&period=2021&flowCode=X"]
+    assert split_request(base + "&period=2019,2020,2021&flowCode=M") == [
+        base + "&period=2019,2020&flowCode=M", base + "&period=2021&flowCode=M"]
+    assert split_request(base + "&period=2021&flowCode=M") is None
 
 
 def test_cli_fetch_prints_path_and_pin_warning(service, tmp_path):

@@ -55,7 +55,7 @@ def built(fetched, tmp_path_factory):
     (root / "data").mkdir()
     (root / "data" / "raw").symlink_to(raw, target_is_directory=True)
     args = ["--quiet", "--root", str(root), "build"]
-    for source in TRADE:
+    for source in (*TRADE, "wdi", "unctad_fdi"):  # covariates and investment too
         args += ["--extra", str(files[source])]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
@@ -145,6 +145,44 @@ def test_manifest_lists_the_fetched_files(built, fetched):
         assert entry["sha256"] == files[source].with_name(
             files[source].name + ".sha256").read_text().split()[0]
     assert "pair-years" in output
+
+
+def test_fetched_wdi_updates_the_gdp_covariates(built, fetched):
+    p, panel, _, _ = built
+    files, _, _ = fetched
+    wdi = read_wdi(FIX / "wdi" / "API_NY.GDP.MKTP.CD_DS2_en_csv_v2_6298258.csv")
+    assert len(wdi) == 8
+    checked = 0
+    for r in wdi.itertuples(index=False):
+        rows = panel[(panel["year"] == r.year) & (panel["exporter"] == r.country)
+                     & ~panel["eu_aggregate"]]
+        if len(rows):
+            assert (rows["gdp_exporter"] == r.value).all(), (r.country, r.year)
+            checked += 1
+    assert checked >= 6  # AZE, KAZ, ... 2019-2021 are panel years
+    manifest = json.loads(p.manifest.read_text())
+    assert manifest["inputs"][f"external/{files['wdi'].name}"]["role"] == "covariates"
+    by_source = manifest["steps"]["covariates"]["country_years_by_source"]["gdp_usd"]
+    assert by_source[files["wdi"].name] == len(wdi) and by_source["bundled"] > 0
+
+
+def test_fetched_unctad_workbook_reaches_investment(built, fetched):
+    p, _, _, _ = built
+    files, _, _ = fetched
+    investment = pd.read_parquet(p.investment)
+    fetched_rows = read_unctad_fdi(files["unctad_fdi"])
+    key = ["year", "investor", "host", "measure"]
+    got = investment[investment["source"] == "unctad"].sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, fetched_rows.sort_values(key).reset_index(drop=True),
+                                  check_like=True, check_dtype=False)
+    # the bundled (host-reported) copy of the same keys is replaced, not doubled
+    assert not investment.duplicated(key).any()
+    manifest = json.loads(p.manifest.read_text())
+    step = manifest["steps"]["investment"]
+    assert step["rows_out"] == len(investment)
+    assert step["rows_in"] - step["rows_out"] == \
+        step["drops"].get("bundled_replaced_by_added_file", 0)
+    assert manifest["inputs"][f"external/{files['unctad_fdi'].name}"]["role"] == "investment"
 
 
 def test_wdi_zip_read_by_content_whatever_its_name(fetched, tmp_path):

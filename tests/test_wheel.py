@@ -1,62 +1,22 @@
-"""tradeflows outside its checkout: build the wheel, install it into a fresh virtual
-environment, and run ``tradeflows init demo && cd demo && tradeflows build && tradeflows
-estimate`` there, far from the repository.
-
-The fresh environment gets the wheel (``--no-deps``) and sees the dependencies of the test
-environment through a ``.pth`` line (no download, no second copy of numpy and friends); the
-test checks that ``tradeflows`` itself is imported from the fresh environment. The whole
-``reproduce`` runs in test_reproduce.py on the checkout; here build + estimate (the stages
-that read ``data/raw`` and write the outputs) keep the test near a minute.
-"""
+"""tradeflows outside its checkout: the wheel's contents and metadata, and, in a fresh venv
+with the wheel installed, ``tradeflows init demo && cd demo && tradeflows reproduce`` far
+from the repository (the shared run of tests/_fresh_venv.py; test_reproduce.py checks the
+report it writes)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-import sysconfig
 import zipfile
-from pathlib import Path
 
 import pytest
+from _fresh_venv import REPO, fresh_venv_group, run, user_env
 
-REPO = Path(__file__).resolve().parents[1]
-SOURCE_FILES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "LICENSE",
-                "CHANGELOG.md")
-JUNK = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", "*.egg-info")
+import tradeflows
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, fresh_venv_group]
 
 
-def run(cmd: list[str], cwd: Path, env: dict[str, str], timeout: int = 900,
-        ok: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=timeout, check=False)
-    if ok:
-        assert done.returncode == 0, f"{' '.join(cmd)}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-    return done
-
-
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
-    """The wheel built from a clean copy of the source tree (nothing written in the repo)."""
-    tmp = tmp_path_factory.mktemp("wheel")
-    src = tmp / "src"
-    src.mkdir()
-    for name in SOURCE_FILES:
-        shutil.copy2(REPO / name, src / name)
-    shutil.copytree(REPO / "tradeflows", src / "tradeflows", ignore=JUNK)
-    shutil.copytree(REPO / "data" / "raw", src / "data" / "raw", ignore=JUNK)
-    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp / "dist"),
-         str(src)], cwd=tmp, env=env)
-    (found,) = (tmp / "dist").glob("tradeflows-*.whl")
-    return found
-
-
-def test_wheel_carries_data_licence_and_metadata_but_no_tests_or_caches(wheel):
-    names = zipfile.ZipFile(wheel).namelist()
+def test_wheel_carries_data_licence_and_metadata_but_no_tests_or_caches(fresh_wheel):
+    names = zipfile.ZipFile(fresh_wheel).namelist()
     assert not [n for n in names if n.startswith("tests/") or "__pycache__" in n
                 or n.endswith((".pyc", ".pyo")) or ".pytest_cache" in n]
     raw = {n.split("/")[3] for n in names if n.startswith("tradeflows/_bundled/raw/")}
@@ -65,73 +25,57 @@ def test_wheel_carries_data_licence_and_metadata_but_no_tests_or_caches(wheel):
     for dataset in expected:
         assert f"tradeflows/_bundled/raw/{dataset}/PROVENANCE.md" in names
     assert "tradeflows/_bundled/SHA256SUMS" in names
-    assert "tradeflows/data/claims.toml" in names
+    assert "tradeflows/studies/azerbaijan/claims.toml" in names
     meta_name = next(n for n in names if n.endswith(".dist-info/METADATA"))
-    meta = zipfile.ZipFile(wheel).read(meta_name).decode()
+    meta = zipfile.ZipFile(fresh_wheel).read(meta_name).decode()
     assert "License-Expression: MIT" in meta
+    assert f"\nVersion: {tradeflows.__version__}\n" in meta  # one version source
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     for dep in ("requests", "rich", "numpy", "click"):
         assert f"Requires-Dist: {dep}" in meta
     assert "Classifier: Programming Language :: Python :: 3.11" in meta
-    assert "Project-URL: " in meta
 
 
-@pytest.fixture(scope="module")
-def venv(wheel, tmp_path_factory) -> Path:
-    """A fresh venv with the wheel installed and the test environment's packages visible."""
-    env_dir = tmp_path_factory.mktemp("venv") / "fresh"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env_dir)], check=True)
-    py = env_dir / "bin" / "python"
-    purelib = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()"
-                              "['purelib'])"], capture_output=True, text=True,
-                             check=True).stdout.strip()
-    Path(purelib, "test_env_packages.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    run([sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "-q",
-         str(wheel)], cwd=env_dir, env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
-    return env_dir
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("TRADEFLOWS_ROOT", "PYTHONPATH", "TRADEFLOWS_CACHE")}
-    return env | {"OPENBLAS_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-
-
-def test_init_then_build_and_estimate_in_a_fresh_venv(venv, tmp_path):
-    tf = str(venv / "bin" / "tradeflows")
-    py = str(venv / "bin" / "python")
-    env = _env()
-    where = run([py, "-c", "import tradeflows; print(tradeflows.__file__)"], tmp_path, env)
-    assert where.stdout.strip().startswith(str(venv))
-
-    # outside a project: one clear line, no traceback, no site-packages path
-    lost = run([tf, "build"], tmp_path, env, ok=False)
+def test_outside_a_project_commands_stop_with_one_line(fresh_venv, tmp_path):
+    env = user_env()
+    where = run([str(fresh_venv / "bin" / "python"), "-c",
+                 "import tradeflows; print(tradeflows.__file__)"], tmp_path, env)
+    assert where.stdout.strip().startswith(str(fresh_venv))
+    lost = run([str(fresh_venv / "bin" / "tradeflows"), "build"], tmp_path, env, ok=False)
     assert lost.returncode == 1 and "Traceback" not in lost.stderr
     assert lost.stderr.strip().splitlines() == [lost.stderr.strip()]
     assert "no tradeflows project" in lost.stderr and "tradeflows init" in lost.stderr
 
-    made = run([tf, "init", "demo"], tmp_path, env)
-    demo = tmp_path / "demo"
-    assert "checksums verified" in made.stdout and "tradeflows reproduce" in made.stdout
-    assert (demo / "tradeflows.toml").is_file() and (demo / "reports").is_dir()
-    assert not any((demo / "data" / "processed").iterdir())
+
+def test_init_then_reproduce_in_a_fresh_venv(fresh_reproduce):
+    run_ = fresh_reproduce
+    demo = run_.demo
+    assert "checksums verified" in run_.init_stdout
+    assert "tradeflows reproduce" in run_.init_stdout
+    # init: tradeflows.toml, data/raw with every data set and its provenance, empty
+    # data/processed and reports
+    assert {"tradeflows.toml", "data/processed", "reports"} <= run_.after_init
+    assert not [n for n in run_.after_init if n.startswith(("data/processed/", "reports/"))]
     for dataset in (REPO / "data" / "raw").iterdir():
         if dataset.is_dir():
-            assert (demo / "data" / "raw" / dataset.name / "PROVENANCE.md").is_file()
-
-    built = run([tf, "--quiet", "build"], demo, env)
-    assert (demo / "data" / "processed" / "panel.parquet").is_file()
-    assert str(demo) in built.stdout and "site-packages" not in built.stdout
-    est = run([tf, "--quiet", "estimate"], demo, env)
-    assert "both_ots" in est.stdout and "95% interval" in est.stdout
+            assert f"data/raw/{dataset.name}/PROVENANCE.md" in run_.after_init
+    # reproduce: every stage wrote into the demo project and printed its summary
+    out = run_.reproduce_stdout
+    assert str(demo) in out and "site-packages" not in out
+    assert "both_ots" in out and "95% interval" in out  # estimate
+    assert "Real GDP" in out  # simulate
+    assert "index.html" in out  # report
+    for name in ("panel.parquet", "manifest.json", "estimates/application.parquet"):
+        assert (demo / "data" / "processed" / name).is_file(), name
+    assert any((demo / "data" / "processed" / "counterfactuals").glob("*.parquet"))
     assert (demo / "reports" / "tables" / "gravity_application.tex").is_file()
-    assert (demo / "data" / "processed" / "estimates" / "application.parquet").is_file()
+    assert (demo / "reports" / "index.html").is_file()
 
 
-def test_replicate_outside_any_project_uses_the_installed_data(venv, tmp_path):
+def test_replicate_outside_any_project_uses_the_installed_data(fresh_venv, tmp_path):
     code = ("from tradeflows.gravity.replication import load_agtpa; "
             "from tradeflows.config import raw_dir; df = load_agtpa(); "
             "print(len(df), raw_dir())")
-    done = run([str(venv / "bin" / "python"), "-c", code], tmp_path, _env())
+    done = run([str(fresh_venv / "bin" / "python"), "-c", code], tmp_path, user_env())
     n, folder = done.stdout.split()
-    assert int(n) > 0 and folder.startswith(str(venv)) and "_bundled" in folder
+    assert int(n) > 0 and folder.startswith(str(fresh_venv)) and "_bundled" in folder

@@ -3,10 +3,11 @@
 The public API (imported lazily so that ``import tradeflows`` stays fast):
 
 - ``ppml``, ``ols``: estimation with high-dimensional fixed effects
-- ``ppml_by``: one PPML per group (e.g. sector), serial or on Dask
+- ``ppml_by``: ``ppml(..., by=)`` with the fan-out on Dask by default
 - ``etable``: several models side by side (plain text, LaTeX, HTML, Markdown)
 - ``coefplot``, ``iplot``, ``event_study``: coefficient and event-study plots (Figures)
-- ``FitCollection``: the result of multiple estimation (``sw``/``csw``) and sample splits
+- ``FitCollection``: the result of multiple estimation (``sw``/``csw``), sample splits and
+  ``by=`` group fits
 - ``wild_cluster_bootstrap`` (OLS), ``score_bootstrap`` (PPML), ``randomization_inference``:
   inference with few clusters
 - ``three_way_bias_correction``: Weidner-Zylkin correction of three-way PPML
@@ -21,7 +22,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _EXPORTS = {
     "ppml": "tradeflows.estimation",

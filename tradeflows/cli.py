@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from tradeflows import console as out
-from tradeflows.config import PACKAGE_DATA, ProjectNotFoundError, is_project
+from tradeflows.config import ProjectNotFoundError, is_project, study_files
 from tradeflows.config import paths as project_paths
 from tradeflows.errors import TradeflowsError
 
@@ -43,12 +43,19 @@ class _Obj(dict):
 
 
 def _scenario_help() -> str:
-    """The bundled scenarios, one per line with its title (for ``simulate --help``)."""
+    """The studies' scenarios, one per line with its title (for ``simulate --help``)."""
     lines = []
-    for file in sorted((PACKAGE_DATA / "scenarios").glob("*.toml")):
+    for file in study_files("scenarios").values():
         title = tomllib.loads(file.read_text(encoding="utf-8")).get("title", "")
         lines.append(f"  {file.stem:<22}{title}")
     return "\n".join(lines)
+
+
+def _study():
+    """The study the commands run (:func:`tradeflows.studies.load_study`)."""
+    from tradeflows.studies import load_study
+
+    return load_study()
 
 
 class _Group(click.Group):
@@ -71,7 +78,7 @@ class _Group(click.Group):
 @click.version_option(package_name="tradeflows")
 @click.pass_context
 def main(ctx: click.Context, root: Path | None, quiet: bool) -> None:
-    """tradeflows: structural gravity for the Azerbaijan-Central Asia trade claims.
+    """tradeflows: trade-flow econometrics, structural gravity and a study's claims report.
 
     \b
     Typical use:
@@ -151,8 +158,9 @@ def fetch(obj: dict, source: str | None, show_list: bool, release: str | None, u
               help="Keep every N-th year only (e.g. 4, as in Yotov et al. 2016).")
 @click.option("--extra", "extra_files", multiple=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A downloaded trade file to add: BACI, CEPII Gravity, ITPD-E, UN Comtrade "
-                   "or IMF (recognised by content; repeatable).")
+              help="A downloaded file to add (recognised by content; repeatable): trade "
+                   "(BACI, CEPII Gravity, ITPD-E, UN Comtrade, IMF), WDI GDP/population "
+                   "(covariates) or an UNCTAD FDI workbook (investment).")
 @click.option("--drop-bad-rows", is_flag=True,
               help="Drop (and count in the manifest) rows with bad values, duplicate keys or "
                    "unknown codes instead of stopping at the first one.")
@@ -169,7 +177,8 @@ def build(obj: dict, interval: int | None, extra_files: tuple[Path, ...],
 
     summary = build_panel(obj["paths"], interval=interval, extra_files=list(extra_files),
                           progress=obj["progress"],
-                          bad_rows="drop" if drop_bad_rows else "raise", rule=mirror_rule)
+                          bad_rows="drop" if drop_bad_rows else "raise", rule=mirror_rule,
+                          validation=_study().VALIDATION)
     click.echo(summary.describe())
 
 
@@ -205,7 +214,8 @@ def sectors_build(obj: dict, files: tuple[Path, ...], concordances: tuple[str, .
 @click.option("--level", default="section", show_default=True,
               help="Aggregate level built by `sectors build` (section, chapter, energy_gold...).")
 @click.option("--country", "countries", multiple=True,
-              help="ISO3 countries of the sample (default: the application's sample).")
+              help="ISO3 countries of the sample (default: the study's countries and their "
+                   "largest partners).")
 @click.option("--year", "years", type=int, multiple=True, help="Only these years (repeatable).")
 @click.option("--scheduler", default=None,
               help="Dask scheduler address (default: $TRADEFLOWS_SCHEDULER, else a local cluster).")
@@ -219,39 +229,110 @@ def sectors_estimate(obj: dict, level: str, countries: tuple[str, ...], years: t
     from tradeflows.sectors.run import run_sector_estimates
 
     for path in run_sector_estimates(obj["paths"], level, countries=list(countries) or None,
+                                     focus=_study().FOCUS,
                                      years=list(years) or None, progress=obj["progress"],
                                      serial=serial, scheduler=scheduler, workers=workers):
         click.echo(str(path))
 
 
+@sectors.command("simulate")
+@click.argument("scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--panel", "panel_file", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Sector panel (Parquet or CSV): exporter, importer, sector, trade (USD), "
+                   "the cost terms, domestic flows included; `year` if several years.")
+@click.option("--domestic", "domestic_file", default=None,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Domestic flows for a panel without them (e.g. BACI's): country, sector, "
+                   "trade (USD) [, year].")
+@click.pass_obj
+def sectors_simulate(obj: dict, scenario: Path, panel_file: Path,
+                     domestic_file: Path | None = None) -> None:
+    """Multi-sector GE counterfactual of SCENARIO (TOML: sector sigmas, cost coefficients and
+    changes; schema in docs/sectors.md) on a sector panel: real income changes per country
+    and per country and sector."""
+    import pandas as pd
+
+    from tradeflows.errors import DataError
+    from tradeflows.gravity.sector_scenarios import load_sector_scenario, run_sector_scenario
+    from tradeflows.io import write_parquet
+    from tradeflows.tabular import Table, number, render
+
+    def read(path: Path) -> pd.DataFrame:
+        try:
+            return (pd.read_csv(path) if path.suffix.lower() == ".csv"
+                    else pd.read_parquet(path))
+        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+            raise DataError(f"cannot read the table ({type(exc).__name__}: {exc})",
+                            file=path.name) from exc
+
+    scn = load_sector_scenario(scenario)
+    res, notes = run_sector_scenario(
+        scn, read(panel_file), file=panel_file.name,
+        domestic=None if domestic_file is None else read(domestic_file),
+        domestic_file=None if domestic_file is None else domestic_file.name)
+    shown = ["real_gdp", "welfare", "exports", "consumer_price"]
+    click.echo(render(Table(
+        columns=["country", *shown], stub=True, caption=f"{scn.title}: percent changes",
+        rows=[[r.country, *(number(getattr(r, c), 3) for c in shown)]
+              for r in res.country.itertuples(index=False)], notes=notes), "text"))
+    by_sector = ["real_wage_term", "price_index", "output", "exports"]
+    click.echo(render(Table(
+        columns=["country", "sector", *by_sector], stub=True,
+        caption="By country and sector (percent; real_wage_term: the sector's factor of "
+                "the real wage change)",
+        rows=[[r.country, r.sector, *(number(getattr(r, c), 3) for c in by_sector)]
+              for r in res.country_sector.itertuples(index=False)]), "text"))
+    folder = obj["paths"].counterfactuals
+    for table, suffix in ((res.country, ""), (res.country_sector, "_by_sector")):
+        click.echo(str(write_parquet(table, folder / f"sectors_{scn.name}{suffix}.parquet")))
+
+
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "csv"]), default="text")
-def variables(fmt: str) -> None:
-    """List every panel variable with its definition and source."""
-    from tradeflows.policy.variables import variable_catalog
+@click.option("--table", "which", type=click.Choice(["all", "panel", "sectors"]), default="all",
+              show_default=True, help="The pair-year panel's variables, the product-level "
+              "tables' (sector panel, BACI levels, HS6), or both.")
+def variables(fmt: str, which: str) -> None:
+    """List every panel variable with its definition and source, then the product-level
+    tables' columns (sector panel, BACI levels, HS6) with label and unit."""
+    import pandas as pd
 
-    table = variable_catalog()
+    from tradeflows.policy.variables import variable_catalog
+    from tradeflows.sectors.variables import sector_variable_catalog
+
+    panel = variable_catalog().assign(table="data/processed/panel.parquet", label="", unit="")
+    sectors = sector_variable_catalog()
+    parts = {"all": [panel, sectors], "panel": [panel], "sectors": [sectors]}[which]
+    table = pd.concat(parts, ignore_index=True)[["name", "definition", "source", "table",
+                                                 "label", "unit"]]
     if fmt == "csv":
         click.echo(table.to_csv(index=False), nl=False)
-    elif fmt == "markdown":
+        return
+    if fmt == "markdown":
         click.echo(table.to_markdown(index=False))
-    else:
-        width = min(shutil.get_terminal_size((100, 20)).columns, 100)
-        for row in table.itertuples(index=False):
-            click.echo(click.style(row.name, bold=True))
-            for label, text in (("", row.definition), ("source: ", row.source)):
-                click.echo(textwrap.fill(label + text, width=width, initial_indent="    ",
-                                         subsequent_indent="    "))
+        return
+    width = min(shutil.get_terminal_size((100, 20)).columns, 100)
+    shown = None
+    for row in table.itertuples(index=False):
+        if row.table != shown and (which != "panel" or shown is not None):
+            click.echo(click.style(f"== {row.table} ==", underline=True))
+        shown = row.table
+        head = row.name + (f"  {row.label} [{row.unit}]" if row.unit else "")
+        click.echo(click.style(head, bold=True))
+        for label, text in (("", row.definition), ("source: ", row.source)):
+            click.echo(textwrap.fill(label + text, width=width, initial_indent="    ",
+                                     subsequent_indent="    "))
 
 
 @main.command()
 @click.pass_obj
 def estimate(obj: dict) -> None:
     """Estimate the gravity specifications on the panel; write tables and figures."""
-    from tradeflows.gravity.application import MODELS, run_application
+    from tradeflows.gravity.application import MODELS
 
     paths = obj["paths"]
-    written = run_application(paths, progress=obj["progress"])
+    written = _study().estimate(paths, progress=obj["progress"])
     con = out.console()
     out.print_estimates(con, paths.estimates / "application.parquet",
                         [m.name for m in MODELS])
@@ -274,16 +355,16 @@ def simulate(obj: dict, scenario: str, draws: int | None, seed: int,
     import os
 
     from tradeflows.distributed import ENV_SCHEDULER
-    from tradeflows.gravity.scenarios import run_scenario
 
     if scheduler:  # read by the draws' fan-out (tradeflows.gravity.uncertainty)
         os.environ[ENV_SCHEDULER] = scheduler
     paths = obj["paths"]
-    written = run_scenario(scenario, paths, draws=draws, seed=seed, progress=obj["progress"])
+    study = _study()
+    written = study.simulate(scenario, paths, draws=draws, seed=seed, progress=obj["progress"])
     con = out.console()
     table = next(p for p in written if p.suffix == ".parquet"
                  and p.parent == paths.counterfactuals and not p.stem.endswith("_pairs"))
-    out.print_counterfactual(con, table)
+    out.print_counterfactual(con, table, study.HEADLINE)
     out.print_written(con, written, paths.root)
 
 
@@ -291,9 +372,7 @@ def simulate(obj: dict, scenario: str, draws: int | None, seed: int,
 @click.pass_obj
 def claims(obj: dict) -> None:
     """Evaluate the claims catalog and print the verdicts."""
-    from tradeflows.claims.evaluate import evaluate_claims
-
-    verdicts = evaluate_claims(obj["paths"], progress=obj["progress"])
+    verdicts = _study().evaluate_claims(obj["paths"], progress=obj["progress"])
     out.print_verdicts(out.console(), verdicts)
 
 
@@ -303,12 +382,9 @@ def report(obj: dict) -> None:
     """Write the claims report (HTML, Markdown, tables, figures, manifest) to reports/."""
     import pandas as pd
 
-    from tradeflows.claims.evaluate import COLUMNS
-    from tradeflows.report.build import build_report
-
     paths = obj["paths"]
-    index = build_report(paths, progress=obj["progress"])
-    verdicts = pd.read_csv(paths.reports / "tables" / "claims.csv")[COLUMNS]
+    index = _study().build_report(paths, progress=obj["progress"])
+    verdicts = pd.read_csv(paths.reports / "tables" / "claims.csv")
     out.print_verdicts(out.console(), verdicts, report=index)
 
 
@@ -316,11 +392,9 @@ def report(obj: dict) -> None:
 @click.pass_context
 def reproduce(ctx: click.Context) -> None:
     """Run every stage from the bundled raw data to reports/index.html."""
-    from tradeflows.gravity.scenarios import SCENARIOS
-
     ctx.invoke(build)
     ctx.invoke(estimate)
-    for name in SCENARIOS:
+    for name in _study().scenarios():
         ctx.invoke(simulate, scenario=name)
     ctx.invoke(report)
 

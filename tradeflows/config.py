@@ -27,17 +27,26 @@ PROJECT_FILE = "tradeflows.toml"
 INSTALLED_RAW = PACKAGE_DIR / "_bundled" / "raw"
 CHECKOUT_RAW = PACKAGE_DIR.parent / "data" / "raw"
 
-# Countries of the study (ISO3).
-AZERBAIJAN = "AZE"
-CENTRAL_ASIA = ("KAZ", "KGZ", "TJK", "TKM", "UZB")
-SOUTH_CAUCASUS = ("AZE", "ARM", "GEO")
-# The build's validation table: the panel against this country's own reports, by partner.
-VALIDATION_COUNTRY = AZERBAIJAN
-VALIDATION_PARTNERS = ("TUR", "GEO", "KAZ", "UZB", "RUS", "CHN")
+#: Study packages (``tradeflows/studies/<study>/``): the library finds their scenario files by
+#: name without importing them (:func:`study_files`); it names no study and no country.
+STUDIES_DIR = PACKAGE_DIR / "studies"
 
 
 class ProjectNotFoundError(TradeflowsError, FileNotFoundError):
     """No project folder where one was needed."""
+
+
+def study_files(subfolder: str) -> dict[str, Path]:
+    """``name -> file`` of the TOML files in ``tradeflows/studies/<study>/<subfolder>/`` of
+    every study package (e.g. ``"scenarios"``, ``"scenarios/routes"``), sorted by name; a
+    name found in two studies raises ``ValueError`` (give the file path instead)."""
+    found: dict[str, Path] = {}
+    for file in sorted(STUDIES_DIR.glob(f"*/{subfolder}/*.toml")):
+        if file.stem in found:
+            raise ValueError(f"scenario name {file.stem!r} in two studies: {found[file.stem]} "
+                             f"and {file}")
+        found[file.stem] = file
+    return dict(sorted(found.items()))
 
 
 def is_project(folder: Path) -> bool:

@@ -15,14 +15,12 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from tradeflows.config import AZERBAIJAN, CENTRAL_ASIA
 from tradeflows.tabular import number
 
 VERDICT_STYLES = {"supported": "bold green", "not supported": "bold red",
                   "inconclusive": "bold yellow", "not testable with the bundled data": "dim"}
 #: GE quantities shown by ``simulate`` (column of the counterfactual table -> heading).
 GE_SHOWN = {"real_gdp": "Real GDP", "exports": "Exports", "consumer_price": "Consumer price"}
-FOCUS = (AZERBAIJAN, *CENTRAL_ASIA)
 
 
 def console() -> Console:
@@ -111,14 +109,14 @@ def print_estimates(con: Console, file: Path, specs: Sequence[str]) -> None:
               f"{_relative(file, file.parents[3])} ({len(est)} rows)")
 
 
-def print_counterfactual(con: Console, file: Path) -> None:
-    """Real GDP, export and consumer-price changes of the focus countries, with intervals and
-    the draw counts, for one ``tradeflows simulate`` run."""
+def print_counterfactual(con: Console, file: Path, focus: Sequence[str]) -> None:
+    """Real GDP, export and consumer-price changes of the ``focus`` countries (ISO3, in that
+    order), with intervals and the draw counts, for one ``tradeflows simulate`` run."""
     cf = pd.read_parquet(file)
     meta_file = file.with_suffix(".json")
     meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.is_file() else {}
-    shown = cf[cf["country"].isin(FOCUS)].set_index("country")
-    shown = shown.loc[[c for c in FOCUS if c in shown.index]]
+    shown = cf[cf["country"].isin(focus)].set_index("country")
+    shown = shown.loc[[c for c in focus if c in shown.index]]
     level = float(cf["level"].iloc[0]) if "level" in cf.columns and len(cf) else float("nan")
     title = meta.get("title", file.stem)
     table = Table(title=f"{title}: GE changes in percent, {100 * level:g}% intervals",

@@ -47,18 +47,19 @@ SCHEMES = ("iso3", "iso2", "m49", "imf", "name")
 DATAHUB_FILE = PACKAGE_DATA / "countries" / "datahub_country_codes.csv.gz"
 IMF_NAMES_FILE = PACKAGE_DATA / "countries" / "imf_name_iso3.csv"
 
-# Former states: code -> (name, last year, successors, first year of the successors).
-SUCCESSORS: dict[str, tuple[str, int, tuple[str, ...], int]] = {
-    "SUN": ("USSR", 1991,
-            ("ARM", "AZE", "BLR", "EST", "GEO", "KAZ", "KGZ", "LTU", "LVA", "MDA", "RUS",
-             "TJK", "TKM", "UKR", "UZB"), 1992),
-    "YUG": ("Yugoslavia (SFR)", 1991, ("BIH", "HRV", "MKD", "SCG", "SVN"), 1992),
-    "CSK": ("Czechoslovakia", 1992, ("CZE", "SVK"), 1993),
-    "SCG": ("Serbia and Montenegro", 2005, ("MNE", "SRB"), 2006),
-    "DDR": ("German Democratic Republic", 1990, ("DEU",), 1991),
-    "YAR": ("Yemen Arab Republic", 1989, ("YEM",), 1990),
-    "YMD": ("Yemen, People's Democratic Republic", 1989, ("YEM",), 1990),
-}
+SUCCESSORS_FILE = PACKAGE_DATA / "countries" / "successors.csv"
+NAME_ALIASES_FILE = PACKAGE_DATA / "countries" / "name_aliases.csv"
+
+
+def _read_successors() -> dict[str, tuple[str, int, tuple[str, ...], int]]:
+    table = pd.read_csv(SUCCESSORS_FILE, dtype=str, keep_default_na=False)
+    return {r.code: (r.name, int(r.last_year), tuple(r.successors.split()), int(r.first_year))
+            for r in table.itertuples(index=False)}
+
+
+# Former states (data: successors.csv): code -> (name, last year, successors, first year of
+# the successors).
+SUCCESSORS: dict[str, tuple[str, int, tuple[str, ...], int]] = _read_successors()
 # South Sudan: Sudan (SDN) continues; South Sudan (SSD) exists from its independence year.
 # Kosovo (XKX, not ISO) from its declaration of independence.
 _LATER_STATES = {"SSD": 2011, "XKX": 2008}
@@ -113,9 +114,8 @@ _CONTINENTS = frozenset({"africa", "asia", "europe", "oceania", "americas", "ame
                          "north america", "south america", "latin america and the caribbean",
                          "middle east", "central asia", "caribbean"})
 # Names used by UN Comtrade / BACI that no table above knows.
-_NAME_ALIASES = {"other asia nes": "TWN", "fmr sudan": "SDN", "fmr ussr": "SUN",
-                 "fmr yugoslavia": "YUG", "czechoslovakia": "CSK", "fmr fed rep of germany": "DEU",
-                 "belgium luxembourg": "BLX", "serbia and montenegro": "SCG", "turkey": "TUR"}
+_NAME_ALIASES = dict(pd.read_csv(NAME_ALIASES_FILE, dtype=str, keep_default_na=False)
+                     .itertuples(index=False, name=None))
 
 
 def _norm(name: str) -> str:

@@ -34,10 +34,12 @@ def scheduler_address(scheduler: str | None = None) -> str | None:
 
 @contextmanager
 def dask_client(scheduler: str | None = None, workers: int = 1,
-                processes: bool | None = None) -> Iterator[Any]:
+                processes: bool | None = None, dashboard: str | None = None) -> Iterator[Any]:
     """A ``dask.distributed.Client``: connected to ``scheduler`` (or
     ``$TRADEFLOWS_SCHEDULER``), else to a new LocalCluster of ``workers`` one-thread workers
-    (``processes`` default: True when ``workers > 1``), closed on exit."""
+    (``processes`` default: True when ``workers > 1``), closed on exit. The local cluster
+    serves its dashboard only when asked (``dashboard=":8787"``); otherwise its scheduler's
+    HTTP endpoint takes a free port, so a second cluster never warns of port 8787 in use."""
     from dask.distributed import Client, LocalCluster
 
     address = scheduler_address(scheduler)
@@ -49,7 +51,9 @@ def dask_client(scheduler: str | None = None, workers: int = 1,
         raise ValueError(f"workers must be at least 1 (got {workers})")
     use_processes = workers > 1 if processes is None else processes
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=use_processes,
-                      dashboard_address=None, silence_logs=40) as cluster, \
+                      dashboard_address=dashboard or ":0",
+                      scheduler_kwargs={"dashboard": dashboard is not None},
+                      silence_logs=40) as cluster, \
             Client(cluster) as client:
         yield client
 
@@ -57,12 +61,13 @@ def dask_client(scheduler: str | None = None, workers: int = 1,
 def fan_out(func: Callable[..., Any], items: Sequence[Any], *,
             shared: Mapping[str, Any] | None = None, serial: bool = False,
             client: Any = None, scheduler: str | None = None, workers: int = 1,
-            processes: bool | None = None, progress: bool = False,
-            desc: str = "tasks") -> list[Any]:
+            processes: bool | None = None, dashboard: str | None = None,
+            progress: bool = False, desc: str = "tasks") -> list[Any]:
     """``[func(item, **shared) for item in items]``, run where the module docstring says.
 
     ``shared``: keyword arguments common to every call (a model, a data set); on Dask they
-    are sent to the workers once. Exceptions raised by ``func`` propagate; return failures
+    are sent to the workers once. ``dashboard``: address of a local cluster's dashboard
+    (default none). Exceptions raised by ``func`` propagate; return failures
     as values to keep the other results.
     """
     shared = dict(shared or {})
@@ -72,7 +77,7 @@ def fan_out(func: Callable[..., Any], items: Sequence[Any], *,
         return [func(item, **shared) for item in tqdm(items, desc=desc, disable=not progress)]
     if client is not None:
         return _run(client, func, items, shared, progress, desc)
-    with dask_client(scheduler, workers, processes) as c:
+    with dask_client(scheduler, workers, processes, dashboard) as c:
         return _run(c, func, items, shared, progress, desc)
 
 

@@ -10,6 +10,11 @@ half-written output, nor a set of outputs mixing two runs.
   (roll forward), deletes staging folders of runs that died before deciding (roll back)
   and removes temporary files of dead processes. After a kill and ``recover``, the outputs
   are the old set or the new one, with their manifest.
+* ``staging_dir`` / ``replace_dir``: a whole output folder (e.g. ``sectors/``) built in a
+  hidden sibling ``.<name>.dstage-<pid>-<random>/`` and swapped in by two renames (the old
+  folder first set aside as ``.<name>.old-<pid>``). ``recover(parent)`` removes the staging
+  folders of dead processes and, if a run died between the two renames, puts the old
+  folder back (or, when the new one is already in place, removes the old one).
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ LAST = ("manifest.json",)  # file names moved into place after every other file
 LAST_LIST = ".last.json"  # in a decided stage: further names to move last
 _TMP_NAME = re.compile(r"^\..+\.(\d+)\.[^.]+\.tmp$")
 _STAGE_NAME = re.compile(r"^\.(?:stage|commit)-(\d+)-")
+_DIR_STAGE_NAME = re.compile(r"^\.(?P<name>.+)\.dstage-(?P<pid>\d+)-[^.]+$")
+_DIR_OLD_NAME = re.compile(r"^\.(?P<name>.+)\.old-(?P<pid>\d+)$")
 
 
 def _alive(pid: int) -> bool:
@@ -190,14 +197,62 @@ def _apply(decided: Path, root: Path) -> None:
     shutil.rmtree(decided, ignore_errors=True)
 
 
+def staging_dir(out_dir: str | Path) -> Path:
+    """A new empty folder beside ``out_dir`` in which to build its replacement (readable by
+    others like a normal folder); :func:`replace_dir` swaps it in, :func:`recover` of the
+    parent removes it if this process dies first."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.dstage-{os.getpid()}-",
+                                  dir=out_dir.parent))
+    stage.chmod(0o755)
+    return stage
+
+
+def replace_dir(stage: str | Path, out_dir: str | Path) -> None:
+    """Replace ``out_dir`` by the finished ``stage`` folder (two renames; see the module
+    docstring for what :func:`recover` does after a kill between them)."""
+    out_dir = Path(out_dir)
+    old = None
+    if out_dir.exists():
+        old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+        if old.exists():
+            shutil.rmtree(old)
+        os.replace(out_dir, old)
+    os.replace(stage, out_dir)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _recover_dirs(root: Path) -> list[str]:
+    """The folder swaps of :func:`staging_dir` / :func:`replace_dir` left by dead processes."""
+    done = []
+    for d in sorted(root.iterdir()):
+        stage, old = _DIR_STAGE_NAME.match(d.name), _DIR_OLD_NAME.match(d.name)
+        m = stage or old
+        if not d.is_dir() or m is None or _alive(int(m.group("pid"))):
+            continue
+        target = root / m.group("name")
+        if old is not None and not target.exists():
+            os.replace(d, target)  # died between the two renames: the old folder stays
+            done.append(f"restored {target.name} from {d.name}")
+        else:
+            shutil.rmtree(d, ignore_errors=True)
+            done.append(f"removed {d.name}")
+    return done
+
+
 def recover(root: str | Path) -> list[str]:
     """Finish or drop what killed runs left under ``root``: complete decided commits, delete
-    undecided staging folders and temporary files of processes no longer running. Returns
-    what was done (one line per item, for logs and tests)."""
+    undecided staging folders (of :class:`StagedOutputs` and of :func:`staging_dir`) and
+    temporary files of processes no longer running, and put back a folder set aside by an
+    interrupted :func:`replace_dir`. Returns what was done (one line per item, for logs and
+    tests)."""
     root = Path(root)
     done: list[str] = []
     if not root.is_dir():
         return done
+    done += _recover_dirs(root)
     for d in sorted(root.iterdir()):
         m = _STAGE_NAME.match(d.name)
         if not d.is_dir() or m is None or _alive(int(m.group(1))):

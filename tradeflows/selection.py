@@ -17,7 +17,7 @@ Grammar (keywords ``and``, ``or``, ``not``, ``in``, ``true``, ``false``)::
     NUMBER  := a finite decimal number (e.g. 3, -0.5, 1e3)
     GROUP   := "@" NAME (a named set of values, e.g. an institution's members)
 
-Examples: ``exporter in ["KAZ", "UZB"] and importer in @EU``,
+Examples: ``exporter in ["FRA", "DEU"] and importer in @EU``,
 ``dist < 3000 or (both_ots == 1 and not fta == 1)``. A test always compares a column with a
 value (``contig == 1``, not ``contig``).
 """
@@ -220,7 +220,7 @@ def parse(text: str) -> Node:
     if len(text) > MAX_LENGTH:
         raise SelectionError(f"selection of {len(text)} characters; at most {MAX_LENGTH}")
     if not text.strip():
-        raise SelectionError("empty selection; expected a test such as exporter == \"KAZ\"")
+        raise SelectionError("empty selection; expected a test such as exporter == \"FRA\"")
     return _Parser(text).parse()
 
 

@@ -27,6 +27,7 @@ p = (1 + #{|stat*| >= |stat|}) / (1 + draws).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import product
 from typing import Any
@@ -82,6 +83,20 @@ def _weights(kind: str, G: int, B: int, rng: np.random.Generator) -> tuple[np.nd
     raise SpecificationError(f"weights must be rademacher, webb or mammen, not {kind!r}")
 
 
+def _n_clusters(codes: np.ndarray, what: str) -> int:
+    """Number of clusters of the 0-based ``codes``; ``what`` needs at least 2."""
+    G = int(codes.max()) + 1
+    if G < 2:
+        raise SpecificationError(f"{what} needs at least 2 clusters")
+    return G
+
+
+def _cluster_scores(codes: np.ndarray, G: int, X: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """(G, k) cluster sums of the scores ``X[:, c] * u`` (``X``: (n, k), ``u``: (n,))."""
+    return np.column_stack([np.bincount(codes, weights=X[:, c] * u, minlength=G)
+                            for c in range(X.shape[1])])
+
+
 def wild_cluster_bootstrap(data: pd.DataFrame, formula: str, param: str, cluster: str, *,
                            r: float = 0.0, B: int = 9999, weights: str = "rademacher",
                            impose_null: bool = True, seed: int = 0, ssc: object = None,
@@ -102,9 +117,7 @@ def wild_cluster_bootstrap(data: pd.DataFrame, formula: str, param: str, cluster
     yd, Xd = Md[:, 0] * sw, Md[:, 1:] * sw[:, None]
     n, k = Xd.shape
     codes = s.clusters[0]
-    G = int(codes.max()) + 1
-    if G < 2:
-        raise SpecificationError("wild bootstrap needs at least 2 clusters")
+    G = _n_clusters(codes, "wild bootstrap")
     A = np.linalg.inv(Xd.T @ Xd)
     j = s.coefnames.index(param)
     beta = A @ (Xd.T @ yd)
@@ -114,10 +127,9 @@ def wild_cluster_bootstrap(data: pd.DataFrame, formula: str, param: str, cluster
     else:
         beta_r = beta
     u = yd - Xd @ beta_r
-    S = np.zeros((G, k))  # cluster scores X_g' u_g
+    S = _cluster_scores(codes, G, Xd, u)  # cluster scores X_g' u_g
     XgXg = np.zeros((G, k, k))
     for c in range(k):
-        S[:, c] = np.bincount(codes, weights=Xd[:, c] * u, minlength=G)
         for d in range(c + 1):
             XgXg[:, c, d] = XgXg[:, d, c] = np.bincount(codes, weights=Xd[:, c] * Xd[:, d],
                                                         minlength=G)
@@ -132,9 +144,7 @@ def wild_cluster_bootstrap(data: pd.DataFrame, formula: str, param: str, cluster
     t_boot = numer / np.sqrt(factor * np.sum(Z**2, axis=0))
     # the observed t: unrestricted residuals, CRV1
     e = yd - Xd @ beta
-    Se = np.column_stack([np.bincount(codes, weights=Xd[:, c] * e, minlength=G)
-                          for c in range(k)])
-    se = np.sqrt(factor * np.sum((Se @ A[:, j]) ** 2))
+    se = np.sqrt(factor * np.sum((_cluster_scores(codes, G, Xd, e) @ A[:, j]) ** 2))
     t = (beta[j] - r) / se
     pvalue = float(np.mean(np.abs(t) < np.abs(t_boot)))
     return BootstrapResult(param, float(r), float(t), pvalue, t_boot, G, enumerated,
@@ -162,12 +172,8 @@ def score_bootstrap(data: pd.DataFrame, formula: str, param: str, cluster: str, 
     mu = np.exp(fit.eta)
     Xd, _, _, _, _ = demean_coef(X, fit.fe, mu, tol=1e-12)
     codes = factorize_fe(rows, cluster)[0]
-    G = int(codes.max()) + 1
-    if G < 2:
-        raise SpecificationError("score bootstrap needs at least 2 clusters")
-    e = fit.y - mu
-    S = np.column_stack([np.bincount(codes, weights=Xd[:, c] * e, minlength=G)
-                         for c in range(Xd.shape[1])])
+    G = _n_clusters(codes, "score bootstrap")
+    S = _cluster_scores(codes, G, Xd, fit.y - mu)
     Hinv = np.linalg.inv(Xd.T @ (Xd * mu[:, None]))
     C = S @ Hinv[-1]
     t = float(C.sum() / np.sqrt(np.sum(C**2)))
@@ -188,6 +194,8 @@ class RandomizationResult:
     permuted: np.ndarray
     pvalue: float
     statistic: str
+    #: The fit on the data (its coefficients, standard errors, N).
+    result: Any = None
 
     def __repr__(self) -> str:
         return (f"randomization inference for {self.treatment} ({self.statistic}, "
@@ -227,15 +235,21 @@ def _permuted_paths(data: pd.DataFrame, treatment: str, units: list[str], time: 
 
 
 def randomization_inference(data: pd.DataFrame, formula: str, treatment: str,
-                            unit: str | list[str], time: str, *, estimator: str = "ppml",
-                            draws: int = 199, statistic: str = "t", seed: int = 0,
+                            unit: str | list[str] | None = None, time: str | None = None, *,
+                            estimator: str = "ppml", draws: int = 199, statistic: str = "t",
+                            seed: int = 0,
+                            assign: Callable[[np.random.Generator], np.ndarray] | None = None,
                             **fit_kw: Any) -> RandomizationResult:
     """Randomization inference for the coefficient of the policy column ``treatment``
     (a regressor of ``formula``): unit paths permuted ``draws`` times (module docstring).
 
     unit: column(s) identifying a series (a pair: ["exporter", "importer"]); estimator:
     "ppml" or "ols"; statistic: "t" (studentized, default; robust to heteroskedasticity) or
-    "coef"; other keyword arguments go to the estimator (vcov, ssc...).
+    "coef"; other keyword arguments go to the estimator (vcov, ssc...). ``assign``: another
+    design's placebo assignment instead of permuting unit paths, a function of the random
+    generator returning the treatment column (one value per row of ``data``), e.g. start
+    years reassigned among countries; ``unit`` and ``time`` are then not used. A draw whose
+    treatment is constant is not identified (NaN, left out of the p-value).
     """
     from tradeflows.estimation.models import ols, ppml
 
@@ -244,22 +258,31 @@ def randomization_inference(data: pd.DataFrame, formula: str, treatment: str,
         raise SpecificationError(f"estimator must be 'ppml' or 'ols', not {estimator!r}")
     if statistic not in ("t", "coef"):
         raise SpecificationError(f"statistic must be 't' or 'coef', not {statistic!r}")
-    units = [unit] if isinstance(unit, str) else list(unit)
 
-    def stat(frame: pd.DataFrame) -> float:
-        res = fit_fn(frame, formula, **fit_kw)
+    def value(res: Any) -> float:
         if treatment not in res.coef.index:
             return np.nan
         return float(res.tstat[treatment] if statistic == "t" else res.coef[treatment])
 
-    observed = stat(data)
+    def stat(column: np.ndarray) -> float:
+        if np.nanmin(column) == np.nanmax(column):
+            return np.nan
+        return value(fit_fn(data.assign(**{treatment: column}), formula, **fit_kw))
+
+    fitted = fit_fn(data, formula, **fit_kw)
+    observed = value(fitted)
     if not np.isfinite(observed):
         raise SpecificationError(f"randomization inference: {treatment!r} not estimated")
     rng = np.random.default_rng(seed)
-    paths = _Paths(data, treatment, units, time)
+    if assign is None:
+        if unit is None or time is None:
+            raise SpecificationError("randomization inference: give unit and time (or assign)")
+        units = [unit] if isinstance(unit, str) else list(unit)
+        paths = _Paths(data, treatment, units, time)
+        assign = paths.permuted
     perm = np.empty(draws)
     for b in range(draws):
-        perm[b] = stat(data.assign(**{treatment: paths.permuted(rng)}))
+        perm[b] = stat(np.asarray(assign(rng), dtype=float))
     valid = perm[np.isfinite(perm)]
     p = (1 + np.sum(np.abs(valid) >= abs(observed))) / (1 + valid.size)
-    return RandomizationResult(treatment, observed, perm, float(p), statistic)
+    return RandomizationResult(treatment, observed, perm, float(p), statistic, fitted)

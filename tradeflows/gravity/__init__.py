@@ -1,5 +1,5 @@
 """Structural gravity: specifications, event studies, the replication of Yotov et al. (2016)
-ch. 1 and the application to the Azerbaijan-Central Asia panel.
+ch. 1, policy-effect models for a study's application, GE counterfactuals and scenarios.
 
 Names are imported lazily so that ``import tradeflows.gravity.<module>`` stays light; the GE
 modules (``ge``, ``fixed_point``, ``scenarios``, ``uncertainty``) are imported directly.
@@ -42,7 +42,8 @@ _EXPORTS = {
     "fit_table": "tradeflows.gravity.replication",
     "compare": "tradeflows.gravity.replication",
     "replicate": "tradeflows.gravity.replication",
-    "run_application": "tradeflows.gravity.application",
+    "estimation_sample": "tradeflows.gravity.application",
+    "sample_countries": "tradeflows.gravity.application",
 }
 
 __all__ = sorted(_EXPORTS)

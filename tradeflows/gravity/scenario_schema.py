@@ -13,8 +13,8 @@ number > 1), ``reference`` (ISO3 country), ``year`` (``"latest"`` or a year),
 shocked term (``term``, ``estimate``, ``std_error`` > 0, ``source`` text, ``min_abs_t``
 default 1.96) used instead of the data's estimate, for the point and the draws, when the
 data do not identify the term (|estimate / se| < ``min_abs_t``). A change: ``variable`` (a regressor of ``formula``), exactly
-one of ``value`` / ``multiply`` / ``add`` (finite numbers) / ``route_scenario`` (a bundled
-route scenario's name), ``route_year`` (a year, with ``route_scenario`` only),
+one of ``value`` / ``multiply`` / ``add`` (finite numbers) / ``route_scenario`` (a study's
+route scenario name, :func:`tradeflows.config.study_files`), ``route_year`` (a year, with ``route_scenario`` only),
 ``exporters`` / ``importers`` (lists of ISO3 codes or ``@INSTITUTION``), ``symmetric``
 (true/false), ``where`` (a selection, see :mod:`tradeflows.selection`).
 """
@@ -29,16 +29,17 @@ from typing import Any
 
 import pandas as pd
 
-from tradeflows.config import PACKAGE_DATA
+from tradeflows.config import study_files
 from tradeflows.errors import DataError, SpecificationError
 from tradeflows.selection import Compare, Member, Node, SelectionError, parse, tests
 
 #: Years a scenario may name (baseline, estimation sample, route year).
 YEAR_RANGE = (1948, 2100)
 MAX_DRAWS = 100_000
-ROUTE_SCENARIO_DIR = PACKAGE_DATA / "route_scenarios"
 TOP_KEYS = ("title", "description", "formula", "vcov", "sigma", "reference", "year",
-            "estimation_years", "draws", "level", "change", "cited")
+            "estimation_years", "draws", "level", "change", "cited", "baseline", "blockade",
+            "lift_blockade")
+BASELINES = ("observed", "fitted")
 CITED_KEYS = ("term", "estimate", "std_error", "source", "min_abs_t")
 CHANGE_KEYS = ("variable", "value", "multiply", "add", "route_scenario", "route_year",
                "exporters", "importers", "symmetric", "where")
@@ -92,6 +93,13 @@ class Scenario:
     level: float
     changes: tuple[Change, ...] = field(default_factory=tuple)
     cited: Cited | None = None
+    #: "observed" (exact hat algebra from the data's flows) or "fitted" (GE-PPML baseline
+    #: from the estimated trade costs; see tradeflows.gravity.scenarios.fitted_model).
+    baseline: str = "observed"
+    #: Pairs (both directions) whose border is closed in the baseline (``closed_border`` = 1;
+    #: fitted baseline only) and whether the scenario lifts the closure.
+    blockade: tuple[tuple[str, str], ...] = ()
+    lift_blockade: bool = False
 
     @property
     def shock_terms(self) -> list[str]:
@@ -104,6 +112,20 @@ class _Checker:
 
     def __init__(self, table: dict[str, Any], file: Path, prefix: str = "") -> None:
         self.table, self.file, self.prefix = table, file, prefix
+
+    @classmethod
+    def subtable(cls, raw: object, file: Path, prefix: str, keys: tuple[str, ...],
+                 what: str) -> _Checker:
+        """A checker of the table ``raw`` (keys reported as ``prefix + key``); raises unless
+        ``raw`` is a table (``what`` names the expected one) whose keys are all in ``keys``."""
+        chk = cls({}, file, prefix=prefix)
+        if not isinstance(raw, dict):
+            raise chk.fail("", f"got {chk._got(raw)}", what)
+        chk.table = raw
+        unknown = sorted(set(raw) - set(keys))
+        if unknown:
+            raise chk.fail(unknown[0], "unknown key", f"one of {list(keys)}")
+        return chk
 
     def fail(self, key: str, problem: str, expected: str) -> DataError:
         return DataError(f"key {self.prefix}{key}: {problem}; expected {expected}",
@@ -171,7 +193,7 @@ class _Checker:
         if key not in self.table:
             return ()
         v = self.table[key]
-        expected = 'a list of ISO3 codes or @INSTITUTION names, e.g. ["AZE", "@OTS"]'
+        expected = 'a list of ISO3 codes or @INSTITUTION names, e.g. ["XXX", "@OTS"]'
         if not isinstance(v, list):
             raise self.fail(key, f"got {self._got(v)}", expected)
         if not v:
@@ -214,7 +236,7 @@ def check_code(chk: _Checker, key: str, code: str) -> None:
                            "(e.g. @OTS, @EU, @EAEU)")
     elif not known_country(code):
         raise chk.fail(key, f"unknown country code {code!r}",
-                       "an upper-case ISO3 country code such as \"AZE\"")
+                       "an upper-case ISO3 country code such as \"FRA\"")
 
 
 def formula_names(formula: str) -> set[str]:
@@ -255,7 +277,9 @@ def _route_scenario(chk: _Checker, key: str) -> str | None:
     name = chk.text(key)
     if name is None:
         return None
-    bundled = sorted(p.stem for p in ROUTE_SCENARIO_DIR.glob("*.toml"))
+    from tradeflows.policy.corridors import ROUTE_SCENARIO_FOLDER
+
+    bundled = sorted(study_files(ROUTE_SCENARIO_FOLDER))
     if name not in bundled:
         raise chk.fail(key, f"unknown route scenario {name!r}", f"one of {bundled}")
     return name
@@ -263,13 +287,7 @@ def _route_scenario(chk: _Checker, key: str) -> str | None:
 
 def parse_change(raw: object, k: int, file: Path, formula: str) -> Change:
     """Check the ``k``-th (1-based) ``[[change]]`` table."""
-    chk = _Checker({}, file, prefix=f"change[{k}].")
-    if not isinstance(raw, dict):
-        raise chk.fail("", f"got {chk._got(raw)}", "a [[change]] table")
-    chk.table = raw
-    unknown = sorted(set(raw) - set(CHANGE_KEYS))
-    if unknown:
-        raise chk.fail(unknown[0], "unknown key", f"one of {list(CHANGE_KEYS)}")
+    chk = _Checker.subtable(raw, file, f"change[{k}].", CHANGE_KEYS, "a [[change]] table")
     variable = chk.text("variable", required=True)
     if variable not in _regressors(formula):
         raise chk.fail("variable", f"{variable!r} is not a regressor of the formula "
@@ -338,13 +356,7 @@ def _vcov(chk: _Checker) -> object:
 def _cited(raw: object, file: Path, formula: str) -> Cited | None:
     if raw is None:
         return None
-    chk = _Checker({}, file, prefix="cited.")
-    if not isinstance(raw, dict):
-        raise chk.fail("", f"got {chk._got(raw)}", "a [cited] table")
-    chk.table = raw
-    unknown = sorted(set(raw) - set(CITED_KEYS))
-    if unknown:
-        raise chk.fail(unknown[0], "unknown key", f"one of {list(CITED_KEYS)}")
+    chk = _Checker.subtable(raw, file, "cited.", CITED_KEYS, "a [cited] table")
     term = chk.text("term", required=True)
     if term not in _regressors(formula):
         raise chk.fail("term", f"{term!r} is not a regressor of the formula", "a regressor")
@@ -357,6 +369,36 @@ def _cited(raw: object, file: Path, formula: str) -> Cited | None:
                  source=chk.text("source", required=True),
                  min_abs_t=float(chk.number("min_abs_t", 1.96, low=0.0,
                                             expected="a finite number >= 0")))
+
+
+def _baseline(chk: _Checker) -> tuple[str, tuple[tuple[str, str], ...], bool]:
+    """``baseline``, ``blockade`` (pairs of ISO3 codes) and ``lift_blockade``."""
+    raw = chk.table
+    baseline = chk.text("baseline", "observed")
+    if baseline not in BASELINES:
+        raise chk.fail("baseline", f"got {baseline!r}", f"one of {list(BASELINES)}")
+    pairs: list[tuple[str, str]] = []
+    if "blockade" in raw:
+        v = raw["blockade"]
+        expected = 'a list of country pairs, e.g. [["FRA", "DEU"]] (both directions closed)'
+        if baseline != "fitted":
+            raise chk.fail("blockade", "given with an observed baseline",
+                           'baseline = "fitted" (an observed zero cannot be lifted)')
+        if not isinstance(v, list) or not v:
+            raise chk.fail("blockade", f"got {chk._got(v)}", expected)
+        for k, pair in enumerate(v, start=1):
+            if (not isinstance(pair, list) or len(pair) != 2
+                    or not all(isinstance(c, str) and known_country(c) for c in pair)
+                    or pair[0] == pair[1]):
+                raise chk.fail(f"blockade[{k}]", f"got {chk._got(pair)}",
+                               "two different upper-case ISO3 country codes")
+            pairs.append((pair[0], pair[1]))
+    lift = False
+    if "lift_blockade" in raw:
+        lift = chk.boolean("lift_blockade", False)
+        if lift and not pairs:
+            raise chk.fail("lift_blockade", "true without a blockade", "a blockade list")
+    return baseline, tuple(pairs), lift
 
 
 def parse_scenario(raw: dict[str, Any], file: Path) -> Scenario:
@@ -390,7 +432,9 @@ def parse_scenario(raw: dict[str, Any], file: Path) -> Scenario:
     changes = raw["change"]
     if not isinstance(changes, list) or not changes:
         raise chk.fail("change", f"got {chk._got(changes)}", "one or more [[change]] tables")
+    baseline, blockade, lift = _baseline(chk)
     return Scenario(
+        baseline=baseline, blockade=blockade, lift_blockade=lift,
         name=file.stem, file=file, title=title,
         description=chk.text("description", ""), formula=formula, vcov=_vcov(chk),
         sigma=chk.number("sigma", 7.0, low=1.0, open_low=True, high=100.0,

@@ -1,6 +1,7 @@
-"""Counterfactual scenarios on the Azerbaijan-Central Asia panel: scenarios are data files.
+"""Counterfactual scenarios on the pair-year panel: scenarios are data files.
 
-A scenario file (TOML, ``tradeflows/data/scenarios/<name>.toml``) states the gravity
+A scenario file (TOML; a study's ``tradeflows/studies/<study>/scenarios/<name>.toml``, found
+by name, or any path) states the gravity
 specification whose partial effects drive it, the baseline year, and the changes to pair
 variables (``[[change]]`` tables). :func:`run_scenario` (called by ``tradeflows simulate``)
 estimates the partial effects on the panel with PPML, builds a square baseline cross-section
@@ -13,12 +14,13 @@ LaTeX / HTML tables and a PNG / SVG figure. Schema: docs/ge.md.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from tradeflows.config import AZERBAIJAN, CENTRAL_ASIA, PACKAGE_DATA, Paths
+from tradeflows.config import Paths, study_files
 from tradeflows.errors import DataError, SpecificationError
 from tradeflows.gravity.ge import GEModel
 from tradeflows.gravity.scenario_schema import (
@@ -32,16 +34,12 @@ from tradeflows.io import StagedOutputs, write_json, write_parquet
 from tradeflows.report.tables import write_table
 from tradeflows.selection import SelectionError, check, column_kind, columns, evaluate
 
-SCENARIO_DIR = PACKAGE_DATA / "scenarios"
-
-#: Bundled scenarios by name (the CLI's ``reproduce`` runs each).
-SCENARIOS: dict[str, Path] = {p.stem: p for p in sorted(SCENARIO_DIR.glob("*.toml"))}
-
-FOCUS = (AZERBAIJAN, *CENTRAL_ASIA, "GEO", "ARM", "TUR", "RUS", "IRN", "CHN")
+#: The studies' scenarios by name (``tradeflows.config.study_files``).
+SCENARIOS: dict[str, Path] = study_files("scenarios")
 
 
 def load_scenario(name_or_path: str | Path) -> Scenario:
-    """Read a bundled scenario by name, or any scenario file by path, and check it against
+    """Read a study's scenario by name (:data:`SCENARIOS`), or any scenario file by path, and check it against
     the schema of :mod:`tradeflows.gravity.scenario_schema` (one-line ``DataError`` naming
     the file and key on any wrong type, non-finite number, unknown country or bad year)."""
     path = SCENARIOS.get(str(name_or_path))
@@ -278,15 +276,39 @@ def with_logs(panel: pd.DataFrame, scn: Scenario) -> pd.DataFrame:
     return panel.assign(**logs)
 
 
-def estimate_effects(panel: pd.DataFrame, scn: Scenario):
-    """PPML of the scenario's formula on the international flows of the panel."""
+#: The partial-effect fits of this process by (panel file, formula, vcov, estimation years):
+#: scenarios sharing them (four of the study's five bundled scenarios do) reuse one fit, so
+#: ``tradeflows reproduce`` estimates it once. A rewritten panel file (new
+#: size, modification time or inode) is a new key; at most :data:`_FITS_KEPT` fits are kept.
+_FITS: dict[tuple, object] = {}
+_FITS_KEPT = 4
+
+
+def _fit_key(panel_file: Path, scn: Scenario) -> tuple:
+    st = Path(panel_file).stat()
+    years = None if scn.estimation_years is None else tuple(scn.estimation_years)
+    return (str(Path(panel_file).resolve()), st.st_size, st.st_mtime_ns, st.st_ino,
+            scn.formula, repr(scn.vcov), years)
+
+
+def estimate_effects(panel: pd.DataFrame, scn: Scenario, panel_file: Path | None = None):
+    """PPML of the scenario's formula on the international flows of the panel (read from
+    ``panel_file``: if given, a fit of the same file, formula, vcov and years made earlier in
+    this process is reused)."""
     from tradeflows.estimation import ppml
 
-    df = panel[panel["exporter"] != panel["importer"]]
-    if scn.estimation_years is not None:
-        df = df[df["year"].isin(scn.estimation_years)]
-    df = df.assign(pair=df["exporter"] + "_" + df["importer"])
-    res = ppml(df, scn.formula, vcov=scn.vcov)
+    key = None if panel_file is None else _fit_key(panel_file, scn)
+    res = _FITS.get(key) if key is not None else None
+    if res is None:
+        df = panel[panel["exporter"] != panel["importer"]]
+        if scn.estimation_years is not None:
+            df = df[df["year"].isin(scn.estimation_years)]
+        df = df.assign(pair=df["exporter"] + "_" + df["importer"])
+        res = ppml(df, scn.formula, vcov=scn.vcov)
+        if key is not None:
+            _FITS[key] = res
+            while len(_FITS) > _FITS_KEPT:
+                del _FITS[next(iter(_FITS))]
     missing = [t for t in scn.shock_terms if t not in res.coef.index]
     if missing:
         raise SpecificationError(f"{scn.file}: shocked variable(s) {missing} not estimated by "
@@ -319,6 +341,87 @@ def cited_effects(scn: Scenario, coef: pd.Series, vcov: pd.DataFrame
                         f"{cited.source} is used for the point and the draws")
 
 
+# --- fitted baseline -----------------------------------------------------------------------
+#: Trade-cost terms the international panel cannot identify, estimated on the baseline
+#: cross-section (with its domestic flows) by PPML with the panel's coefficients as offset.
+STAGE1_TERMS = ("intl", "in_network", "closed_border")
+
+
+def _route_term(terms: list[str]) -> str | None:
+    """The formula's route variable (``ln_route_*`` or ``route_*``), if any."""
+    return next((t for t in terms if t.startswith(("ln_route_", "route_"))), None)
+
+
+def fitted_model(panel: pd.DataFrame, scn: Scenario, coef: pd.Series, file: object = None
+                 ) -> tuple[GEModel, pd.DataFrame, int, list[str], pd.DataFrame]:
+    """The GE model of a ``baseline = "fitted"`` scenario (GE-PPML, Yotov et al. 2016 ch. 2).
+
+    Trade costs are ``exp(b'z)`` over every regressor of the formula (``coef``: the panel's
+    estimates, a cited value replacing an unidentified one) plus :data:`STAGE1_TERMS`: the
+    border (``intl``), the level of the route network (``in_network``: 1 where the formula's
+    route variable is observed, which is 0 elsewhere; the panel estimates the route term on
+    network pairs only; the route term is centred on its network mean so that ``in_network``
+    carries the level) and ``closed_border`` (1 for the scenario's ``blockade`` pairs, both
+    directions). Their coefficients are estimated on the baseline cross-section by PPML with
+    exporter and importer fixed effects and ``b'z`` as offset. The baseline flows are the
+    model's fit with the data's output and expenditure, so a pair with an observed zero (a
+    closed border) has a positive trade cost that a counterfactual can lower. Returns
+    (model, cross-section, year, notes, coefficient table)."""
+    from tradeflows.estimation import ppml
+
+    terms = list(coef.index)
+    xs, year, notes = baseline_cross_section(panel, scn.year, terms, file=file)
+    keys = ["exporter", "importer"]
+    xs["intl"] = (xs["exporter"] != xs["importer"]).astype(float)
+    stage1 = ["intl"]
+    route = _route_term(terms)
+    if route is not None:
+        observed = panel.loc[(panel["year"] == year) & panel[route].notna(), keys]
+        on = xs[keys].merge(observed.assign(_on=1.0), on=keys, how="left")["_on"]
+        xs["in_network"] = on.fillna(0.0).to_numpy() * xs["intl"].to_numpy()
+        stage1.append("in_network")
+        # the route term as a deviation from its network mean: ``in_network`` carries the
+        # level, so a draw of the route coefficient changes the slope, not the level of every
+        # network pair's baseline cost
+        net = xs["in_network"].to_numpy() == 1
+        center = float(xs.loc[net, route].mean())
+        xs.loc[net, route] -= center
+        notes.append(f"{route} centred on its mean over the network pairs ({center:.3f})")
+    if scn.blockade:
+        closed = {p for a, b in scn.blockade for p in ((a, b), (b, a))}
+        xs["closed_border"] = [float(k in closed) for k in zip(xs["exporter"], xs["importer"],
+                                                                strict=True)]
+        stage1.append("closed_border")
+    offset = np.zeros(len(xs))
+    for t in terms:
+        offset += float(coef[t]) * xs[t].to_numpy(float)
+    fit = ppml(xs.assign(_offset=offset), f"trade ~ {' + '.join(stage1)} | exporter + importer",
+               offset="_offset", vcov="hetero")
+    missing = [t for t in stage1 if t not in fit.coef.index]
+    if missing:
+        raise SpecificationError(f"{scn.file}: fitted baseline: {missing} not identified on "
+                                 f"the {year} cross-section (e.g. every blocked pair's flow is "
+                                 "zero)")
+    coefs = {**{t: float(coef[t]) for t in terms}, **fit.coef[stage1].to_dict()}
+    model = GEModel(xs, cost_terms=terms + stage1, sigma=scn.sigma,
+                    reference=scn.reference if scn.reference in set(xs["exporter"])
+                    else xs["exporter"].iloc[0], coefs=coefs, baseline="fitted", file=file)
+    table = pd.DataFrame({"estimate": fit.coef[stage1], "std_error": fit.se[stage1]})
+    notes.append("fitted baseline (GE-PPML): trade costs exp(b'z) from the panel's "
+                 f"coefficients of {terms} and, estimated on the {year} cross-section with "
+                 "them as offset: " + ", ".join(f"{t} {fit.coef[t]:+.3f} (se {fit.se[t]:.3f})"
+                                                for t in stage1)
+                 + "; baseline flows are the model's fit with the data's output and expenditure")
+    if scn.blockade:
+        flows = xs[xs["closed_border"] == 1].set_index(keys)["trade"]
+        notes.append("blockade: " + ", ".join(f"{a}-{b}" for a, b in scn.blockade)
+                     + " closed in the baseline (observed flows, USD: "
+                     + ", ".join(f"{e}->{i} {v:,.0f}" for (e, i), v in flows.items()) + ")"
+                     + ("; lifted in the counterfactual (closed_border 1 -> 0)"
+                        if scn.lift_blockade else ""))
+    return model, xs, year, notes, table
+
+
 # --- outputs ---------------------------------------------------------------------------------
 #: Countries other than the focus ones shown in a scenario's figure: the largest |changes|.
 N_MOVERS = 8
@@ -326,12 +429,12 @@ _QUANTITIES = {"exports": "Exports", "imports": "Imports", "producer_price": "Pr
                "consumer_price": "Consumer price", "real_gdp": "Real GDP"}
 
 
-def _ordered(table: pd.DataFrame) -> pd.DataFrame:
+def _ordered(table: pd.DataFrame, focus: Sequence[str] = ()) -> pd.DataFrame:
     """Countries in the order of the figure and the tables: first those in the figure (the
-    focus countries and the ``N_MOVERS`` largest other real-GDP changes) by real-GDP change,
+    ``focus`` countries (ISO3) and the ``N_MOVERS`` largest other real-GDP changes) by real-GDP change,
     largest first, then every other country the same way. Column ``shown``: "focus",
     "largest other change" or ""."""
-    focus = table["country"].isin(FOCUS)
+    focus = table["country"].isin(list(focus))
     others = table.loc[~focus, ["country", "real_gdp"]]
     movers = others.reindex(others["real_gdp"].abs().sort_values(ascending=False,
                                                                   kind="stable").index)
@@ -375,13 +478,13 @@ def _figure(table: pd.DataFrame, title: str, note: str, base: Path) -> list[Path
 
 
 def write_outputs(scn: Scenario, result: GEIntervals, year: int, notes: list[str],
-                  coefs: pd.DataFrame, paths: Paths) -> list[Path]:
+                  coefs: pd.DataFrame, paths: Paths, focus: Sequence[str] = ()) -> list[Path]:
     """Write the Parquet table + JSON metadata, tables (md, tex, html) and figure (png, svg).
 
     Both sets are staged and committed as units (``tradeflows.io.StagedOutputs``): the
     report's tables and figures first, then the counterfactual tables with their JSON last,
     so a killed run leaves the previous scenario's files. Returns the final paths."""
-    table = _ordered(result.country)
+    table = _ordered(result.country, focus)
     table.insert(0, "scenario", scn.name)
     table["baseline_year"] = year
     table["draws"] = result.draws
@@ -424,8 +527,10 @@ def write_outputs(scn: Scenario, result: GEIntervals, year: int, notes: list[str
 
 
 def run_scenario(name_or_path: str | Path, paths: Paths, draws: int | None = None,
-                 seed: int = 20261128, progress: bool = True, workers: int = 2) -> list[Path]:
-    """Run one scenario end to end from ``paths.panel``; return the files written."""
+                 seed: int = 20261128, progress: bool = True, workers: int = 2,
+                 focus: Sequence[str] = ()) -> list[Path]:
+    """Run one scenario end to end from ``paths.panel``; return the files written. ``focus``:
+    the study's countries (ISO3), marked and shown first in the figure and tables."""
     scn = load_scenario(name_or_path)
     if draws is not None and (isinstance(draws, bool) or not isinstance(draws, int | np.integer)
                               or draws < 1):
@@ -433,24 +538,38 @@ def run_scenario(name_or_path: str | Path, paths: Paths, draws: int | None = Non
     if not paths.panel.is_file():
         raise DataError("panel not found; run `tradeflows build` first", file=paths.panel)
     panel = with_logs(read_panel(paths.panel, scn), scn)
-    res = estimate_effects(panel, scn)
+    res = estimate_effects(panel, scn, paths.panel)
     terms = scn.shock_terms
     coef, vcov, cited_note = cited_effects(scn, res.coef[terms], res.vcov.loc[terms, terms])
     coefs = pd.DataFrame({"estimate": coef, "std_error": np.sqrt(np.diag(vcov))}, index=terms)
     coefs.index.name = "term"
-    xs, year, notes = baseline_cross_section(panel, scn.year, terms, file=paths.panel)
+    if scn.baseline == "fitted":
+        every = res.coef.copy()
+        every[terms] = coef
+        model, xs, year, notes, stage1 = fitted_model(panel, scn, every, file=paths.panel)
+        others = [t for t in every.index if t not in terms]
+        coefs = pd.concat([coefs, pd.DataFrame(
+            {"estimate": every[others], "std_error": res.se[others]}), stage1])
+        coefs.index.name = "term"
+    else:
+        xs, year, notes = baseline_cross_section(panel, scn.year, terms, file=paths.panel)
+        model = None
     if cited_note:
         notes.append(cited_note)
     reference = scn.reference if scn.reference in set(xs["exporter"]) else xs["exporter"].iloc[0]
     if reference != scn.reference:
         notes.append(f"reference {scn.reference} not in the sample; used {reference}")
-    model = GEModel(xs, cost_terms=terms, sigma=scn.sigma, reference=reference,
-                    coefs=coef.to_dict(), baseline="observed", file=paths.panel)
+    if model is None:
+        model = GEModel(xs, cost_terms=terms, sigma=scn.sigma, reference=reference,
+                        coefs=coef.to_dict(), baseline="observed", file=paths.panel)
     new = scenario_costs(scn, xs, year, panel)
-    changed = int((new[terms].to_numpy() != xs[terms].to_numpy()).any(axis=1).sum())
-    notes.append(f"{changed} pairs change")
+    changed = (new[terms].to_numpy() != xs[terms].to_numpy()).any(axis=1)
+    if scn.lift_blockade:
+        new = new.assign(closed_border=0.0)
+        changed |= xs["closed_border"].to_numpy() != 0
+    notes.append(f"{int(changed.sum())} pairs change")
     result = simulate_intervals(model, new, vcov,
                                 draws=scn.draws if draws is None else int(draws), seed=seed, level=scn.level,
                                 workers=workers, progress=progress)
-    return write_outputs(scn, result, year, notes, coefs, paths)
+    return write_outputs(scn, result, year, notes, coefs, paths, focus)
 

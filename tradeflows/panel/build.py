@@ -3,7 +3,8 @@
 Outputs (atomic writes, ``tradeflows.io``) under ``data/processed/``:
 
 * ``flows.parquet``: every source's reports (canonical trade table);
-* ``investment.parquet``: UNCTAD bilateral FDI;
+* ``investment.parquet``: UNCTAD bilateral FDI (bundled, plus added UNCTAD workbooks, whose
+  host-reported rows replace the bundled rows of the same year, investor, host and measure);
 * ``panel.parquet``: the square pair-year gravity panel (``tradeflows.panel.square``) with the
   mirror rule ``rule`` (``tradeflows.panel.mirror``; default ``"v2"``, alternative
   ``"importer_first"``), followed by the EU27's rows as one exporter
@@ -12,8 +13,9 @@ Outputs (atomic writes, ``tradeflows.io``) under ``data/processed/``:
   statistics quoted in the press (``data/raw/*_press``), kept apart from the panel; only their
   full-year, exact export and import figures enter the panel, as source family
   ``reported_press``;
-* ``validation.csv``: the panel against the study country's own reports
-  (``tradeflows.panel.validation``; country and partners from ``tradeflows.config``);
+* ``validation.csv``: the panel against one country's own reports, by partner
+  (``tradeflows.panel.validation``; ``build_panel(validation=(country, partners))``, given by
+  the study; not written without it);
 * ``source_overlap.csv``: agreement of IMF DOTS and national statistics where both report
   (2018-2020), per reporter, partner and side, flagged beyond ``OVERLAP_MARGIN``;
 * ``mirror_moves.parquet``: the pair-years the choice of mirror rule moves, both values;
@@ -23,7 +25,9 @@ Outputs (atomic writes, ``tradeflows.io``) under ``data/processed/``:
 The panel uses IMF IMTS (when added), IMF DOTS, then national statistics, then any other source
 (press figures; added files, ``extra_files``: BACI, CEPII Gravity, ITPD-E, UN Comtrade or IMF
 files, recognised by their content), by ``SOURCE_PRECEDENCE``. The four-yearly Comtrade extract
-(penppml) stays in ``flows.parquet`` only.
+(penppml) stays in ``flows.parquet`` only. Added WDI files (GDP, population) update the
+covariates by country-year (their values win over the bundled copy; the manifest's
+``covariates`` step counts the country-years each file gave).
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from tradeflows import __version__
-from tradeflows.config import VALIDATION_COUNTRY, VALIDATION_PARTNERS, Paths
+from tradeflows.config import Paths
 from tradeflows.config import paths as project_paths
 from tradeflows.countries import exists_in_year
 from tradeflows.errors import DataError
@@ -140,6 +144,62 @@ def read_extra(path: str | Path, *, progress: bool = False,
     return read_trade_file(path, progress=progress)
 
 
+def split_extra(files: Sequence[str | Path]) -> dict[str, list[Path]]:
+    """Added files by use, told by content (``tradeflows.sources.detect``): ``trade``,
+    ``wdi`` (covariates) and ``unctad_fdi`` (investment)."""
+    from tradeflows.sources.detect import TRADE_KINDS, kind_of
+
+    out: dict[str, list[Path]] = {"trade": [], "wdi": [], "unctad_fdi": []}
+    for f in files:
+        kind = kind_of(f)
+        out["trade" if kind in TRADE_KINDS else kind].append(Path(f))
+    return out
+
+
+def merge_covariates(wdi: pd.DataFrame, extras: Sequence[pd.DataFrame]
+                     ) -> tuple[pd.DataFrame, dict[str, dict[str, int]]]:
+    """The bundled covariates ``iso3, year, gdp_usd, population`` updated by added WDI tables
+    (``tradeflows.sources.wdi.read_wdi_covariates``, in order; a later file wins): a value an
+    added file has replaces the bundled one, new country-years are appended. Returns (table,
+    {column: {source: country-years}}) with source ``"bundled"`` or the added file's name."""
+    cols = ["gdp_usd", "population"]
+    out = wdi.set_index(["iso3", "year"])[cols].copy()
+    origin = pd.DataFrame("bundled", index=out.index, columns=cols).where(out.notna())
+    for extra in extras:
+        add = extra.set_index(["iso3", "year"])[cols]
+        out = out.reindex(out.index.union(add.index))
+        origin = origin.reindex(out.index)
+        for col in cols:
+            given = add[col].dropna()
+            out.loc[given.index, col] = given.to_numpy()
+            origin.loc[given.index, col] = Path(extra.attrs.get("file", "added")).name
+    counts = {col: {str(k): int(v) for k, v in origin[col].value_counts().items()}
+              for col in cols}
+    return out.reset_index(), counts
+
+
+def merge_investment(bundled_fdi: pd.DataFrame, extras: Sequence[pd.DataFrame]
+                     ) -> tuple[pd.DataFrame, int]:
+    """Bundled UNCTAD rows plus added UNCTAD tables (``tradeflows.sources.fdi``). The
+    bundled copy is host-reported: a bundled row whose (year, investor, host, measure) an
+    added host-reported (``source="unctad"``) row also gives is replaced. Returns (table,
+    bundled rows replaced); keys repeated across added files are a ``DataError``."""
+    from tradeflows.sources.base import validate_investment
+
+    if not extras:
+        return bundled_fdi, 0
+    added = pd.concat(extras, ignore_index=True)
+    key = ["year", "investor", "host", "measure"]
+    host_reported = added.loc[added["source"] == "unctad", key].drop_duplicates()
+    hit = bundled_fdi[key].merge(host_reported, how="left", indicator=True)["_merge"]
+    replaced = (hit == "both").to_numpy()
+    files = ", ".join(Path(str(e.attrs.get("file", "added"))).name for e in extras)
+    checked = validate_investment(added.reset_index(drop=True), file=files)
+    out = pd.concat([bundled_fdi[~replaced], checked.drop(columns="_line", errors="ignore")],
+                    ignore_index=True)
+    return out, int(replaced.sum())
+
+
 def combine_trade(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
     """Concatenate validated canonical tables; rows of a source found in several tables
     (e.g. two BACI files) are validated together, so a key repeated across files is refused."""
@@ -226,8 +286,8 @@ def rule_counts(panel: pd.DataFrame) -> dict[str, int]:
 
 def build_panel(paths: Paths | str | Path | None = None, interval: int | None = None,
                 extra_files: Sequence[str | Path] = (), progress: bool = True, *,
-                bad_rows: bundled.BadRows = "raise", rule: MirrorRule = DEFAULT_RULE
-                ) -> BuildSummary:
+                bad_rows: bundled.BadRows = "raise", rule: MirrorRule = DEFAULT_RULE,
+                validation: tuple[str, Sequence[str]] | None = None) -> BuildSummary:
     """Build flows, investment, reported statistics, the pair-year panel and its checks
     under ``paths.processed`` (the files of the module docstring).
 
@@ -235,6 +295,7 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
     trade files to add (``tradeflows.sources.detect``). ``bad_rows="drop"`` removes (and
     counts in the manifest) rows with bad values, duplicate keys or unknown codes instead of
     stopping with a ``DataError``. ``rule``: the mirror rule (``"v2"`` or ``"importer_first"``).
+    ``validation``: (country ISO3, partner ISO3s) of the validation table (none without it).
     """
     from tradeflows.policy import add_policy_variables
 
@@ -246,6 +307,7 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
         "mirror_rule": rule, "discrepancy_factor": DISCREPANCY_FACTOR,
         "tradeflows_version": __version__})
     manifest.settings["extra_files"] = [manifest._name(f) for f in extra_files]
+    extra = split_extra(extra_files)
     trade_readers: list[tuple[Path, Callable[[], pd.DataFrame]]] = [
         (raw / bundled.IMF_DOTS, lambda: bundled.read_imf_dots(raw / bundled.IMF_DOTS,
                                                                bad_rows=bad_rows)),
@@ -257,7 +319,7 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
                                                                    bad_rows=bad_rows)),
         *((Path(f), lambda f=f: read_extra(f, progress=progress,
                                            sectors_dir=p.processed / "sectors"))
-          for f in extra_files),
+          for f in extra["trade"]),
     ]
     reported_path = raw / bundled.REPORTED_TRADE
     if reported_path.exists():
@@ -284,11 +346,30 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
         manifest.add_input(raw / bundled.GEODIST, geodist, role="covariates")
         wdi = bundled.read_wdi(raw / bundled.WDI, bad_rows=bad_rows)
         manifest.add_input(raw / bundled.WDI, wdi, role="covariates")
+        if extra["wdi"]:
+            from tradeflows.sources.wdi import read_wdi_covariates
+
+            added = [read_wdi_covariates(f) for f in extra["wdi"]]
+            for f, table in zip(extra["wdi"], added, strict=True):
+                manifest.add_input(f, table, role="covariates")
+            wdi, by_source = merge_covariates(wdi, added)
+            manifest.steps["covariates"] = {"country_years_by_source": by_source}
         bar.update()
 
         bar.set_postfix_str("investment")
         investment = bundled.read_unctad_fdi(raw / bundled.UNCTAD_FDI, bad_rows=bad_rows)
         manifest.add_input(raw / bundled.UNCTAD_FDI, investment, role="investment")
+        if extra["unctad_fdi"]:
+            from tradeflows.sources.fdi import read_unctad_fdi
+
+            added = [read_unctad_fdi(f) for f in extra["unctad_fdi"]]
+            for f, table in zip(extra["unctad_fdi"], added, strict=True):
+                table.attrs["file"] = str(f)
+                manifest.add_input(f, table, role="investment")
+            n_in = len(investment) + sum(len(t) for t in added)
+            investment, n_replaced = merge_investment(investment, added)
+            manifest.add_step("investment", rows_in=n_in, rows_out=len(investment),
+                              drops={"bundled_replaced_by_added_file": n_replaced})
         manifest.add_output(p.investment, len(investment),
                             write_parquet(investment, stage.path(p.investment)))
         bar.update()
@@ -314,9 +395,12 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
         moves = rule_moves(panel)
         target = p.processed / "mirror_moves.parquet"
         manifest.add_output(target, len(moves), write_parquet(moves, stage.path(target)))
-        validation = validation_table(panel, flows, VALIDATION_COUNTRY, VALIDATION_PARTNERS,
-                                      reported=reported, rule=rule)
-        _write_csv(validation, p.processed / "validation.csv", manifest, stage)
+        checked = None
+        if validation is not None:
+            country, partners = validation
+            checked = validation_table(panel, flows, country, tuple(partners),
+                                       reported=reported, rule=rule)
+            _write_csv(checked, p.processed / "validation.csv", manifest, stage)
         bar.update()
 
         bar.set_postfix_str("policy variables")
@@ -349,7 +433,7 @@ def build_panel(paths: Paths | str | Path | None = None, interval: int | None = 
         basis_counts={str(k): int(v) for k, v in panel["trade_basis"].value_counts().items()},
         drops={k: v for k, v in all_drops.items() if v},
         seconds=time.perf_counter() - start, rule=rule, rule_counts=counts,
-        validation=validation,
+        validation=checked,
         overlap_flagged=(int(overlap["flagged"].sum()), len(overlap)))
 
 

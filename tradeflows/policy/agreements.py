@@ -2,21 +2,23 @@
 partial-scope preferential agreements (``pta``).
 
 ``fta`` is 1 for a pair-year if both countries are members of the EU, the Customs
-Union/EAEU or the CIS FTA, or if one of the agreements in :data:`AGREEMENTS` is in force
-between them (on 1 July of the year). Each agreement is dated by one event row: the entry
-into force (or provisional application) where the events give it, else the signature (the
-Azerbaijani bilateral FTAs and Georgia-EFTA; see ``events_README.md``). The GUAM FTA is left
-out (its application is disputed in the sources) and so are EU GSP+ and the EU-Armenia CEPA
-(unilateral preferences / no trade liberalisation).
+Union/EAEU or the CIS FTA, or if one of the agreements of :func:`agreements` is in force
+between them (on 1 July of the year). The agreements are data (``agreements.csv``); each is
+dated by one event row: the entry into force (or provisional application) where the events
+give it, else the signature (see ``events_README.md``, which also lists the agreements left
+out and why).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import pandas as pd
 
+from tradeflows.config import PACKAGE_DATA
+from tradeflows.errors import DataError
 from tradeflows.policy.events import years_in_force
 from tradeflows.policy.memberships import EFTA_MEMBERS, members_by_year
 
@@ -38,23 +40,20 @@ class Agreement:
     kind: str = "fta"  # "fta" or "pta"
 
 
-AGREEMENTS: tuple[Agreement, ...] = (
-    Agreement("FTA-AZE-UZB", "AZE", "UZB"),
-    Agreement("FTA-AZE-RUS", "AZE", "RUS"),
-    Agreement("FTA-AZE-GEO", "AZE", "GEO"),
-    Agreement("FTA-AZE-TKM", "AZE", "TKM"),
-    Agreement("FTA-AZE-KAZ", "AZE", "KAZ"),
-    Agreement("FTA-AZE-KGZ", "AZE", "KGZ"),
-    Agreement("FTA-AZE-TJK", "AZE", "TJK"),
-    Agreement("FTA-GEO-TUR", "GEO", "TUR"),
-    Agreement("FTA-GEO-CHN-EIF", "GEO", "CHN"),
-    Agreement("FTA-GEO-EFTA", "GEO", "EFTA"),
-    Agreement("EU-GEO-AA-PROV", "GEO", "EU"),
-    Agreement("EU-TUR-CU", "TUR", "EU"),
-    Agreement("EAEU-IRN-FTA", "IRN", "@eaeu"),
-    Agreement("PTA-AZE-TUR-EIF", "AZE", "TUR", kind="pta"),
-    Agreement("EAEU-IRN-INT", "IRN", "@eaeu", kind="pta"),
-)
+#: The bilateral agreements (data: ``tradeflows/data/agreements.csv``, one row per agreement).
+AGREEMENTS_FILE = PACKAGE_DATA / "agreements.csv"
+
+
+@cache
+def agreements() -> tuple[Agreement, ...]:
+    """The agreements of :data:`AGREEMENTS_FILE` (``event_id, side_a, side_b, kind``)."""
+    table = pd.read_csv(AGREEMENTS_FILE, dtype=str, keep_default_na=False)
+    bad = table.index[~table["kind"].isin(["fta", "pta"])]
+    if len(bad):
+        raise DataError("kind must be fta or pta", file=AGREEMENTS_FILE, row=int(bad[0]) + 2,
+                        column="kind")
+    return tuple(Agreement(r.event_id, r.side_a, r.side_b, r.kind)
+                 for r in table.itertuples(index=False))
 
 
 def _side(code: str, year: int, groups: dict[str, dict[int, frozenset[str]]]) -> frozenset[str]:
@@ -80,7 +79,7 @@ def agreement_pairs(years: list[int], events: pd.DataFrame) -> pd.DataFrame:
         for year, mem in groups[name].items():
             rows += [(year, a, b, "fta") for a in mem for b in mem if a != b]
     ev = events.set_index("event_id")
-    for agr in AGREEMENTS:
+    for agr in agreements():
         if agr.event_id not in ev.index:
             continue
         row = ev.loc[[agr.event_id]]
@@ -95,5 +94,5 @@ def agreement_pairs(years: list[int], events: pd.DataFrame) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=["year", "exporter", "importer", "kind"])
     df = df.assign(fta=df["kind"] == "fta", pta=df["kind"] == "pta")
     out = df.groupby(["year", "exporter", "importer"])[["fta", "pta"]].any()
-    out["pta"] &= ~out["fta"]  # a partial-scope agreement superseded by an FTA (EAEU-Iran 2025)
+    out["pta"] &= ~out["fta"]  # a partial-scope agreement superseded by an FTA
     return out.astype("int8").reset_index()

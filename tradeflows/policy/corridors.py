@@ -26,14 +26,15 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from tradeflows.config import PACKAGE_DATA
+from tradeflows.config import PACKAGE_DATA, study_files
 from tradeflows.errors import DataError
 from tradeflows.policy.events import load_events, reference_date
 from tradeflows.sources.base import to_number
 
 NODES_FILE = PACKAGE_DATA / "corridor_nodes.csv"
 LINKS_FILE = PACKAGE_DATA / "corridor_links.csv"
-SCENARIO_DIR = PACKAGE_DATA / "route_scenarios"
+#: Where studies keep their route scenarios (``tradeflows.config.study_files``).
+ROUTE_SCENARIO_FOLDER = "scenarios/routes"
 MODES = ("rail", "road", "sea")
 #: Corridors reported as ``uses_<name>``: each is a list of tag sets, all of which the route
 #: must touch (a link carrying any tag of each set). ``northern`` is a transit rule instead.
@@ -45,7 +46,6 @@ CORRIDORS: dict[str, list[set[str]]] = {
     "kti": [{"kti"}],
     "zangezur": [{"zangezur"}],
 }
-NORTHERN_TRANSIT = "RUS"
 #: European countries outside the EU whose overland trade with Asia passes through the EU:
 #: they share the node ``EU`` (EFTA members and the United Kingdom).
 VIA_EU = frozenset({"CHE", "GBR", "ISL", "LIE", "NOR"})
@@ -104,8 +104,16 @@ class RouteScenario:
     avoid_transit: tuple[tuple[frozenset[str], frozenset[str], int], ...] = ()
 
 
+def northern_transit() -> str:
+    """The country (ISO3) whose transit defines ``uses_northern`` (``policy_targets.csv``)."""
+    from tradeflows.policy.sanctions import policy_targets
+
+    return str(policy_targets("northern_transit")["country_iso3"].iloc[0])
+
+
 def load_route_scenario(name_or_path: str | Path | RouteScenario) -> RouteScenario:
-    """Read a TOML scenario: a bundled name (``"zangezur_open"``) or a file path.
+    """Read a TOML route scenario: the name of a study's route scenario
+    (``tradeflows/studies/<study>/scenarios/routes/<name>.toml``) or a file path.
 
     Keys: ``name``, ``description``, ``[[open]]``/``[[close]]``/``[[unimpeded]]`` tables with
     ``links`` (ids of ``corridor_links.csv``) and ``from_year``; ``[[avoid_transit]]`` with
@@ -114,11 +122,12 @@ def load_route_scenario(name_or_path: str | Path | RouteScenario) -> RouteScenar
     if isinstance(name_or_path, RouteScenario):
         return name_or_path
     path = Path(name_or_path)
+    known = study_files(ROUTE_SCENARIO_FOLDER)
     if not path.suffix:
-        path = SCENARIO_DIR / f"{name_or_path}.toml"
+        path = known.get(str(name_or_path), path)
     if not path.is_file():
-        known = sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
-        raise DataError(f"route scenario not found; bundled scenarios: {known}", file=path)
+        raise DataError(f"route scenario not found; the studies' route scenarios: "
+                        f"{sorted(known)}", file=path)
     with open(path, "rb") as fh:
         try:
             spec = tomllib.load(fh)
@@ -247,8 +256,8 @@ class TransportNetwork:
         tags = set().union(*(e["tags"] for e in edges)) if edges else set()
         used = {name for name, groups in CORRIDORS.items() if all(tags & s for s in groups)}
         ends = {self.country(origin), self.country(dest)}
-        if NORTHERN_TRANSIT not in ends and any(
-                self.country(n) == NORTHERN_TRANSIT for n in path):
+        northern = northern_transit()
+        if northern not in ends and any(self.country(n) == northern for n in path):
             used.add("northern")
         return Route(km=sum(e["km"] for e in edges), cost=sum(e["cost"] for e in edges),
                      path=tuple(path), links=tuple(e["link_id"] for e in edges),

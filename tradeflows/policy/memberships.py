@@ -49,8 +49,8 @@ INSTITUTIONS: dict[str, Institution] = {i.key: i for i in (
     Institution("ots", "Organization of Turkic States (Turkic Council) members", _OTS),
     Institution("ots_observer", "Organization of Turkic States observers", _OTS,
                 kinds=frozenset({"observer"})),
-    Institution("eaeu", "Customs Union of BLR-KAZ-RUS (2010-2014) and its successor the "
-                "Eurasian Economic Union (2015-)", r"EAEU|Customs Union \(RUS-KAZ-BLR\)"),
+    Institution("eaeu", "Customs Union (2010-2014) and its successor the Eurasian Economic "
+                "Union (2015-)", r"EAEU|Customs Union \([A-Z]{3}-[A-Z]{3}-[A-Z]{3}\)"),
     Institution("cis_fta", "CIS Free Trade Area (2011 treaty), from its entry into force for "
                 "each party", r"CIS FTA \(2011 Treaty\)", kinds=frozenset({"agreement"}),
                 id_pattern=r"(?:^|-)EIF(?:-|$)"),

@@ -9,11 +9,13 @@ country-level shocks are identified against exporter-year / importer-year fixed 
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from tradeflows.config import PACKAGE_DATA
 from tradeflows.errors import DataError
 from tradeflows.policy.agreements import agreement_pairs
 from tradeflows.policy.corridors import (
@@ -24,7 +26,12 @@ from tradeflows.policy.corridors import (
 )
 from tradeflows.policy.events import load_events
 from tradeflows.policy.memberships import member_years, members_by_year
-from tradeflows.policy.sanctions import covid_spells, sanction_spells, spell_years
+from tradeflows.policy.sanctions import (
+    covid_spells,
+    policy_targets,
+    sanction_spells,
+    spell_years,
+)
 
 #: Panel columns of external RTA indicators combined into ``fta`` when present: ``rta`` (the
 #: WTO/UNCTAD guide data) and ``fta_wto`` (CEPII Gravity).
@@ -34,9 +41,9 @@ BOTH = ("ots", "eaeu", "cis_fta", "wto", "sco", "eco", "guam", "eu")
 ONE = ("ots", "wto")
 _EVENTS = "events.csv (tradeflows/data; sources per row, see events_README.md)"
 _RULE = " In force for year t if in force on 1 July of t."
-_ROUTE_RULE = (" Network of 1 July of t; NaN outside the network (countries other than CHN, KAZ,"
-               " KGZ, UZB, TJK, TKM, AFG, IRN, IND, AZE, ARM, GEO, TUR, RUS, BLR, and the EU node shared"
-               " by EU members, EFTA members and the UK).")
+_ROUTE_RULE = (" Network of 1 July of t; NaN outside the network (countries other than those of"
+               " corridor_nodes.csv, and the EU node shared by EU members, EFTA members and"
+               " the UK).")
 
 _DOTS = ("IMF DOTS (data/raw/imf_dots_2020), national statistics "
          "(data/raw/national_trade_by_partner), Eurostat EU27 exports "
@@ -105,85 +112,20 @@ _PANEL: list[tuple[str, str, str]] = [
      "World Bank WDI (data/raw/wdi_gdp_pop); tradeflows.panel.covariates"),
 ]
 
-_CATALOG: list[tuple[str, str, str]] = [
-    ("both_ots", "1 if both countries are members of the Organization of Turkic States "
-     "(Turkic Council) in the year.", _EVENTS),
-    ("one_ots", "1 if exactly one of the two countries is an OTS member.", _EVENTS),
-    ("ots_observer_pair", "1 if one country is an OTS observer (HUN from 2019, TKM from 2022) "
-     "and the other an OTS member.", _EVENTS),
-    ("both_eaeu", "1 if both are members of the Customs Union of BLR-KAZ-RUS (2010-2014) or "
-     "of its successor the Eurasian Economic Union (2015-).", _EVENTS),
-    ("both_cis_fta", "1 if the 2011 CIS Free Trade Area treaty is in force for both "
-     "(per-country entry into force).", _EVENTS),
-    ("both_wto", "1 if both are WTO members (members since 1995; GATT not counted).",
-     "wto_members.csv from the WTO member list "
-     "https://www.wto.org/english/thewto_e/whatis_e/tif_e/org6_e.htm; events.csv"),
-    ("one_wto", "1 if exactly one of the two countries is a WTO member.",
-     "wto_members.csv; events.csv"),
-    ("both_sco", "1 if both are full members of the Shanghai Cooperation Organisation.",
-     _EVENTS),
-    ("both_eco", "1 if both are members of the Economic Cooperation Organization.", _EVENTS),
-    ("both_guam", "1 if both are members of GUAM (UZB 1999-2005).", _EVENTS),
-    ("both_eu", "1 if both are EU (EC) members (GBR to 2020-01-31).",
-     "eu_members.csv from the EU accession treaties "
-     "(https://european-union.europa.eu/principles-countries-history/eu-enlargement_en)"),
-    ("fta", "1 if a free-trade area or customs union is in force between the two: both in the "
-     "EU, Customs Union/EAEU or CIS FTA, or a bilateral/plurilateral FTA of the events "
-     "(AZE bilateral FTAs dated by signature, GEO-TUR, GEO-CHN, GEO-EFTA (signature), EU-GEO "
-     "DCFTA (provisional application 2014-09-01), EU-TUR customs union, EAEU-IRN full FTA "
-     "2025); OR the panel's own `rta` (guide data) or `fta_wto` (CEPII Gravity) column where "
-     "present. Without those columns, agreements among other countries (e.g. USMCA) are NOT "
-     "covered.", _EVENTS + "; eu_members.csv; agtpa rta / CEPII fta_wto where present"),
-    ("pta", "1 if a partial-scope preferential agreement is in force and no FTA: AZE-TUR PTA "
-     "(2021-03-01), EAEU-IRN interim agreement (2019-10-27, superseded by the full FTA of "
-     "2025-05-15).", _EVENTS),
-    ("sanction_rus_exporter", "1 if the exporter is Russia and sanctions on Russia are in "
-     "force (EU, from 2014-03-17); international rows only.", _EVENTS),
-    ("sanction_rus_importer", "1 if the importer is Russia and sanctions on Russia are in "
-     "force; international rows only.", _EVENTS),
-    ("sanctioned_pair_rus", "1 if one side is Russia and the other belongs to a sanctioning "
-     "side in force (EU members, from 2014).", _EVENTS),
-    ("sanctioned_pair_rus_2022", "1 if one side is Russia and the other an EU member, from the "
-     "2022 sanctions wave (2022-02-24).", _EVENTS),
-    ("sanction_irn_exporter", "1 if the exporter is Iran and sanctions on Iran are in force "
-     "(EU 2012-01-23 to the JCPOA relief 2016-01-16; US re-imposition from 2018-08-07, "
-     "so 2012-2015 and 2019-).", _EVENTS),
-    ("sanction_irn_importer", "1 if the importer is Iran and sanctions on Iran are in force.",
-     _EVENTS),
-    ("sanctioned_pair_irn", "1 if one side is Iran and the other belongs to a sanctioning side "
-     "in force (EU members 2012-2015, USA 2019-).", _EVENTS),
-    ("covid_closure_exporter", "1 if the exporter closed its borders for COVID-19 in the year "
-     "(KAZ, UZB, AZE in 2020; end dates not collected, so the start year only).", _EVENTS),
-    ("covid_closure_importer", "1 if the importer closed its borders for COVID-19 in the "
-     "year.", _EVENTS),
-    ("route_km", "Length (km) of the cheapest route between the two countries' network nodes "
-     "(rail/road/Caspian and Black Sea ferries; EU, EFTA and UK share one node; NaN outside "
-     "the network or for two countries on the same node).",
-     "corridor_nodes.csv, corridor_links.csv, events.csv"),
-    ("route_cost", "Generalised cost of that route in rail-km equivalents: km x (rail 1.0, road "
-     "1.6, sea 0.4) + 300 per border crossing + 500 per sea leg + port penalties.",
-     "corridor_links.csv; tradeflows.policy.corridors.CostModel"),
-    ("uses_btk", "1 if the cheapest route uses the Baku-Tbilisi-Kars railway (open from "
-     "2017-10-30).", "corridor_links.csv; events.csv BTK-OPEN-*"),
-    ("uses_middle_corridor", "1 if the route crosses the Caspian by ferry (Trans-Caspian "
-     "International Transport Route: Aktau/Kuryk/Turkmenbashi-Baku).", "corridor_links.csv"),
-    ("uses_instc", "1 if the route uses a North-South corridor link (Russia-Azerbaijan-Iran "
-     "rail/road, Caspian Astrakhan-Anzali, Astara, Qazvin-Rasht, KTI, Iran-India).",
-     "corridor_links.csv; events.csv INSTC-*"),
-    ("uses_lapis_lazuli", "1 if the route uses the Lapis Lazuli corridor (Afghanistan-"
-     "Turkmenistan, opened 2018, and a Caspian crossing).", "corridor_links.csv; LL-OPEN"),
-    ("uses_kti", "1 if the route uses the Kazakhstan-Turkmenistan-Iran railway (from "
-     "2014-12-03).", "corridor_links.csv; events.csv KTI-OPEN-*"),
-    ("uses_zangezur", "1 if the route uses the Zangezur corridor through Meghri (closed in the "
-     "data; open only in a scenario: zangezur_open, zangezur_full).", "corridor_links.csv"),
-    ("uses_northern", "1 if the route transits Russia (neither end is Russia).",
-     "corridor_links.csv"),
-]
+#: Definitions of the policy variables (data: name, definition, source; sources naming
+#: ``events.csv`` point to its rows). The year rule is appended by :func:`variable_catalog`.
+POLICY_VARIABLES_FILE = PACKAGE_DATA / "policy_variables.csv"
+
+
+@cache
+def _policy_catalog() -> list[tuple[str, str, str]]:
+    table = pd.read_csv(POLICY_VARIABLES_FILE, dtype=str, keep_default_na=False)
+    return list(table[["name", "definition", "source"]].itertuples(index=False, name=None))
 
 
 def policy_variable_names() -> list[str]:
     """Names of the columns :func:`add_policy_variables` adds, in order."""
-    return [name for name, _, _ in _CATALOG]
+    return [name for name, _, _ in _policy_catalog()]
 
 
 def variable_catalog() -> pd.DataFrame:
@@ -193,7 +135,7 @@ def variable_catalog() -> pd.DataFrame:
     variables of :func:`add_policy_variables` (their definitions state the year rule).
     """
     rows = _PANEL + [(n, d + (_ROUTE_RULE if n.startswith(("route_", "uses_")) else _RULE), s)
-                     for n, d, s in _CATALOG]
+                     for n, d, s in _policy_catalog()]
     return pd.DataFrame(rows, columns=["name", "definition", "source"])
 
 
@@ -267,15 +209,16 @@ def add_policy_variables(panel: pd.DataFrame, events: pd.DataFrame | str | Path 
     new["pta"] = pair_flag(agr[agr["pta"] == 1])
 
     eu = members_by_year("eu", years, ev)
-    for target in ("RUS", "IRN"):
-        t = target.lower()
+    wave_rows = policy_targets("sanction_wave")
+    for target, t in policy_targets("sanction_target")[["country_iso3", "variable"]].itertuples(
+            index=False):
         spells = spell_years(sanction_spells(target, ev), list(years))
         on = country_flags(pd.DataFrame({"country": target, "year": spells["year"].unique()}))
         new[f"sanction_{t}_exporter"] = on[ex, yi]
         new[f"sanction_{t}_importer"] = on[im, yi]
         waves = {f"sanctioned_pair_{t}": spells}
-        if target == "RUS":
-            waves["sanctioned_pair_rus_2022"] = spells[spells["start"] >= "2022-01-01"]
+        for wave in wave_rows[wave_rows["country_iso3"] == target].itertuples(index=False):
+            waves[wave.variable] = spells[spells["start"] >= wave.from_date]
         for name, sp in waves.items():
             rows = [(y, target, s) for y, side in zip(sp["year"], sp["sanctioner"], strict=True)
                     for s in (eu[int(y)] if side == "EU" else {side})]

@@ -15,7 +15,8 @@ columns ``t,i,j,k,v,q`` (year, exporter, importer, HS6 product, value in thousan
 quantity in tonnes), see :mod:`tradeflows.sources.baci`, whose country-code table is reused.
 
 Output (``out_dir``, default ``data/processed/sectors``; written in a staging folder and
-swapped in whole, so a failed run leaves the previous output intact):
+swapped in whole by :func:`tradeflows.io.replace_dir`, so a failed run leaves the previous
+output intact and `tradeflows.io.recover` of the parent removes a killed run's stage):
 
 * ``hs6/year=YYYY/part-0.parquet`` (hive partitions; :func:`read_hs6` adds ``year``):
   ``exporter, importer`` (ISO3), ``product`` (HS6, 6 characters), ``value_usd`` (USD),
@@ -36,10 +37,8 @@ counted as ``aggregate_exporter`` / ``aggregate_importer``.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import tempfile
 import time
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -58,10 +57,17 @@ from tqdm.auto import tqdm
 
 from tradeflows import __version__
 from tradeflows.errors import DataError
-from tradeflows.io import sha256_file, write_json
+from tradeflows.io import replace_dir, sha256_file, staging_dir, write_json
 from tradeflows.sectors.concordance import Concordance, chapter_concordance, load_concordance
-from tradeflows.sources.archive import extract_member, zip_members
-from tradeflows.sources.baci import UNIT, find_country_codes, read_country_codes
+from tradeflows.sources.archive import extract_member, is_zip, zip_members
+from tradeflows.sources.baci import (
+    CODES_FILE,
+    UNIT,
+    YEAR_FILE,
+    find_country_codes,
+    read_country_codes,
+    same_release,
+)
 
 BLOCK_BYTES = 8 << 20
 COLUMNS = ("t", "i", "j", "k", "v", "q")
@@ -151,12 +157,14 @@ def year_files(inputs: Sequence[str | Path], years: Sequence[int] | None = None
         path = Path(raw)
         if not path.is_file():
             raise DataError("no such BACI file", file=path)
-        if path.suffix.lower() == ".zip":
-            code_members = zip_members(path, r"^country_codes_V\d+\.csv$")
+        if is_zip(path):  # a release zip, whatever its name
+            code_members = zip_members(path, CODES_FILE)
             if not code_members:
                 raise DataError("no country_codes_V*.csv in the archive", file=path)
-            codes = codes_of(extract_member(path, code_members[-1]))
-            members = zip_members(path, r"^BACI_.*_Y\d{4}_.*\.csv$")
+            members = zip_members(path, YEAR_FILE)
+            if not members:
+                raise DataError("no BACI_*_Y<year>_V<release>.csv in the archive", file=path)
+            codes = codes_of(extract_member(path, same_release(code_members, members[0])[-1]))
             entries = [(m, int(_YEAR.search(Path(m).name).group(1))) for m in members]
         else:
             codes = codes_of(find_country_codes(path))
@@ -471,9 +479,7 @@ def build_sectors(inputs: Sequence[str | Path], out_dir: str | Path, *,
     rows_read = rows_written = 0
     level_rows = dict.fromkeys(levels, 0)
     merged: dict[str, list[int]] = {}
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    stage.chmod(0o755)
+    stage = staging_dir(out_dir)  # removed by io.recover if this process is killed
     writers: dict[str, pq.ParquetWriter] = {}
     try:
         writers = {name: pq.ParquetWriter(stage / f"{name}.parquet", AGG_SCHEMA)
@@ -537,7 +543,7 @@ def build_sectors(inputs: Sequence[str | Path], out_dir: str | Path, *,
                        for name, c in levels.items()},
             "merged_codes": merged, "block_bytes": block_bytes,
         }, stage / "manifest.json")
-        _swap_in(stage, out_dir)
+        replace_dir(stage, out_dir)
     finally:
         for w in writers.values():
             w.close()  # no-op when already closed
@@ -563,17 +569,6 @@ def _hs6_batch(countries: np.ndarray, exp: np.ndarray, imp: np.ndarray,
         pa.DictionaryArray.from_arrays(pa.array(inverse.astype(np.int32)), labels),
         pa.array(cols["v"] * UNIT),
         pa.array(cols["q"], mask=np.isnan(cols["q"]))], schema=HS6_SCHEMA)
-
-
-def _swap_in(stage: Path, out_dir: Path) -> None:
-    """Replace ``out_dir`` by the finished ``stage`` folder (two renames)."""
-    old = None
-    if out_dir.exists():
-        old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-        os.replace(out_dir, old)
-    os.replace(stage, out_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 # --- reading the outputs ---------------------------------------------------------------------

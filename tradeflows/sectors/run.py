@@ -22,21 +22,21 @@ from tradeflows.sectors.gravity import POLICY_MODELS, policy_effects_table, sect
 from tradeflows.sectors.panel import sector_panel
 
 
-def sample_countries_from(total: pd.DataFrame) -> list[str]:
-    """The application's country sample (focus countries and their largest partners),
-    chosen on the BACI totals."""
+def sample_countries_from(total: pd.DataFrame, focus: Sequence[str]) -> list[str]:
+    """The application's country sample (the ``focus`` countries and their largest
+    partners), chosen on the BACI totals."""
     from tradeflows.gravity.application import sample_countries
 
-    return sample_countries(total.rename(columns={"value_usd": "trade"}))
+    return sample_countries(total.rename(columns={"value_usd": "trade"}), focus)
 
 
 def run_sector_estimates(paths: Paths, level: str = "section", *,
                          countries: Sequence[str] | None = None,
-                         years: Sequence[int] | None = None,
+                         years: Sequence[int] | None = None, focus: Sequence[str] = (),
                          models: Sequence[str] = POLICY_MODELS, progress: bool = False,
                          **fan_out_options: Any) -> list[Path]:
-    """Build the sector panel of ``level`` (``countries`` default: the application's sample
-    on the BACI totals) and estimate ``models`` per sector; returns the written paths.
+    """Build the sector panel of ``level`` (``countries`` default: the ``focus`` countries
+    (a study's, ISO3) and their largest partners on the BACI totals) and estimate ``models`` per sector; returns the written paths.
     ``fan_out_options``: ``serial``, ``scheduler``, ``workers`` (:mod:`tradeflows.distributed`)."""
     from tradeflows.report.tables import write_table
     from tradeflows.sources import bundled
@@ -44,7 +44,7 @@ def run_sector_estimates(paths: Paths, level: str = "section", *,
     sectors_dir = paths.processed / "sectors"
     flows = read_level(sectors_dir, level)
     chosen = (list(countries) if countries is not None
-              else sample_countries_from(read_level(sectors_dir, "total")))
+              else sample_countries_from(read_level(sectors_dir, "total"), focus))
     geodist = bundled.read_cepii_geodist(paths.raw / bundled.GEODIST)
     wdi = bundled.read_wdi(paths.raw / bundled.WDI)
     panel, drops = sector_panel(flows, geodist, wdi, countries=chosen, years=years)

@@ -19,18 +19,22 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pycountry
 
+from tradeflows.config import PACKAGE_DATA
 from tradeflows.io import atomic_path
 
 RELEASE = "V202401"
 CHUNK_ROWS = 1_000_000
+#: Countries every synthetic table includes (data, one ISO3 code a line).
+MUST_FILE = PACKAGE_DATA / "synthetic_countries.csv"
 # BACI reporting codes that differ from ISO numeric (tradeflows.countries knows them)
 _BACI_CODES = {"USA": 842, "FRA": 251, "NOR": 579, "CHE": 757, "IND": 699}
 
 
 def country_table(n_countries: int) -> list[tuple[int, str, str]]:
     """``(BACI code, name, ISO3)`` of ``n_countries`` countries (ISO numeric order, BACI's
-    own codes where they differ), always including the study's countries."""
-    must = ("AZE", "KAZ", "KGZ", "TJK", "TKM", "UZB", "TUR", "GEO", "ARM", "RUS", "CHN", "IRN")
+    own codes where they differ), always including the countries of ``MUST_FILE`` (those the
+    policy and route variables vary for)."""
+    must = tuple(pd.read_csv(MUST_FILE, dtype=str)["iso3"])
     rows = [(_BACI_CODES.get(c.alpha_3, int(c.numeric)), c.name, c.alpha_3)
             for c in pycountry.countries if int(c.numeric) < 1000]
     rows.sort()

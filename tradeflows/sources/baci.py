@@ -46,15 +46,28 @@ _ISO3_COLUMNS = ("country_iso3", "iso_3digit_alpha")
 _PSEUDO_ISO3 = {"S19": "TWN"}
 
 
+#: Yearly data files and country-code tables of a release (suffixes such as V202401b allowed).
+YEAR_FILE = rf"^BACI_.*_Y\d{{4}}_{RELEASE}\.csv$"
+CODES_FILE = rf"^country_codes_{RELEASE}\.csv$"
+
+
+def same_release(candidates: list[str], data_name: str) -> list[str]:
+    """The country-code names (sorted) of ``candidates`` from the release of ``data_name``
+    (``BACI_HS92_Y2023_V202401b.csv`` -> ``country_codes_V202401b.csv``), else all."""
+    version = _VERSION.search(Path(data_name).name)
+    if version:
+        same = [c for c in candidates
+                if Path(c).name.lower() == f"country_codes_{version.group(1)}.csv".lower()]
+        return same or candidates
+    return candidates
+
+
 def find_country_codes(path: str | Path) -> Path:
     """The ``country_codes_V*.csv`` beside a BACI file (same release if several)."""
     path = Path(path)
-    candidates = sorted(c for c in path.parent.glob("country_codes_V*.csv")
-                        if re.fullmatch(rf"country_codes_{RELEASE}\.csv", c.name))
-    version = _VERSION.search(path.name)
-    if version:
-        same = [c for c in candidates if c.name == f"country_codes_{version.group(1)}.csv"]
-        candidates = same or candidates
+    names = sorted(c.name for c in path.parent.glob("country_codes_V*.csv")
+                   if re.fullmatch(CODES_FILE, c.name))
+    candidates = [path.parent / n for n in same_release(names, path.name)]
     if not candidates:
         raise DataError("BACI country-code file (country_codes_V*.csv) not found beside the "
                         "data file; pass country_codes=", file=path)
@@ -165,7 +178,7 @@ def _read_zip(path: Path, country_codes: str | Path | None, keep_product: bool,
               years: list[int] | None, progress: bool) -> pd.DataFrame:
     """Read the yearly files of a BACI release zip (extracted beside it) and stack them."""
     members = {int(m.group(1)): name
-               for name in zip_members(path, rf"^BACI_.*_Y\d{{4}}_{RELEASE}\.csv$")
+               for name in zip_members(path, YEAR_FILE)
                if (m := re.search(r"_Y(\d{4})_", name))}
     wanted = sorted(members) if years is None else list(years)
     missing = [y for y in wanted if y not in members]
@@ -173,10 +186,10 @@ def _read_zip(path: Path, country_codes: str | Path | None, keep_product: bool,
         raise DataError(f"no BACI yearly file for {missing or 'any year'} in the archive "
                         f"(found {sorted(members)})", file=path)
     if country_codes is None:
-        found = zip_members(path, rf"^country_codes_{RELEASE}\.csv$")
+        found = zip_members(path, CODES_FILE)
         if not found:
             raise DataError("no country_codes_V*.csv in the archive", file=path)
-        country_codes = extract_member(path, found[-1])
+        country_codes = extract_member(path, same_release(found, members[wanted[0]])[-1])
     tables = [read_baci(extract_member(path, members[y]), country_codes,
                         keep_product=keep_product, progress=progress) for y in wanted]
     drops = {k: sum(t.attrs["drops"][k] for t in tables) for k in tables[0].attrs["drops"]}

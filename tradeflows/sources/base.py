@@ -73,6 +73,23 @@ def file_rows(df: pd.DataFrame, lines: str = "_line") -> np.ndarray:
     return (df[lines] if lines in df.columns else df.index).to_numpy()
 
 
+def parse_numbers(values: pd.Series, *, column: str,
+                  file: object) -> tuple[pd.Series, np.ndarray]:
+    """``values`` as float64 (empty cells NaN; text may hold thousands separators) and a
+    boolean mask of the entries that are not finite numbers (non-numeric text or +-inf);
+    a true/false column raises a ``DataError``. The caller decides what a bad entry means."""
+    if pd.api.types.is_bool_dtype(values):
+        raise DataError("true/false values; expected numbers", file=file, column=column)
+    if pd.api.types.is_numeric_dtype(values):
+        parsed = values.astype("float64")
+        bad = np.zeros(len(values), dtype=bool)
+    else:
+        text = values.astype("string").str.strip().str.replace(",", "", regex=False)
+        parsed = pd.to_numeric(text.replace({"": pd.NA}), errors="coerce").astype("float64")
+        bad = (parsed.isna() & text.notna() & (text != "")).fillna(False).to_numpy(dtype=bool)
+    return parsed, bad | np.isinf(parsed.to_numpy(dtype="float64", na_value=np.nan))
+
+
 def to_number(values: pd.Series, *, column: str, file: object,
               row_offset: int = 0, rows: pd.Series | np.ndarray | None = None) -> pd.Series:
     """Parse finite numbers; a non-numeric or infinite entry raises a ``DataError`` naming
@@ -82,21 +99,11 @@ def to_number(values: pd.Series, *, column: str, file: object,
     to the file's row numbers (for a CSV with a header line, pass 2 so the first data line
     is row 2); ``rows`` gives each entry's row instead.
     """
-    if pd.api.types.is_bool_dtype(values):
-        raise DataError("true/false values; expected numbers", file=file, column=column)
-    if pd.api.types.is_numeric_dtype(values):
-        parsed = values.astype("float64")
-        bad = pd.Series(False, index=values.index)
-    else:
-        text = values.astype("string").str.strip().str.replace(",", "", regex=False)
-        parsed = pd.to_numeric(text.replace({"": pd.NA}), errors="coerce").astype("float64")
-        bad = (parsed.isna() & text.notna() & (text != "")).fillna(False)
-    infinite = np.isinf(parsed.to_numpy(dtype="float64", na_value=np.nan))
-    bad = bad.to_numpy() | infinite
+    parsed, bad = parse_numbers(values, column=column, file=file)
     if bad.any():
         pos = int(np.flatnonzero(bad)[0])
         row = int(np.asarray(rows)[pos]) if rows is not None else pos + row_offset
-        what = "non-finite" if infinite[pos] else "non-numeric"
+        what = "non-finite" if np.isinf(parsed.iloc[pos]) else "non-numeric"
         raise DataError(f"{what} value {show(values.iloc[pos])}; expected a finite number",
                         file=file, row=row, column=column)
     return parsed

@@ -30,6 +30,7 @@ from tradeflows.sources.base import (
     TRADE_KEY,
     check_years,
     parse_bool,
+    parse_numbers,
     require_columns,
     show,
     to_number,
@@ -127,16 +128,8 @@ def _numbers(df: pd.DataFrame, column: str, file: Path, bad_rows: BadRows,
              drops: dict[str, int], *, allow_missing: bool = False) -> pd.DataFrame:
     """Parse ``column`` as finite non-negative numbers; raise or drop-and-count bad rows."""
     raw = df[column]
-    if pd.api.types.is_bool_dtype(raw):
-        raise DataError("true/false values; expected numbers", file=file, column=column)
-    if pd.api.types.is_numeric_dtype(raw):
-        parsed = raw.astype("float64")
-        non_numeric = pd.Series(False, index=df.index)
-    else:
-        text = raw.astype("string").str.strip().str.replace(",", "", regex=False)
-        parsed = pd.to_numeric(text.replace({"": pd.NA}), errors="coerce").astype("float64")
-        non_numeric = (parsed.isna() & text.notna() & (text != "")).fillna(False)
-    non_numeric |= np.isinf(parsed.to_numpy(dtype="float64", na_value=np.nan))
+    parsed, not_finite = parse_numbers(raw, column=column, file=file)
+    non_numeric = pd.Series(not_finite, index=df.index)
     missing = parsed.isna() & ~non_numeric
     negative = parsed < 0
     for mask, what in ((non_numeric, "non-numeric"), (negative, "negative"),
@@ -245,10 +238,12 @@ def read_imf_dots(path: str | Path | None = None, *, bad_rows: BadRows = "raise"
 
 def read_national(path: str | Path | None = None, *, bad_rows: BadRows = "raise"
                   ) -> pd.DataFrame:
-    """National statistics (KAZ, KGZ, UZB, ARM, RUS) by partner, USD thousands -> USD.
+    """National statistics by partner (the reporters of ``national_trade_by_partner``), USD
+    thousands -> USD.
 
-    Exports are the reporter's FOB exports; imports its CIF imports (ARM: imports by country
-    of origin, as in DOTS; Armstat's imports by consignment are dropped and counted).
+    Exports are the reporter's FOB exports; imports its CIF imports (imports by country of
+    origin, as in DOTS; a statistical office's imports by consignment are dropped and
+    counted; see the data set's PROVENANCE.md).
     Partner totals (``WLD``) and regional aggregates are dropped and counted.
     """
     file = _path(path, NATIONAL)
@@ -605,7 +600,7 @@ def reported_trade_flows(reported: pd.DataFrame) -> pd.DataFrame:
 
 def read_reported_fdi(path: str | Path | None = None, *, bad_rows: BadRows = "raise"
                       ) -> pd.DataFrame:
-    """Central Bank of Azerbaijan FDI by partner as quoted in the press (``cbar_fdi``), USD:
+    """A central bank's FDI by partner as quoted in the press (``cbar_fdi``), USD:
     ``year, direction`` (inward/outward), ``reporter, partner`` (``WLD`` = total), ``period``,
     ``full_year``, ``value_usd``, ``share_pct``, ``derived``, ``approx`` and provenance."""
     file = _path(path, REPORTED_FDI)
@@ -648,7 +643,7 @@ def read_reported_fdi(path: str | Path | None = None, *, bad_rows: BadRows = "ra
 
 def read_reported_corridor(path: str | Path | None = None, *, bad_rows: BadRows = "raise"
                            ) -> pd.DataFrame:
-    """Port of Baku, TRACECA-Azerbaijan and TITR cargo as quoted in the press: ``series,
+    """Port and corridor cargo series as quoted in the press (``REPORTED_CORRIDOR``): ``series,
     year, period, full_year, variable, value, unit`` (thousand t, TEU, units, million t-km),
     ``derived``, ``approx`` and provenance."""
     file = _path(path, REPORTED_CORRIDOR)

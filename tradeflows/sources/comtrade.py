@@ -45,6 +45,7 @@ from tradeflows.sources._common import (
     read_csv_text,
     require_present,
 )
+from tradeflows.sources.archive import open_text
 from tradeflows.sources.base import require_columns, to_number
 from tradeflows.sources.detect import is_json
 
@@ -82,7 +83,8 @@ def _numbers(values: pd.Series, column: str, path: Path, offset: int) -> pd.Seri
 
 def _from_json(path: Path) -> tuple[pd.DataFrame, int]:
     try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
+        with open_text(path) as fh:  # gzip-compressed answers too (by signature)
+            payload = json.load(fh)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DataError(f"malformed JSON ({exc})", file=path) from exc
     legacy = isinstance(payload, dict) and isinstance(payload.get("dataset"), list)
@@ -216,6 +218,47 @@ def _totals(frame: pd.DataFrame, key: list[str], path: Path,
     return both
 
 
+class CapReached(DataError):
+    """An API answer holds as many records as the endpoint returns at most (records beyond
+    it may be missing); ``tradeflows.sources.fetch`` then splits the request."""
+
+
+#: Query parameters a request can be split on (comma-separated lists), in this order.
+SPLIT_PARAMETERS = ("flowCode", "period", "partnerCode", "cmdCode", "reporterCode")
+
+
+def split_request(address: str) -> list[str] | None:
+    """The API v1 has no paging: a request whose answer reaches the cap is asked again in
+    two halves of its first comma-separated list among :data:`SPLIT_PARAMETERS` (e.g.
+    ``flowCode=M,X`` -> ``M`` and ``X``). None when no list is left to split."""
+    from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+
+    parts = urlsplit(address)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    for name in SPLIT_PARAMETERS:
+        for k, (key, value) in enumerate(query):
+            values = [v for v in value.split(",") if v]
+            if key != name or len(values) < 2:
+                continue
+            half = (len(values) + 1) // 2
+            out = []
+            for chunk in (values[:half], values[half:]):
+                q = [*query[:k], (key, ",".join(chunk)), *query[k + 1:]]
+                text = "&".join(f"{quote(a, safe='')}={quote(b, safe=',')}" for a, b in q)
+                out.append(urlunsplit((parts.scheme, parts.netloc, parts.path, text, "")))
+            return out
+    return None
+
+
+def merge_answers(paths: list[Path], shown: list[str]) -> dict:
+    """One API v1 answer from the answers of a split request: their ``data`` lists in order,
+    ``count`` their total, ``parts`` the (redacted) addresses asked."""
+    data: list = []
+    for path in paths:
+        data += json.loads(Path(path).read_text(encoding="utf-8"))["data"]
+    return {"count": len(data), "data": data, "error": None, "parts": shown}
+
+
 def check_api_response(path: str | Path, address: str) -> None:
     """Raise ``DataError`` if a downloaded API v1 answer is an error or was cut at the
     endpoint's record cap (500 for the public preview, ``maxRecords`` or 100 000 for the data
@@ -234,8 +277,9 @@ def check_api_response(path: str | Path, address: str) -> None:
     asked = re.search(r"[?&]maxRecords=(\d+)", address)
     cap = PREVIEW_CAP if "/public/" in address else int(asked.group(1)) if asked else DATA_CAP
     if len(payload["data"]) >= cap:
-        raise DataError(f"the answer holds {len(payload['data'])} records, the endpoint's cap "
+        raise CapReached(f"the answer holds {len(payload['data'])} records, the endpoint's cap "
                         f"of {cap}: records beyond it would be cut. Ask for less (one "
-                        "reporter, one year, fewer partners or products) or set "
+                        "reporter, one year, fewer partners or products; a list such as flowCode=M,X is split "
+                         "automatically) or set "
                         f"COMTRADE_API_KEY to use the data endpoint ({DATA_CAP:,} records)",
                         file=address)

@@ -33,6 +33,7 @@ from pathlib import Path
 import pandas as pd
 from python_calamine import CalamineError
 
+from tradeflows.config import PACKAGE_DATA
 from tradeflows.countries import is_aggregate, to_iso3
 from tradeflows.errors import DataError
 from tradeflows.sources._common import check_unique, read_csv_text
@@ -59,12 +60,11 @@ UNCTAD_GROUPS = frozenset({
     "North America", "Oceania", "Other Africa", "Other developed Europe",
     "Other developed countries", "South America", "South Asia", "South-East Asia",
     "South-East Europe", "Transition economies", "West Asia", "World"})
-# UNCTAD partner names that the general name table does not know (or maps differently).
-UNCTAD_NAMES = {
-    "Hong Kong, China": "HKG", "Macao, China": "MAC", "Taiwan Province of China": "TWN",
-    "Venezuela, Bolivarian Rep. of": "VEN", "US Virgin Islands": "VIR",
-    "United Rep. of Tanzania": "TZA", "The FYR of Macedonia": "MKD", "Faeroe Islands": "FRO",
-    "Congo, Democratic Rep. of": "COD", "Swaziland": "SWZ", "Yugoslavia (former)": "YUG"}
+# UNCTAD partner names that the general name table does not know (or maps differently):
+# data, ``tradeflows/data/countries/unctad_names.csv`` (name, iso3).
+UNCTAD_NAMES: dict[str, str] = dict(
+    pd.read_csv(PACKAGE_DATA / "countries" / "unctad_names.csv", dtype=str,
+                keep_default_na=False).itertuples(index=False, name=None))
 
 
 def _cell_value(text: str) -> float | None:
@@ -95,8 +95,8 @@ def _economy(path: Path, grid: pd.DataFrame, economy: str | None) -> str:
     except DataError:
         found = None
     if not isinstance(found, str):
-        raise DataError("reporting economy unknown: pass economy='AZE' or name the file "
-                        "after its ISO3 code (e.g. webdiaeia2014d3_AZE.csv)", file=path)
+        raise DataError("reporting economy unknown: pass economy=<ISO3 code> or name "
+                        "the file after it (e.g. webdiaeia2014d3_<ISO3>.csv)", file=path)
     return found
 
 

@@ -21,7 +21,11 @@ Safety rules, each a one-line ``DataError`` / ``SpecificationError`` when broken
 * Keys: ``COMTRADE_API_KEY`` (and ``IMF_API_KEY``, optional for the IMF) is sent as the
   ``Ocp-Apim-Subscription-Key`` header, only to the publisher's host (or the ``mirror`` named
   to stand for it), and never appears in an address or a message. With a Comtrade key the data endpoint is used (100 000 records);
-  without it the public preview, whose 500-record cap is an error when reached.
+  without it the public preview (500 records). The API v1 has no paging: an answer that
+  reaches the cap is asked again in halves of its first list parameter (``flowCode=M,X``,
+  then ``period``, ``partnerCode``, ``cmdCode``, ``reporterCode``;
+  :func:`tradeflows.sources.comtrade.split_request`) and the parts are merged into one
+  file; a request with nothing left to split that still reaches the cap is an error.
 """
 
 from __future__ import annotations
@@ -235,14 +239,66 @@ def fetch(source: str, url: str | None = None, sha256: str | None = None, *,
     if target.exists():
         return _cached(target, record, expected)
     pin = expected or (_read_record(record) if record.exists() else None)
-    actual = _download(address, target, headers, limit, allow_hosts=tuple(allow_hosts),
-                       allow_http=allow_http, progress=progress, shown=shown, source=source,
-                       check_pin=pin, record=record)
+    options = {"allow_hosts": tuple(allow_hosts), "allow_http": allow_http,
+               "progress": progress, "source": source}
+    try:
+        actual = _download(address, target, headers, limit, shown=shown, check_pin=pin,
+                           record=record, **options)
+    except DataError as exc:
+        from tradeflows.sources.comtrade import CapReached
+
+        if not isinstance(exc, CapReached) or split_parts(address) is None:
+            raise
+        actual = _download_split(address, target, headers, limit, pin, record, options)
     if pin is None:
         warnings.warn(PinnedChecksumWarning(
             f"{shown}: no published checksum; pinned sha256 {actual} on first download "
             f"(recorded in {record.name}); compare it with a trusted copy"), stacklevel=2)
     return target
+
+
+def split_parts(address: str) -> list[str] | None:
+    """A capped Comtrade request's halves (:func:`tradeflows.sources.comtrade.split_request`)."""
+    from tradeflows.sources.comtrade import split_request
+
+    return split_request(address)
+
+
+def _download_split(address: str, target: Path, headers: dict[str, str], limit: int,
+                    pin: str | None, record: Path, options: dict) -> str:
+    """Fetch the halves of a capped request (halving again where a half is capped), merge
+    them into ``target`` and return its sha256 (checked against ``pin``, then recorded)."""
+    import json
+    import tempfile
+
+    from tradeflows.sources.comtrade import CapReached, merge_answers
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{target.name}.parts-",
+                                     dir=target.parent) as tmp:
+        pending, done = list(split_parts(address) or []), []
+        while pending:
+            part = pending.pop(0)
+            path = Path(tmp) / f"part-{len(done)}.json"
+            try:
+                _download(part, path, headers, limit, shown=_redact(part), check_pin=None,
+                          record=Path(tmp) / "unused.sha256", **options)
+            except CapReached:
+                halves = split_parts(part)
+                if halves is None:
+                    raise
+                pending = halves + pending
+                continue
+            done.append((part, path))
+        merged = merge_answers([p for _, p in done], [_redact(a) for a, _ in done])
+        with atomic_path(target) as out:
+            out.write_text(json.dumps(merged), encoding="utf-8")
+            actual = sha256_file(out)
+            if pin is not None and actual != pin:
+                raise DataError(f"the merged answer has sha256 {actual}, expected {pin}; "
+                                "nothing kept", file=_redact(address))
+    write_text(f"{actual}  {target.name}\n", record)
+    return actual
 
 
 def _cached(target: Path, record: Path, expected: str | None) -> Path:

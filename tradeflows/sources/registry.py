@@ -83,8 +83,8 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
         "IMF Copyright and Usage terms (free use with attribution)",
         "tradeflows.sources.imf.read_imf", 4 * GIB, headers=(("Accept", SDMX_CSV),)),
     Source(
-        "comtrade", "UN Comtrade API v1: Azerbaijan's (reporter 31) total goods trade by "
-        "partner, one year, classic breakdown (JSON)",
+        "comtrade", "UN Comtrade API v1: one reporter's (M49 code in the address) total goods "
+        "trade by partner, one year, classic breakdown (JSON)",
         "https://comtradeapi.un.org/public/v1/preview/C/A/HS?reporterCode=31&period={release}"
         "&cmdCode=TOTAL&flowCode=M,X&breakdownMode=classic&includeDesc=true",
         "comtrade_C_A_HS_31_{release}.json", r"\d{4}", "2023", (), "the year asked for",

@@ -70,17 +70,9 @@ def _aggregates_beside(path: Path) -> set[str]:
     return found
 
 
-def read_wdi(path: str | Path, indicator: str = "NY.GDP.MKTP.CD", *,
-             nonnegative: bool = True) -> pd.DataFrame:
-    """One WDI indicator as a long table ``year, country (ISO3), indicator, value``.
-
-    ``path``: the CSV or the bulk-download zip (``tradeflows fetch wdi``), told apart by
-    content: ``...?downloadformat=csv`` answers a zip.
-    Missing cells give no row. ``nonnegative`` (default, right for levels such as GDP or
-    population) rejects negative values; pass False for rates and balances. ``attrs["drops"]``: ``aggregate_country``,
-    ``non_iso_economy``. A file without ``indicator`` raises ``DataError``.
-    """
-    path = Path(path)
+def _load(path: Path) -> tuple[Path, pd.DataFrame, str, dict[str, int]]:
+    """(data file, table with ``_line``, indicator code column, year columns) of a WDI CSV
+    or bulk-download zip (told apart by content)."""
     if is_zip(path):  # the bulk download (whatever its name): data + Metadata_Country file
         found = zip_members(path, r"^API_.*\.csv$")
         if not found:
@@ -103,6 +95,53 @@ def read_wdi(path: str | Path, indicator: str = "NY.GDP.MKTP.CD", *,
             years[col] = int(match.group(1) if match.lastindex else match.group(0))
     if not years:
         raise DataError("no year columns; expected '1960', ... or '2019 [YR2019]'", file=path)
+    return path, table, code_col, years
+
+
+def read_wdi(path: str | Path, indicator: str = "NY.GDP.MKTP.CD", *,
+             nonnegative: bool = True) -> pd.DataFrame:
+    """One WDI indicator as a long table ``year, country (ISO3), indicator, value``.
+
+    ``path``: the CSV or the bulk-download zip (``tradeflows fetch wdi``), told apart by
+    content: ``...?downloadformat=csv`` answers a zip.
+    Missing cells give no row. ``nonnegative`` (default, right for levels such as GDP or
+    population) rejects negative values; pass False for rates and balances. ``attrs["drops"]``: ``aggregate_country``,
+    ``non_iso_economy``. A file without ``indicator`` raises ``DataError``.
+    """
+    return _indicator(_load(Path(path)), indicator, nonnegative)
+
+
+#: WDI indicators the panel uses -> column of the covariate table
+COVARIATES = {"NY.GDP.MKTP.CD": "gdp_usd", "SP.POP.TOTL": "population"}
+
+
+def read_wdi_covariates(path: str | Path) -> pd.DataFrame:
+    """The panel covariates a WDI file holds: ``iso3, year, gdp_usd, population`` (current
+    USD; persons), NaN for an indicator the file lacks (``attrs["indicators"]``: those it
+    has). A file with neither GDP (``NY.GDP.MKTP.CD``) nor population (``SP.POP.TOTL``)
+    raises ``DataError``."""
+    loaded = _load(Path(path))
+    _, table, code_col, _ = loaded
+    present = [i for i in COVARIATES if (table[code_col].str.strip() == i).any()]
+    if not present:
+        found = sorted(table[code_col].str.strip().unique())[:10]
+        raise DataError(f"neither GDP (NY.GDP.MKTP.CD) nor population (SP.POP.TOTL) in the "
+                        f"file (found {found})", file=path)
+    parts, drops = [], {}
+    for indicator in present:
+        long = _indicator(loaded, indicator, True)
+        for k, v in long.attrs["drops"].items():
+            drops[k] = drops.get(k, 0) + v
+        parts.append(long.set_index(["country", "year"])["value"].rename(COVARIATES[indicator]))
+    out = pd.concat(parts, axis=1).reindex(columns=list(COVARIATES.values()))
+    out = out.rename_axis(["iso3", "year"]).reset_index()
+    out.attrs.update(file=str(path), drops=drops, indicators=present)
+    return out
+
+
+def _indicator(loaded: tuple[Path, pd.DataFrame, str, dict[str, int]], indicator: str,
+               nonnegative: bool) -> pd.DataFrame:
+    path, table, code_col, years = loaded
     rows = table[table[code_col].str.strip() == indicator]
     if rows.empty:
         found = sorted(table[code_col].unique())[:10]
