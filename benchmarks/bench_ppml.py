@@ -16,6 +16,9 @@ panel (``tradeflows build``), non-domestic rows. Models (tolerance 1e-8, cluster
   engines (``--separation``; the real panel also runs tradeflows' default checks);
 - ols: ``log(flow) ~ rta + ots | ...`` on the positive flows.
 
+Engines: ``tf<threads>`` (tradeflows), ``pyfixest``, ``fixest<threads>`` (R fixest through
+``Rscript``; skipped with a message when ``library(fixest)`` cannot be loaded; the panel is
+handed over as a CSV written once next to the parquet cache, read by ``data.table::fread``).
 Every (panel, model, engine) runs in a fresh subprocess: data loaded from parquet (pyarrow,
 the needed columns), a warm-up fit on a tiny panel (numba's compiled kernels come from the
 cache; pyfixest's first-call overheads), then the timed fit. Reported: wall and CPU seconds of
@@ -67,8 +70,12 @@ def _panel_path(name: str, cache: Path, generator: Path) -> Path:
 def _load(panel: str, path: Path, model: str):
     """(DataFrame, formula) of a panel, with only the columns the model needs."""
     import numpy as np
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
+    # the system allocator returns the reader's freed buffers (Arrow's default pool keeps
+    # ~40 MB of them): the same for every engine
+    pa.set_memory_pool(pa.system_memory_pool())
     if panel == "real":
         cols = ["year", "exporter", "importer", "trade", "domestic", "both_ots", "fta",
                 "both_eaeu"]
@@ -147,9 +154,76 @@ def _worker(a: argparse.Namespace) -> dict:
     return out
 
 
+R_SCRIPT = r"""
+suppressMessages({library(fixest); library(data.table)})
+args <- commandArgs(trailingOnly = TRUE)
+csv <- args[1]; model <- args[2]; fml <- as.formula(args[3]); tol <- as.numeric(args[4])
+setFixest_nthreads(as.integer(args[5]))
+fit <- function(d, f) {
+  # fixef.rm = "both": singletons and all-zero groups dropped, as tradeflows' "fe" check
+  if (model == "ppml") fepois(f, data = d, vcov = ~pair, glm.tol = tol, fixef.tol = tol,
+                              glm.iter = 100, fixef.rm = "both", notes = FALSE)
+  else feols(f, data = d, vcov = ~pair, fixef.tol = tol, fixef.rm = "both", notes = FALSE)
+}
+set.seed(0); n <- 2000
+tiny <- data.table(exp_year = sample(20, n, TRUE), imp_year = sample(20, n, TRUE),
+                   pair = sample(60, n, TRUE), rta = as.numeric(runif(n) < 0.3), ots = rnorm(n))
+tiny$flow <- rpois(n, exp(0.3 * tiny$rta - 0.2 * tiny$ots + 1)); tiny$ln_flow <- log1p(tiny$flow)
+invisible(fit(tiny, as.formula(paste(if (model == "ppml") "flow" else "ln_flow",
+                                     "~ rta + ots | exp_year + imp_year + pair"))))
+d <- fread(csv, showProgress = FALSE)
+hwm <- function() as.numeric(sub("[^0-9]*([0-9]+).*", "\\1",
+  grep("^VmHWM", readLines("/proc/self/status"), value = TRUE))) / 1024
+before <- hwm()
+t0 <- proc.time()
+res <- fit(d, fml)
+t1 <- proc.time() - t0
+cat(sprintf('{"seconds": %.17g, "cpu_seconds": %.17g, "peak_rss_mb": %.17g, ',
+            t1[["elapsed"]], t1[["user.self"]] + t1[["sys.self"]], hwm()),
+    sprintf('"peak_before_fit_mb": %.17g, "nobs": %d, "irls_steps": %s, ', before, nobs(res),
+            if (model == "ppml") res$iterations else "null"),
+    '"coef": [', paste(sprintf("%.17g", coef(res)), collapse = ", "), '], ',
+    '"se": [', paste(sprintf("%.17g", se(res)), collapse = ", "), ']}
+', sep = "")
+"""
+
+
+def _fixest_available() -> str | None:
+    """None when ``Rscript -e 'library(fixest)'`` works, else why not."""
+    try:
+        proc = subprocess.run(["Rscript", "-e", "suppressMessages({library(fixest); "
+                               "library(data.table)})"], capture_output=True, text=True)
+    except FileNotFoundError:
+        return "Rscript not found (install r-base-core)"
+    return None if proc.returncode == 0 else proc.stderr.strip().splitlines()[-1]
+
+
+def _fixest_worker(a: argparse.Namespace, panel: str, path: Path, model: str, engine: str,
+                   cache: Path) -> dict:
+    """One R fixest fit in a fresh Rscript process, on the panel written as CSV once."""
+    csv = cache / f"{panel}-{model}.csv"
+    if not csv.exists():
+        df, _ = _load(panel, path, model)
+        cache.mkdir(parents=True, exist_ok=True)
+        df.to_csv(csv.with_suffix(".tmp"), index=False)
+        csv.with_suffix(".tmp").replace(csv)
+    fml = (REAL if panel == "real" else SYNTH)[model]
+    script = cache / "bench_fixest.R"
+    script.write_text(R_SCRIPT)
+    proc = subprocess.run(["Rscript", str(script), str(csv), model, fml, str(a.tol),
+                           engine[len("fixest"):] or "1"], capture_output=True, text=True)
+    if proc.returncode:
+        raise RuntimeError(proc.stderr[-2000:])
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {"panel": panel, "model": model, "engine": engine, "separation": "fe",
+            "rows": None} | out
+
+
 def run(a: argparse.Namespace) -> list[dict]:
     """Every (panel, model, engine) in its own subprocess; one dict each."""
     results = []
+    if a.mmap_threshold:  # every engine's process: glibc maps large blocks and unmaps them
+        os.environ["MALLOC_MMAP_THRESHOLD_"] = str(a.mmap_threshold)  # when freed
     for panel in a.panels.split(","):
         path = Path(a.real) if panel == "real" else _panel_path(panel, Path(a.cache),
                                                                  Path(a.generator))
@@ -158,7 +232,22 @@ def run(a: argparse.Namespace) -> list[dict]:
             jobs += [("ppml", e, "fe,simplex,relu") for e in a.engines.split(",")
                      if e.startswith("tf") and "ppml" in a.models]
         for model, engine, sep in jobs:
-            if engine == "pyfixest" and panel in a.skip_pyfixest.split(","):
+            if engine == "pyfixest" and (a.skip_pyfixest == "all"
+                                         or panel in a.skip_pyfixest.split(",")):
+                continue
+            if engine.startswith("fixest"):
+                why = _fixest_available()
+                if why:
+                    print(f"{panel} {model} {engine}: skipped, R fixest not available: {why}",
+                          file=sys.stderr)
+                    continue
+                try:
+                    res = _fixest_worker(a, panel, path, model, engine, Path(a.cache))
+                except RuntimeError as err:
+                    print(f"{panel} {model} {engine}: failed\n{err}", file=sys.stderr)
+                    continue
+                results.append(res)
+                print(json.dumps(res), file=sys.stderr, flush=True)
                 continue
             cmd = [sys.executable, __file__, "--worker", "--panel", panel, "--path", str(path),
                    "--model", model, "--engine", engine, "--tol", str(a.tol),
@@ -178,32 +267,51 @@ def _rel(a: list[float], b: list[float]) -> float:
     return max(abs(x / y - 1) for x, y in zip(a, b, strict=True)) if a and b else float("nan")
 
 
+def _family(engine: str) -> tuple[str, int]:
+    """("tf" | "fixest" | "pyfixest", threads)."""
+    for fam in ("fixest", "tf"):
+        if engine.startswith(fam) and engine[len(fam):].isdigit():
+            return fam, int(engine[len(fam):])
+    return engine, 0
+
+
 def table(results: list[dict]) -> str:
-    """Markdown table: one row per run, with ratios to the 1-thread run and to pyfixest."""
+    """Markdown table: one row per run, with ratios to the same engine on 1 thread, to
+    pyfixest and to R fixest on as many threads (wall-clock, same invocation)."""
     head = ("| panel | model | engine | separation | obs | wall s | CPU s | IRLS steps | sweeps "
             "| demean / separation / rest s | peak MB | wall 1 thread / this | pyfixest wall / "
-            "this | coef, SE max rel. diff to pyfixest |")
-    lines = [head, "|" + "---|" * 14]
+            "this | R fixest wall / this | coef, SE max rel. diff to pyfixest | coef, SE max "
+            "rel. diff to R fixest |")
+    lines = [head, "|" + "---|" * 16]
     key = {(r["panel"], r["model"], r["engine"], r["separation"]): r for r in results}
+
+    def peer(k, engine):
+        return next((v for kk, v in key.items() if kk[:3] == (*k, engine)), None)
+
+    def diff(r, ref):
+        if ref and r["engine"] != ref["engine"] and r["nobs"] == ref["nobs"]:
+            return f"{_rel(r['coef'], ref['coef']):.1e}, {_rel(r['se'], ref['se']):.1e}"
+        return ""
+
     for r in results:
         k = (r["panel"], r["model"])
-        one = key.get((*k, "tf1", r["separation"]))
-        pf = next((v for kk, v in key.items() if kk[:3] == (*k, "pyfixest")), None)
+        fam, threads = _family(r["engine"])
+        one = key.get((*k, f"{fam}1", r["separation"])) if threads else None
+        pf = peer(k, "pyfixest")
+        rf = peer(k, f"fixest{threads}") if fam == "tf" else None
         split = r.get("split")
         split_s = (f"{split['demean']:.2f} / {split['separation']:.2f} / {split['rest']:.2f}"
                    if split else "")
-        speed = (f"{one['seconds'] / r['seconds']:.2f}"
-                 if one and r["engine"].startswith("tf") else "")
-        vs_pf = (f"{pf['seconds'] / r['seconds']:.1f}"
-                 if pf and r["engine"].startswith("tf") else "")
-        diff = (f"{_rel(r['coef'], pf['coef']):.1e}, {_rel(r['se'], pf['se']):.1e}"
-                if pf and r["engine"].startswith("tf") and r["nobs"] == pf["nobs"] else "")
+        speed = f"{one['seconds'] / r['seconds']:.2f}" if one else ""
+        vs_pf = f"{pf['seconds'] / r['seconds']:.1f}" if pf and r is not pf else ""
+        vs_rf = f"{rf['seconds'] / r['seconds']:.2f}" if rf else ""
         lines.append(
             f"| {r['panel']} | {r['model']} | {r['engine']} | {r['separation']} "
             f"| {r['nobs']:,} | {r['seconds']:.2f} | {r['cpu_seconds']:.2f} "
             f"| {r['irls_steps'] if r['irls_steps'] is not None else ''} "
             f"| {r.get('sweeps', '')} | {split_s} | {r['peak_rss_mb']:.0f} | {speed} "
-            f"| {vs_pf} | {diff} |")
+            f"| {vs_pf} | {vs_rf} | {diff(r, pf) if fam == 'tf' else ''} "
+            f"| {diff(r, rf) if fam == 'tf' else ''} |")
     return "\n".join(lines)
 
 
@@ -212,10 +320,11 @@ def main() -> None:
     ap.add_argument("--panels", default=DEFAULT_PANELS,
                     help=f"comma list of {', '.join(PANELS)}, real (default {DEFAULT_PANELS})")
     ap.add_argument("--models", default="ppml,ols")
-    ap.add_argument("--engines", default="tf1,tf2,pyfixest",
-                    help="tf<threads> (tradeflows) and/or pyfixest")
+    ap.add_argument("--engines", default="tf1,tf2,pyfixest,fixest1,fixest2",
+                    help="tf<threads> (tradeflows), pyfixest, fixest<threads> (R fixest)")
     ap.add_argument("--skip-pyfixest", default="10M",
-                    help="panels on which pyfixest is not run (default 10M)")
+                    help="panels on which pyfixest is not run (default 10M; 'all': every panel; "
+                    "pyfixest takes 3-5 min at 1.2M rows)")
     ap.add_argument("--tol", type=float, default=1e-8)
     ap.add_argument("--separation", default="fe")
     ap.add_argument("--no-default-separation", dest="model_default_separation",
@@ -225,6 +334,10 @@ def main() -> None:
     ap.add_argument("--generator", default=str(ROOT.parent / "shared" / "bench" /
                                                "gen_gravity.py"))
     ap.add_argument("--cache", default=os.environ.get("TMPDIR", "/tmp") + "/tradeflows-bench")
+    ap.add_argument("--mmap-threshold", type=int, default=0,
+                    help="set glibc's MALLOC_MMAP_THRESHOLD_ (bytes) for every engine, e.g. "
+                    "65536: freed arrays go back to the system at once (default: glibc's "
+                    "dynamic threshold, which keeps some freed memory in the heap)")
     ap.add_argument("--json", help="also write the raw results to this file")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--panel", help=argparse.SUPPRESS)

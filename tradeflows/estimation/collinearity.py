@@ -45,14 +45,40 @@ def collinear_columns(
         raise SpecificationError(f"regressor {names[col]!r} is not finite at row {row}")
     Xw = X if weights is None else X * np.sqrt(np.asarray(weights, dtype=np.float64))[:, None]
     gram = Xw.T @ Xw
+    if norms is None:  # scale-free test unavailable: absorbed when every |entry| <= tol
+        absorbed = np.abs(X).max(axis=0, initial=0.0) <= tol
+        return collinear_from_gram(gram, names, tol, absorbed=absorbed)
+    return collinear_from_gram(gram, names, tol, norms=norms)
+
+
+def collinear_from_gram(
+    gram: np.ndarray,
+    names: list[str],
+    tol: float = 1e-10,
+    *,
+    norms: np.ndarray | None = None,
+    absorbed: np.ndarray | None = None,
+) -> list[int]:
+    """:func:`collinear_columns` from the weighted cross-product ``gram`` = X'WX (p, p) of
+    the demeaned regressors (no (n, p) array needed). norms: (p,) weighted norms before
+    demeaning (a column is absorbed when its sum of squares is <= tol * norm^2); or
+    absorbed: (p,) bool decided by the caller."""
+    gram = np.asarray(gram, dtype=np.float64)
+    p = gram.shape[0]
+    if len(names) != p:
+        raise SpecificationError(f"{len(names)} names given for {p} regressor columns")
+    bad = ~np.isfinite(gram).all(axis=0)
+    if bad.any():
+        raise SpecificationError(f"regressor {names[int(np.flatnonzero(bad)[0])]!r} is not "
+                                 "finite after demeaning")
     ss = np.diag(gram).copy()
     if norms is not None:
         norms = np.asarray(norms, dtype=np.float64)
         if norms.shape != (p,):
             raise SpecificationError(f"norms must have shape ({p},), got {norms.shape}")
         absorbed = ss <= tol * norms**2
-    else:
-        absorbed = np.abs(X).max(axis=0, initial=0.0) <= tol
+    elif absorbed is None:
+        absorbed = np.zeros(p, dtype=bool)
     drop = [bool(a) for a in absorbed]
     d = np.where(absorbed, 1.0, 1.0 / np.sqrt(np.where(absorbed, 1.0, ss)))
     corr = gram * d[:, None] * d[None, :]

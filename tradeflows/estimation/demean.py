@@ -21,7 +21,8 @@ from numba import njit, prange
 
 from tradeflows.estimation.threads import using_threads
 
-__all__ = ["demean", "demean_coef", "demean_into", "FEIndex", "fe_index", "solve_fixef"]
+__all__ = ["demean", "demean_coef", "demean_fe_coef", "fe_residuals", "FEIndex", "fe_index",
+           "solve_fixef"]
 
 _BLOCK = 1 << 16  # rows per block of the fixed-order parallel sums
 PARALLEL_MIN_ROWS = 100_000  # below this, one thread: a sweep is too short to share out
@@ -33,28 +34,44 @@ def _threads(idx: FEIndex, threads: int | None) -> int | None:
 
 @dataclass(frozen=True)
 class FEIndex:
-    """Fixed-effect codes prepared for the kernels.
+    """Fixed-effect codes prepared for the kernels, in the grouped layout only.
 
-    codes (k, n) int32 index one flat coefficient vector in which dimension q occupies
-    ``starts[q]:starts[q + 1]``. The grouped layout: ``order`` (k * n,) int32 lists the rows
-    of flat level g at positions ``ptr[g]:ptr[g + 1]`` (dimension q's levels fill positions
-    q*n to (q+1)*n), and ``other`` (k - 1, k * n) int32 holds, at each position, the flat
-    codes of the row in the other dimensions.
+    One flat coefficient vector in which dimension q occupies ``starts[q]:starts[q + 1]``.
+    ``order`` (k * n,) int32 lists the rows of flat level g at positions ``ptr[g]:ptr[g + 1]``
+    (dimension q's levels fill positions q*n to (q+1)*n), and ``other`` (k - 1, k * n) int32
+    holds, at each position, the flat codes of the row in the other dimensions (so the
+    positions of dimension 0 give every row's codes: no separate (k, n) copy is kept).
     """
 
-    codes: np.ndarray
     starts: np.ndarray
     ptr: np.ndarray
     order: np.ndarray
     other: np.ndarray
+    n: int
 
     @property
     def k(self) -> int:
-        return self.codes.shape[0]
+        return self.starts.size - 1
 
-    @property
-    def n(self) -> int:
-        return self.codes.shape[1]
+    def codes(self) -> np.ndarray:
+        """The (n, k) int32 0-based codes this index was made from (rebuilt from the layout,
+        so that callers need not keep them alongside)."""
+        out = np.empty((self.n, self.k), dtype=np.int32)
+        if self.k:
+            _codes_from_layout(self.ptr, self.order, self.other, self.starts, out)
+        return out
+
+
+@njit(cache=True)
+def _codes_from_layout(ptr, order, other, starts, out):
+    """out[i, q] = row i's level in dimension q, from the positions of dimension 0."""
+    k = starts.size - 1
+    for g in range(starts[0], starts[1]):
+        for t in range(ptr[g], ptr[g + 1]):
+            i = order[t]
+            out[i, 0] = g - starts[0]
+            for p in range(k - 1):
+                out[i, p + 1] = other[p, t] - starts[p + 1]
 
 
 @njit(cache=True)
@@ -104,9 +121,9 @@ def fe_index(fe: np.ndarray | FEIndex) -> FEIndex:
         raise ValueError("demean: more than 2^31 rows or fixed-effect levels")
     codes = np.empty((fe.shape[1], fe.shape[0]), dtype=np.int32)
     for q in range(fe.shape[1]):
-        codes[q] = fe[:, q] + starts[q]
+        np.add(fe[:, q], starts[q], out=codes[q], casting="unsafe")
     ptr, order, other = _layout(codes, int(starts[-1]))
-    return FEIndex(codes, starts, ptr, order, other)
+    return FEIndex(starts, ptr, order, other, fe.shape[0])
 
 
 @njit(parallel=True, cache=True)
@@ -120,15 +137,24 @@ def _group_weights(w, order, ptr, out):
 
 
 @njit(parallel=True, cache=True)
-def _column_sums(x, init, j, w, order, ptr, out):
-    """out[g] = sum of w_i (x[i, j] - init[i, j]) over the rows of level g (init with 0 rows:
-    none)."""
+def _column_sums(x, init, icoef, j, w, order, ptr, other, out):
+    """out[g] = sum of w_i (x[i, j] - init[i, j] - c_i) over the rows of level g, with c_i
+    the sum of row i's coefficients in icoef[:, j] (init with 0 rows: none; icoef with 0
+    rows: none)."""
     has_init = init.shape[0] == x.shape[0]
+    has_icoef = icoef.shape[0] > 0
+    km1 = other.shape[0]
     for g in prange(ptr.size - 1):
         acc = 0.0
         for t in range(ptr[g], ptr[g + 1]):
             i = order[t]
-            acc += w[i] * (x[i, j] - init[i, j] if has_init else x[i, j])
+            v = x[i, j] - init[i, j] if has_init else x[i, j]
+            if has_icoef:
+                c = icoef[g, j]
+                for p in range(km1):
+                    c += icoef[other[p, t], j]
+                v -= c
+            acc += w[i] * v
         out[g] = acc
 
 
@@ -215,27 +241,36 @@ def _irons_tuck(X, GX, GGX, nstate):
 
 
 @njit(parallel=True, cache=True)
-def _ssr(x, init, j, w, codes, a):
-    """Weighted sum of squared residuals of x[:, j] - init[:, j] (init with 0 rows: none)
-    given the FE coefficients a (fixed-order block sums: the same for any number of
-    threads)."""
-    k, n = codes.shape
-    has_init = init.shape[0] == n
-    nblocks = (n + _BLOCK - 1) // _BLOCK
-    part = np.zeros(nblocks)
-    for b in prange(nblocks):
+def _ssr(x, init, icoef, j, w, ptr, order, other, nlev0, a):
+    """Weighted sum of squared residuals of x[:, j] - init[:, j] - (row sums of icoef[:, j])
+    (as :func:`_column_sums`) given the FE coefficients a, summed over the rows of each level
+    of the first dimension (its ``nlev0`` levels cover every row once) and then over the
+    levels in order: the same for any number of threads."""
+    has_init = init.shape[0] == x.shape[0]
+    has_icoef = icoef.shape[0] > 0
+    km1 = other.shape[0]
+    part = np.zeros(nlev0)
+    for g in prange(nlev0):
         total = 0.0
-        for i in range(b * _BLOCK, min(n, (b + 1) * _BLOCK)):
+        for t in range(ptr[g], ptr[g + 1]):
+            i = order[t]
             r = x[i, j] - init[i, j] if has_init else x[i, j]
-            for q in range(k):
-                r -= a[codes[q, i]]
+            if has_icoef:
+                c = icoef[g, j]
+                for p in range(km1):
+                    c += icoef[other[p, t], j]
+                r -= c
+            r -= a[g]
+            for p in range(km1):
+                r -= a[other[p, t]]
             total += w[i] * r * r
-        part[b] = total
+        part[g] = total
     return part.sum()
 
 
 @njit(cache=True)
-def _fixed_point(x, init, j, wx, w, wp, codes, ptr, other, starts, invw, scale, tol, maxiter):
+def _fixed_point(x, init, icoef, j, wx, w, wp, order, ptr, other, starts, invw, scale, tol,
+                 maxiter):
     """Irons-Tuck accelerated fixed point of column j of x - init, with fixest's "grand
     acceleration" (Irons-Tuck on every fourth iterate). As fixest (which checks every 40),
     every 200 sweeps the weighted SSR is computed and the iteration also stops when it no
@@ -285,7 +320,7 @@ def _fixed_point(x, init, j, wx, w, wp, codes, ptr, other, starts, invw, scale, 
                     it += 1
         if it >= next_ssr:
             next_ssr += 200
-            ssr = _ssr(x, init, j, w, codes, GX)
+            ssr = _ssr(x, init, icoef, j, w, ptr, order, other, starts[1], GX)
             if ssr_old >= 0 and abs(ssr - ssr_old) <= tol * (0.1 + ssr):
                 return GX, it, True
             ssr_old = ssr
@@ -293,11 +328,13 @@ def _fixed_point(x, init, j, wx, w, wp, codes, ptr, other, starts, invw, scale, 
 
 
 @njit(cache=True)
-def _demean_all(x, init, w, codes, starts, ptr, order, other, tol, maxiter, coef):
-    """FE coefficients (into coef (ncoef, m)) of every column of x - init (x: (n, m);
-    init: (n, m) or (0, m) for none). Convergence: |change| <= tol * (|coef| + scale) with
+def _demean_all(x, init, icoef, w, starts, ptr, order, other, tol, maxiter, coef, work):
+    """FE coefficients (into coef (ncoef, m)) of every column of x - init - D icoef (x: (n, m);
+    init: (n, m) or (0, m) for none; icoef: (ncoef, m) coefficients of a previous solution,
+    or (0, m) for none). Convergence: |change| <= tol * (|coef| + scale) with
     scale the largest weighted mean of x over the levels of any dimension (the size of the
     fixed effects, which a few rows with huge values and tiny weights cannot inflate).
+    work: (k n,) float64 workspace, or smaller for none.
     Returns (most sweeps of any column, sweeps of all columns, all converged)."""
     k = starts.size - 1
     n = x.shape[0]
@@ -309,21 +346,23 @@ def _demean_all(x, init, w, codes, starts, ptr, order, other, tol, maxiter, coef
     for g in range(ncoef):
         if sumw[g] > 0:
             invw[g] = 1.0 / sumw[g]
-    wp = np.empty(order.size if k > 1 else 0)
+    # the weights in the grouped layout: in the caller's workspace when it has room (repeated
+    # calls then do not allocate and free (k n,) arrays, which fragments the heap)
+    wp = work[:order.size] if work.size >= order.size else np.empty(order.size)
     if k > 1:
         _permute(w, order, wp)
     wx = np.zeros(ncoef)
-    has_init = init.shape[0] == n
+    has_init = init.shape[0] == n or icoef.shape[0] > 0
     most = 0
     total = 0
     ok = True
     for j in range(m):
-        _column_sums(x, init[:0], j, w, order, ptr, wx)
+        _column_sums(x, init[:0], icoef[:0], j, w, order, ptr, other, wx)
         scale = 0.0
         for g in range(ncoef):
             scale = max(scale, abs(wx[g] * invw[g]))
         if has_init:
-            _column_sums(x, init, j, w, order, ptr, wx)
+            _column_sums(x, init, icoef, j, w, order, ptr, other, wx)
         nonzero = False
         for g in range(ncoef):
             if wx[g] != 0.0:
@@ -332,8 +371,8 @@ def _demean_all(x, init, w, codes, starts, ptr, order, other, tol, maxiter, coef
         if not nonzero:
             coef[:, j] = 0.0
             continue
-        a, it, conv = _fixed_point(x, init, j, wx, w, wp, codes, ptr, other, starts, invw,
-                                   scale, tol, maxiter)
+        a, it, conv = _fixed_point(x, init, icoef, j, wx, w, wp, order, ptr, other, starts,
+                                   invw, scale, tol, maxiter)
         coef[:, j] = a
         most = max(most, it)
         total += it
@@ -342,21 +381,41 @@ def _demean_all(x, init, w, codes, starts, ptr, order, other, tol, maxiter, coef
 
 
 @njit(parallel=True, cache=True)
-def _apply(x, codes, a, init, out, fitted):
+def _apply(x, ptr, order, other, nlev0, a, init, out, fitted):
     """fitted = init + the sum over dimensions of each row's coefficients, out = x - fitted
     (x: (n, m), a: (ncoef, m), init: (n, m) or (0, m); out with 0 rows: not written);
-    fitted may be init itself."""
-    k, n = codes.shape
+    fitted may be init itself. Rows are reached through the levels of the first dimension
+    (``nlev0`` of them), whose positions list every row once with its other codes."""
     m = a.shape[1]
-    has_init = init.shape[0] == n
-    has_out = out.shape[0] == n
-    for i in prange(n):
-        for j in range(m):
-            f = init[i, j] if has_init else 0.0
-            for q in range(k):
-                f += a[codes[q, i], j]
-            fitted[i, j] = f
-            if has_out:
+    km1 = other.shape[0]
+    has_init = init.shape[0] == x.shape[0]
+    has_out = out.shape[0] == x.shape[0]
+    for g in prange(nlev0):
+        for t in range(ptr[g], ptr[g + 1]):
+            i = order[t]
+            for j in range(m):
+                f = init[i, j] if has_init else 0.0
+                f += a[g, j]
+                for p in range(km1):
+                    f += a[other[p, t], j]
+                fitted[i, j] = f
+                if has_out:
+                    out[i, j] = x[i, j] - f
+
+
+@njit(parallel=True, cache=True)
+def _residuals(x, ptr, order, other, nlev0, a, out):
+    """out = x - (each row's sum of its coefficients in a (ncoef, m)), through the levels of
+    the first dimension (``nlev0``)."""
+    m = a.shape[1]
+    km1 = other.shape[0]
+    for g in prange(nlev0):
+        for t in range(ptr[g], ptr[g + 1]):
+            i = order[t]
+            for j in range(m):
+                f = a[g, j]
+                for p in range(km1):
+                    f += a[other[p, t], j]
                 out[i, j] = x[i, j] - f
 
 
@@ -374,30 +433,46 @@ def _prepare(X, fe, weights):
     return X2, idx, w, one_d
 
 
-def demean_into(X: np.ndarray, idx: FEIndex, w: np.ndarray, comp: np.ndarray,
-                out: np.ndarray | None = None, *, tol: float = 1e-8, maxiter: int = 10_000,
-                warm: bool = True, threads: int | None = None) -> tuple[int, int, bool]:
-    """In place, for repeated calls without new (n, m) arrays: ``comp`` <- the fixed-effect
-    component of X, and ``out`` (if given) <- X - comp, the demeaned columns.
+def demean_fe_coef(X: np.ndarray, idx: FEIndex, w: np.ndarray, coef: np.ndarray, *,
+                   tol: float = 1e-8, maxiter: int = 10_000, warm: bool = True,
+                   threads: int | None = None, work: np.ndarray | None = None,
+                   ) -> tuple[int, int, bool]:
+    """In place, for repeated calls without (n, m) arrays: ``coef`` (ncoef, m) <- the
+    fixed-effect coefficients of the columns of X (n, m) on the weights w (n,), on the flat
+    coding of :class:`FEIndex` (row i's component: the sum of its levels' coefficients).
 
-    X, comp, out: (n, m) float64; w: (n,) float64. warm: ``comp`` holds a guess of the
-    component (e.g. from the previous call with other weights), used as the starting point.
-    Returns (most sweeps of any column, sweeps summed over columns, converged).
+    warm: ``coef`` holds the coefficients of a previous call (e.g. with other weights), the
+    starting point. work: optional (k n,) float64 workspace reused across calls. Returns
+    (most sweeps of any column, sweeps summed over columns, converged).
     """
     m = X.shape[1]
-    out = np.empty((0, m)) if out is None else out
     if idx.k == 0:
-        comp[:] = 0.0
-        if out.shape[0]:
-            out[:] = X
+        coef[:] = 0.0
         return 0, 0, True
-    coef = np.zeros((int(idx.starts[-1]), m))
-    init = comp if warm else np.zeros((0, m))
+    delta = np.zeros((int(idx.starts[-1]), m))
+    icoef = coef if warm else np.zeros((0, m))
     with using_threads(_threads(idx, threads)):
-        most, total, conv = _demean_all(X, init, w, idx.codes, idx.starts, idx.ptr, idx.order,
-                                        idx.other, float(tol), int(maxiter), coef)
-        _apply(X, idx.codes, coef, init, out, comp)
+        most, total, conv = _demean_all(X, np.zeros((0, m)), icoef, w, idx.starts, idx.ptr,
+                                        idx.order, idx.other, float(tol), int(maxiter), delta,
+                                        np.empty(0) if work is None else work)
+    if warm:
+        coef += delta
+    else:
+        coef[:] = delta
     return int(most), int(total), bool(conv)
+
+
+def fe_residuals(X: np.ndarray, idx: FEIndex, coef: np.ndarray,
+                 out: np.ndarray | None = None) -> np.ndarray:
+    """X (n, m) minus each row's fixed-effect component given the coefficients ``coef``
+    (ncoef, m) of :func:`demean_fe_coef` (into ``out`` if given)."""
+    out = np.empty(X.shape) if out is None else out
+    if idx.k == 0:
+        out[:] = X
+        return out
+    with using_threads(_threads(idx, None)):
+        _residuals(X, idx.ptr, idx.order, idx.other, int(idx.starts[1]), coef, out)
+    return out
 
 
 def demean_coef(X: np.ndarray, fe: np.ndarray | FEIndex, weights: np.ndarray | None = None, *,
@@ -421,9 +496,10 @@ def demean_coef(X: np.ndarray, fe: np.ndarray | FEIndex, weights: np.ndarray | N
     out = np.empty((n, m))
     fitted = np.empty((n, m))
     with using_threads(_threads(idx, threads)):
-        sweeps, _, conv = _demean_all(X2, init2, w, idx.codes, idx.starts, idx.ptr, idx.order,
-                                      idx.other, float(tol), int(maxiter), coef)
-        _apply(X2, idx.codes, coef, init2, out, fitted)
+        sweeps, _, conv = _demean_all(X2, init2, np.zeros((0, m)), w, idx.starts, idx.ptr,
+                                      idx.order, idx.other, float(tol), int(maxiter), coef,
+                                      np.empty(0))
+        _apply(X2, idx.ptr, idx.order, idx.other, int(idx.starts[1]), coef, init2, out, fitted)
     return out, fitted, coef, int(sweeps), bool(conv)
 
 
@@ -460,8 +536,9 @@ def solve_fixef(d: np.ndarray, fe: np.ndarray | FEIndex, *, tol: float = 1e-13,
     x = np.ascontiguousarray(np.reshape(d, (-1, 1)), dtype=np.float64)
     coef = np.zeros((int(idx.starts[-1]), 1))
     with using_threads(_threads(idx, None)):
-        _, _, conv = _demean_all(x, np.zeros((0, 1)), np.ones(idx.n), idx.codes, idx.starts,
-                                 idx.ptr, idx.order, idx.other, float(tol), int(maxiter), coef)
+        _, _, conv = _demean_all(x, np.zeros((0, 1)), np.zeros((0, 1)), np.ones(idx.n),
+                                 idx.starts, idx.ptr, idx.order, idx.other, float(tol),
+                                 int(maxiter), coef, np.empty(0))
     starts = idx.starts
     alphas = [coef[starts[q]:starts[q + 1], 0].copy() for q in range(idx.k)]
     for q in range(1, len(alphas)):

@@ -610,13 +610,15 @@ def model_frame(data: pd.DataFrame, formula: str | Formula,
             raise SpecificationError(f"{key} has {a.shape[0]} rows, data has {n0}")
         ok &= ~pd.isna(a) if a.ndim == 1 else ~pd.isna(a).any(axis=1)
     idx = np.flatnonzero(ok)
-    sub = data[f.variables()].iloc[idx]  # only the columns used (the panel is wide)
+    # only the columns used (the panel is wide); no copy when no row is dropped
+    sub = data if idx.size == n0 else data[f.variables()].iloc[idx]
     lhs_tree, _ = _check_expr(f.depvar, f.text, set(_NUMERIC_FUNCS))
     y = _eval_numeric(lhs_tree, sub)
     design, X, names = _build_design(f, sub)
     finite = np.isfinite(y) & np.isfinite(X).all(axis=1)
     drops = {"missing": int(n0 - idx.size), "non_finite": int((~finite).sum())}
-    idx, y, X, sub = idx[finite], y[finite], X[finite], sub[finite]
+    if not finite.all():
+        idx, y, X, sub = idx[finite], y[finite], X[finite], sub[finite]
     fe = np.empty((idx.size, len(f.fixef)), dtype=np.int64)
     levels = []
     for q, t in enumerate(f.fixef):

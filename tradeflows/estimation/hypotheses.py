@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from tradeflows.errors import SpecificationError
 from tradeflows.estimation.formula import tree_depth
@@ -196,6 +195,8 @@ def wald_test(b: np.ndarray, V: np.ndarray, R: np.ndarray, q: np.ndarray,
         raise SpecificationError("the hypotheses are linearly dependent (or involve "
                                  "coefficients with zero variance); drop redundant rows")
     W = float(d @ np.linalg.solve(RVR, d))
+    from scipy import stats  # imported here: scipy.stats costs ~25 MB and 1-3 s to load
+
     if df2:
         return WaldTest(W / r, float(stats.f.sf(W / r, r, df2)), r, df2, "F", tuple(texts))
     return WaldTest(W / r, float(stats.chi2.sf(W, r)), r, None, "chi2", tuple(texts))

@@ -3,8 +3,8 @@
 Each IRLS step regresses the working variable z = eta - offset + (y - mu)/mu on X with
 weights w*mu, the fixed effects absorbed by :func:`demean`. Starting values as fixest (mu =
 y + a small shift, here 1e-4 of the mean flow, so that large flows start at their own value
-and zeros near zero); every demeaning starts from the fixed-effect component of the previous
-step (a warm start). The inner tolerance is 1e-6 for the first steps and then 1e-3 times the
+and zeros near zero); every demeaning starts from the fixed-effect coefficients of the
+previous step (a warm start; only the coefficients are kept, not an (n, p + 1) component). The inner tolerance is 1e-6 for the first steps and then 1e-3 times the
 last relative deviance change, down to the final demeaning tolerance: the Newton steps are
 accurate enough to converge quadratically (6 steps on the benchmark panel, as fixest) without
 paying for a tight tolerance far from the optimum. The new linear predictor is built from the
@@ -24,12 +24,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from numba import njit
-from scipy.special import xlogy
 from tqdm import tqdm
 
 from tradeflows.errors import ConvergenceError
-from tradeflows.estimation.collinearity import collinear_columns
-from tradeflows.estimation.demean import demean_into, fe_index
+from tradeflows.estimation.collinearity import collinear_from_gram
+from tradeflows.estimation.demean import demean_fe_coef, fe_index, fe_residuals
 from tradeflows.estimation.results import PPMLResults
 from tradeflows.estimation.sample import build_sample
 from tradeflows.estimation.threads import using_threads
@@ -56,23 +55,40 @@ def _working(eta, off, y, mu, w, M, W):
 
 
 @njit(cache=True)
-def _wls(M, comp, W):
-    """(X~' W X~ (p, p), X~' W z~ (p,)) with [z~, X~] = M - comp (n, p + 1), the demeaned
-    working variable and regressors."""
+def _demeaned_row(M, coef, i, g, t, other, r):
+    """r <- row i of M minus its fixed-effect component (g: its level in the first dimension,
+    t: its position there, -1 without fixed effects)."""
+    for a in range(M.shape[1]):
+        c = 0.0
+        if g >= 0:
+            c = coef[g, a]
+            for p in range(other.shape[0]):
+                c += coef[other[p, t], a]
+        r[a] = M[i, a] - c
+
+
+@njit(cache=True)
+def _wls(M, coef, W, ptr, order, other, nlev0):
+    """(X~' W X~ (p, p), X~' W z~ (p,)) with [z~, X~] (n, p + 1) the working variable and
+    regressors M minus their fixed-effect components (coefficients coef (ncoef, p + 1); the
+    rows are visited through the ``nlev0`` levels of the first dimension, or in order
+    without fixed effects)."""
     n, m = M.shape
     p = m - 1
     A = np.zeros((p, p))
     b = np.zeros(p)
     r = np.empty(m)
-    for i in range(n):
-        for a in range(m):
-            r[a] = M[i, a] - comp[i, a]
-        wi = W[i]
-        for a in range(p):
-            v = wi * r[a + 1]
-            b[a] += v * r[0]
-            for c in range(a + 1):
-                A[a, c] += v * r[c + 1]
+    for g in range(max(nlev0, 1)):
+        lo, hi = (ptr[g], ptr[g + 1]) if nlev0 > 0 else (0, n)
+        for t in range(lo, hi):
+            i = order[t] if nlev0 > 0 else t
+            _demeaned_row(M, coef, i, g if nlev0 > 0 else -1, t, other, r)
+            wi = W[i]
+            for a in range(p):
+                v = wi * r[a + 1]
+                b[a] += v * r[0]
+                for c in range(a + 1):
+                    A[a, c] += v * r[c + 1]
     for a in range(p):
         for c in range(a):
             A[c, a] = A[a, c]
@@ -80,28 +96,36 @@ def _wls(M, comp, W):
 
 
 @njit(cache=True)
-def _linear_predictor(M, comp, beta, off, out):
+def _linear_predictor(M, coef, beta, off, out, ptr, order, other, nlev0):
     """eta = offset + (fixed-effect component of z) + X~ beta: the fitted linear predictor of
     the WLS step, built from the component itself rather than as z - (z~ - X~ beta), which
     loses all precision on a row whose working value z = eta + (y - mu) / mu is huge (a
-    positive flow with a tiny fitted value)."""
+    positive flow with a tiny fitted value). Rows visited as in :func:`_wls`."""
     n, m = M.shape
-    for i in range(n):
-        r = comp[i, 0] + off[i]
-        for a in range(m - 1):
-            r += (M[i, a + 1] - comp[i, a + 1]) * beta[a]
-        out[i] = r
+    r = np.empty(m)
+    for g in range(max(nlev0, 1)):
+        lo, hi = (ptr[g], ptr[g + 1]) if nlev0 > 0 else (0, n)
+        for t in range(lo, hi):
+            i = order[t] if nlev0 > 0 else t
+            _demeaned_row(M, coef, i, g if nlev0 > 0 else -1, t, other, r)
+            e = off[i]
+            if nlev0 > 0:  # the component of z from its coefficients
+                e += coef[g, 0]
+                for p in range(other.shape[0]):
+                    e += coef[other[p, t], 0]
+            for a in range(m - 1):
+                e += r[a + 1] * beta[a]
+            out[i] = e
 
 
 @njit(cache=True)
-def _step_deviance(eta_full, eta_old, frac, y, w, eta):
-    """eta = eta_old + frac (eta_full - eta_old); returns the deviance at mu = exp(eta),
+def _step_deviance(eta_full, eta_old, frac, y, w):
+    """Deviance at eta = eta_old + frac (eta_full - eta_old), mu = exp(eta):
     2 sum w [y log(y / mu) - (y - mu)], summed row by row (each term >= 0, no cancellation
     between large totals); inf if not finite."""
     acc = 0.0
-    for i in range(eta.size):
+    for i in range(y.size):
         e = eta_old[i] + frac * (eta_full[i] - eta_old[i])
-        eta[i] = e
         yi = y[i]
         term = np.exp(e) - yi
         if yi > 0:
@@ -109,6 +133,13 @@ def _step_deviance(eta_full, eta_old, frac, y, w, eta):
         acc += w[i] * term
     dev = 2.0 * acc
     return dev if np.isfinite(dev) else np.inf
+
+
+@njit(cache=True)
+def _take_step(eta, eta_full, frac):
+    """In place: eta <- eta + frac (eta_full - eta) (as in :func:`_step_deviance`)."""
+    for i in range(eta.size):
+        eta[i] = eta[i] + frac * (eta_full[i] - eta[i])
 
 
 @njit(cache=True)
@@ -141,16 +172,27 @@ def _warn_vanishing_fit(y: np.ndarray, mu: np.ndarray, rel_tol: float = 1e-12) -
                       "reliable", RuntimeWarning, stacklevel=3)
 
 
-def _collinear(M, comp, W, names):
-    """Indices of the regressors (columns 1.. of M) to drop as collinear, judged on their
-    demeaned values M - comp with weights W (warns naming them)."""
-    X = M[:, 1:]
-    norms = np.sqrt(np.einsum("ij,ij,i->j", X, X, W))
-    drop = collinear_columns(X - comp[:, 1:], names, W, norms=norms) if X.shape[1] else []
+def _collinear(A, M, W, names):
+    """Indices of the regressors (columns 1.. of M) to drop as collinear, judged on the
+    weighted cross-product A (p, p) of their demeaned values (from :func:`_wls`), against
+    their weighted norms before demeaning (warns naming them)."""
+    norms = np.sqrt(_weighted_squares(M, W))
+    drop = collinear_from_gram(A, names, norms=norms)
     if drop:
         warnings.warn(f"collinear regressor(s) dropped: {[names[j] for j in drop]}",
                       UserWarning, stacklevel=4)
     return drop
+
+
+@njit(cache=True)
+def _weighted_squares(M, W):
+    """(p,) sums of W x^2 over the rows of each regressor (columns 1.. of M)."""
+    n, m = M.shape
+    out = np.zeros(m - 1)
+    for i in range(n):
+        for a in range(1, m):
+            out[a - 1] += W[i] * M[i, a] * M[i, a]
+    return out
 
 
 def ppml(data: pd.DataFrame, formula: str, *, vcov: object = None, weights: object = None,
@@ -186,8 +228,15 @@ def ppml(data: pd.DataFrame, formula: str, *, vcov: object = None, weights: obje
 
 def _fit(s, *, tol: float, maxiter: int, strict: bool, progress: bool) -> PPMLResults:
     """IRLS on a prepared sample (see module docstring)."""
-    y, w, off = s.y, s.weights, np.ascontiguousarray(s.offset, dtype=np.float64)
+    y = s.y
+    # unit weights and a zero offset as zero-stride views: no (n,) arrays of constants
+    if not s.has_weights:
+        s.weights = np.broadcast_to(1.0, y.shape)
+    if not s.offset.any():
+        s.offset = np.broadcast_to(0.0, y.shape)
+    w, off = s.weights, s.offset
     fe = fe_index(s.fe)
+    s.fe = None  # rebuilt from the layout after the fit: one copy of the codes in memory
     n = y.size
     names = list(s.coefnames)
     # fixest starts from mu = y + 0.1; here the shift is in units of the mean flow
@@ -197,52 +246,56 @@ def _fit(s, *, tol: float, maxiter: int, strict: bool, progress: bool) -> PPMLRe
     M = np.empty((n, len(names) + 1))  # [z, X]
     M[:, 1:] = s.X
     s.X = M[:, 1:]  # one copy of the regressors
-    comp = np.zeros_like(M)  # fixed-effect component of M; M - comp: demeaned
-    dev = float(2.0 * np.sum(w * (xlogy(y, y) - xlogy(y, np.exp(eta)) - y + np.exp(eta))))
+    # fixed-effect coefficients of M's columns (ncoef, p + 1): M minus their sums per row is
+    # demeaned; kept instead of an (n, p + 1) component
+    coef = np.zeros((int(fe.starts[-1]), M.shape[1]))
+    lay = (fe.ptr, fe.order, fe.other, int(fe.starts[1]) if fe.k else 0)
+    work = np.empty(fe.order.size if fe.k > 1 else 0)  # the demeaning's weights, reused
+    dev = _step_deviance(eta, eta, 0.0, y, w)
     inner = max(INNER_START, inner_final)
     converged = False
     demean_ok = True
     beta = np.zeros(len(names))
     W = np.empty(n)  # IRLS weights, then the full step's linear predictor
-    eta_new = np.empty(n)
     collinear: list[str] = []
     stats = {"sweeps": [], "trace": [], "seconds": {"demean": 0.0}}
     it = 0
     bar = tqdm(total=maxiter, disable=not progress, desc="PPML IRLS")
-    mu = np.empty(n)
     for it in range(1, maxiter + 1):
-        np.exp(eta, out=mu)
-        _working(eta, off, y, mu, w, M, W)
+        _working(eta, off, y, np.exp(eta, out=W), w, M, W)  # mu in W, replaced by w*mu
         t0 = time.perf_counter()
         # the first step also decides collinearity: it needs absorbed columns at <= 1e-6
         step_tol = min(inner, 1e-6) if it == 1 else inner
-        _, total, ok = demean_into(M, fe, W, comp, tol=step_tol, warm=it > 1)
+        _, total, ok = demean_fe_coef(M, fe, W, coef, tol=step_tol, warm=it > 1, work=work)
         stats["seconds"]["demean"] += time.perf_counter() - t0
         stats["sweeps"].append(total)
         demean_ok = ok
-        if it == 1 and M.shape[1] > 1:
-            drop = _collinear(M, comp, W, names)
+        if names:
+            A, b = _wls(M, coef, W, *lay)
+        if it == 1 and names:
+            drop = _collinear(A, M, W, names)
             if drop:
-                keep = [0] + [j + 1 for j in range(len(names)) if j not in drop]
+                keep = [j for j in range(len(names)) if j not in drop]
                 collinear = [names[j] for j in drop]
-                names = [names[j] for j in range(len(names)) if j not in drop]
-                M, comp = (np.ascontiguousarray(a[:, keep]) for a in (M, comp))
+                names = [names[j] for j in keep]
+                cols = [0] + [j + 1 for j in keep]
+                M, coef = (np.ascontiguousarray(a[:, cols]) for a in (M, coef))
+                A, b = A[np.ix_(keep, keep)], b[keep]
                 beta = np.zeros(len(names))
         if names:
-            A, b = _wls(M, comp, W)
             beta = np.linalg.solve(A, b)
         eta_full = W
-        _linear_predictor(M, comp, beta, off, eta_full)
+        _linear_predictor(M, coef, beta, off, eta_full, *lay)
         frac = 1.0
         for _ in range(30):
-            dev_new = _step_deviance(eta_full, eta, frac, y, w, eta_new)
+            dev_new = _step_deviance(eta_full, eta, frac, y, w)
             if np.isfinite(dev_new) and (it == 1 or dev_new <= dev * (1 + 1e-12) + 1e-12):
                 break
             frac /= 2.0
         change = abs(dev_new - dev) / (0.1 + abs(dev_new))
         stats["trace"].append({"deviance": dev_new, "change": change, "inner_tol": step_tol,
                                "sweeps": total, "step": frac})
-        eta, eta_new = eta_new, eta
+        _take_step(eta, eta_full, frac)
         dev = dev_new
         bar.update(1)
         if change < tol and inner <= inner_final:
@@ -250,19 +303,22 @@ def _fit(s, *, tol: float, maxiter: int, strict: bool, progress: bool) -> PPMLRe
             break
         inner = max(inner_final, min(inner, INNER_FACTOR * change))
     bar.close()
-    del eta_new
     # Inference with the final weights: demean X once more (warm start), tighter than the
     # IRLS steps, so that the standard errors do not carry the demeaning error.
-    np.exp(eta, out=mu)
-    np.multiply(w, mu, out=W)
+    np.exp(eta, out=W)
+    W *= w
     X = M[:, 1:]
-    compX = comp[:, 1:]
-    Xd = np.empty_like(X)
+    coefX = np.ascontiguousarray(coef[:, 1:])
+    del coef
     t0 = time.perf_counter()
-    _, total, final_ok = demean_into(X, fe, W, compX, Xd, tol=inner_final * VCOV_TOL_FACTOR)
+    _, total, final_ok = demean_fe_coef(X, fe, W, coefX, tol=inner_final * VCOV_TOL_FACTOR,
+                                        work=work)
+    Xd = fe_residuals(X, fe, coefX)
     stats["seconds"]["demean"] += time.perf_counter() - t0
     stats["sweeps"].append(total)
-    del comp, compX, fe
+    del coefX, work
+    s.fe = fe.codes()
+    del fe, lay  # the layout: ~40 bytes per row
     demean_ok = demean_ok and final_ok
     if not (converged and demean_ok):
         msg = (f"PPML did not converge in {it} IRLS iterations (deviance {dev:.10g}, tol {tol})"
@@ -270,10 +326,18 @@ def _fit(s, *, tol: float, maxiter: int, strict: bool, progress: bool) -> PPMLRe
         if strict:
             raise ConvergenceError(msg)
         warnings.warn(msg, RuntimeWarning, stacklevel=3)
+    mu = np.exp(eta)
     _warn_vanishing_fit(y, mu)
-    scores = Xd * (w * (y - mu))[:, None]
-    V, K, df_t = compute_vcov(Xd, W, scores, s.vcov_spec, s.ssc, fe=s.fe, clusters=s.clusters)
+    info = np.einsum("ij,i,ik->jk", Xd, W, Xd)  # X~'WX~ without an (n, p) temporary
+    del W
+    resid = y - mu
+    resid *= w
     ll = _loglik(y, mu, w)
+    del mu
+    scores = np.multiply(Xd, resid[:, None], out=Xd)  # in place: X~ is not needed any more
+    del resid, Xd
+    V, K, df_t = compute_vcov(None, None, scores, s.vcov_spec, s.ssc, fe=s.fe,
+                              clusters=s.clusters, info=info)
     ll0 = _loglik(y, np.array([mean_y]), w)
     return PPMLResults(
         model="ppml", formula_spec=s.formula, coefnames=names, coef_values=beta,

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from tradeflows.errors import SpecificationError
 from tradeflows.estimation.demean import solve_fixef
@@ -104,6 +103,8 @@ class Results:
 
     def _dist(self):
         """t(df_t) for OLS; standard normal for PPML (as fixest's z values)."""
+        from scipy import stats  # imported here: scipy.stats costs ~25 MB and 1-3 s to load
+
         return stats.t(self.df_t) if self.model == "ols" and self.df_t else stats.norm()
 
     @property

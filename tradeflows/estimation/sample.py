@@ -25,7 +25,8 @@ __all__ = ["Sample", "build_sample", "check_argument_order"]
 
 @dataclass
 class Sample:
-    """Estimation sample. Arrays have one row per kept observation (n)."""
+    """Estimation sample. Arrays have one row per kept observation (n); fixed-effect and
+    cluster codes and the row index are int32 (int64 beyond 2^31 input rows)."""
 
     formula: Formula
     y: np.ndarray
@@ -116,6 +117,7 @@ def build_sample(data: pd.DataFrame, formula: str, *, model: str, vcov: object,
     f = mf.formula
     drops = dict(mf.drops)
     y, X, fe = mf.y, mf.X, mf.fe
+    index, fe_levels_all, nobs_original = mf.index, mf.fe_levels, mf.nobs_original
     names = list(mf.coefnames)
     w = ex.get("weights", np.ones(y.size))
     off = ex.get("offset", np.zeros(y.size))
@@ -152,14 +154,24 @@ def build_sample(data: pd.DataFrame, formula: str, *, model: str, vcov: object,
         keep &= ~single
     seconds_separation = time.perf_counter() - started
     rows = np.flatnonzero(keep)
-    fe_levels = []
-    fe_new = np.empty((rows.size, fe.shape[1]), dtype=np.int64)
-    for q in range(fe.shape[1]):
-        fe_new[:, q], present = _recode(fe[rows, q])
-        fe_levels.append(mf.fe_levels[q][present])
-    clusters = [_recode(ex[f"cluster:{c}"][rows].astype(np.int64))[0] for c in spec.clusters]
     if rows.size == 0:
         raise SpecificationError(f"{formula!r}: no observation left after dropping {drops}")
-    return Sample(f, y[rows], np.ascontiguousarray(X[rows]), names, fe_new, fe_levels,
-                  w[rows], off[rows], clusters, spec, conv, mf.index[rows], mf.nobs_original,
-                  drops, fixed, oname, wname, weights is not None, seconds_separation)
+    del mf, keep
+    if fe.shape[0] >= 2**31:
+        raise SpecificationError(f"{formula!r}: more than 2^31 observations")
+    # one array at a time, so that the full-length copies are released as the sample's are
+    # made (the codes are int32: fewer levels than rows)
+    fe_levels = []
+    fe_new = np.empty((rows.size, fe.shape[1]), dtype=np.int32)
+    for q in range(fe.shape[1]):
+        fe_new[:, q], present = _recode(fe[rows, q])
+        fe_levels.append(fe_levels_all[q][present])
+    del fe
+    clusters = [_recode(ex.pop(f"cluster:{c}")[rows].astype(np.int64))[0].astype(np.int32)
+                for c in spec.clusters]
+    X = np.ascontiguousarray(X[rows])
+    y, w, off = y[rows], w[rows], off[rows]
+    index = index[rows].astype(np.int32 if nobs_original < 2**31 else np.int64)
+    return Sample(f, y, X, names, fe_new, fe_levels, w, off, clusters, spec, conv, index,
+                  nobs_original, drops, fixed, oname, wname, weights is not None,
+                  seconds_separation)

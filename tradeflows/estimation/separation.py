@@ -23,14 +23,15 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import sparse
-from scipy.optimize import linprog
-from scipy.sparse import linalg as splinalg
 
 from tradeflows.errors import ConvergenceError, SpecificationError
 from tradeflows.estimation.singletons import _check_codes, singleton_mask
+
+if TYPE_CHECKING:  # scipy.sparse and scipy.optimize are imported where used (~40 MB of RSS
+    from scipy import sparse  # that a fit with the "fe" check alone does not need)
 
 METHODS = ("fe", "simplex", "relu")
 MAX_DIRECT_COLUMNS = 20_000  # fixed-effect levels + regressors for the rectifier's sparse LU
@@ -70,11 +71,24 @@ def _check_inputs(
 
 
 def _recode(fe: np.ndarray) -> np.ndarray:
-    """Renumber each fixed-effect column to consecutive 0-based codes (no empty groups)."""
+    """Renumber each fixed-effect column to consecutive 0-based codes (no empty groups), in
+    the order of the old codes (as ``np.unique``'s inverse, in O(n) for non-negative codes)."""
     out = np.empty_like(fe)
     for j in range(fe.shape[1]):
-        out[:, j] = np.unique(fe[:, j], return_inverse=True)[1]
+        present = np.bincount(fe[:, j]) > 0
+        out[:, j] = (np.cumsum(present) - 1)[fe[:, j]]
     return out
+
+
+def _orthonormal_basis(A: np.ndarray) -> np.ndarray:
+    """(n, r) orthonormal basis of the column space of A (n, p), r its numerical rank (from
+    the SVD of A's R factor: two passes over A instead of an SVD of A)."""
+    if A.shape[1] == 0:
+        return A
+    r = np.linalg.qr(A, mode="r")
+    _, sv, vt = np.linalg.svd(r)
+    keep = sv > sv.max(initial=0.0) * max(A.shape) * 10 * np.finfo(np.float64).eps
+    return A @ (vt[keep].T / sv[keep])
 
 
 def fe_separation(y: np.ndarray, fe: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
@@ -122,6 +136,8 @@ def simplex_separation(y: np.ndarray, X: np.ndarray, *, tol: float = 1e-7) -> np
         null = np.eye(Xs.shape[1])
     if null.shape[1] == 0:
         return found
+    from scipy.optimize import linprog
+
     zero_rows = np.flatnonzero(~pos)
     A = Xs[zero_rows] @ null
     active = np.ones(zero_rows.size, dtype=bool)
@@ -148,6 +164,8 @@ def simplex_separation(y: np.ndarray, X: np.ndarray, *, tol: float = 1e-7) -> np
 
 def _design(X: np.ndarray, fe: np.ndarray) -> sparse.csr_matrix:
     """Sparse (n, p + levels) matrix [X, dummies of every fixed effect] (fe 0-based, no gaps)."""
+    from scipy import sparse
+
     n = X.shape[0]
     blocks = [sparse.csr_matrix(X)] if X.shape[1] else []
     for j in range(fe.shape[1]):
@@ -163,6 +181,9 @@ def _lp_separation(y: np.ndarray, Z: sparse.csr_matrix, *, tol: float = 1e-7) ->
     max Σ z over y = 0 subject to z = Z·b, z = 0 on y > 0, 0 <= z <= 1 on y = 0; repeated on
     the zeros not yet found until the optimum is 0.
     """
+    from scipy import sparse
+    from scipy.optimize import linprog
+
     pos = y > 0
     found = np.zeros(y.size, dtype=bool)
     while True:
@@ -191,6 +212,9 @@ def _projector(Z: sparse.csr_matrix, w: np.ndarray) -> Callable[[np.ndarray], np
     call costs two sparse products and a triangular solve. Exact even with the extreme weight
     ratios of the rectifier, where alternating projections stall.
     """
+    from scipy import sparse
+    from scipy.sparse import linalg as splinalg
+
     gram = (Z.T @ sparse.diags(w) @ Z).tocsc()
     d = np.sqrt(gram.diagonal())
     d[d == 0] = 1.0
@@ -237,15 +261,15 @@ def _no_separation_certificate(
     xcache: dict[float, np.ndarray] = {}
     xcomp: list[np.ndarray] = []  # the last fixed-effect component of X (warm start)
 
-    def xdemeaned(tol: float) -> np.ndarray:
+    def xbasis(tol: float) -> np.ndarray:
+        """Orthonormal basis of the demeaned regressors (demeaned at ``tol``)."""
         if tol not in xcache:
+            Xd = X
             if has_fe and X.shape[1]:
                 Xd, comp, _, _, _ = demean_coef(X, idx, tol=tol,
                                                 init=xcomp[-1] if xcomp else None)
                 xcomp[:] = [comp]
-                xcache[tol] = Xd
-            else:
-                xcache[tol] = X
+            xcache[tol] = _orthonormal_basis(Xd)
         return xcache[tol]
 
     init: np.ndarray | None = None
@@ -258,9 +282,9 @@ def _no_separation_certificate(
             e = e[:, 0]
         else:
             e = lam.copy()
-        Xd = xdemeaned(tol)
-        if Xd.shape[1]:
-            e -= Xd @ np.linalg.lstsq(Xd, e, rcond=None)[0]
+        B = xbasis(tol)
+        if B.shape[1]:
+            e -= B @ (B.T @ e)
         return e, fit
 
     def verified(e: np.ndarray) -> bool:

@@ -197,17 +197,20 @@ def sandwich(bread: np.ndarray, scores: np.ndarray, spec: VcovSpec, conv: SSC, *
     return adj * V, gmin
 
 
-def compute_vcov(Xd: np.ndarray, W: np.ndarray, scores: np.ndarray, spec: VcovSpec, conv: SSC,
-                 *, fe: np.ndarray, clusters: list[np.ndarray], iid_scale: float = 1.0,
+def compute_vcov(Xd: np.ndarray | None, W: np.ndarray | None, scores: np.ndarray,
+                 spec: VcovSpec, conv: SSC, *, fe: np.ndarray, clusters: list[np.ndarray],
+                 iid_scale: float = 1.0, info: np.ndarray | None = None,
                  ) -> tuple[np.ndarray, int, int | None]:
     """(vcov (p, p), K counted by ssc, degrees of freedom for t tests) of a fitted model.
 
-    Xd: (n, p) demeaned regressors; W: (n,) IRLS weights; scores: (n, p).
+    Xd: (n, p) demeaned regressors; W: (n,) IRLS weights; scores: (n, p). info: X'WX (p, p)
+    if already known (then Xd and W are not used and may be None).
     """
-    n, p = Xd.shape
+    n, p = scores.shape
     if p == 0:
         return np.zeros((0, 0)), 0, None
-    info = Xd.T @ (Xd * W[:, None])
+    if info is None:
+        info = Xd.T @ (Xd * W[:, None])
     bread = np.linalg.inv(info)
     K = p + fixef_dof(fe, clusters if spec.kind == "cluster" else [], conv.fixef_k)
     V, G = sandwich(bread, scores, spec, conv, n=n, K=K, cluster_codes=clusters,
