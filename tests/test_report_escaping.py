@@ -62,7 +62,7 @@ def _hostile_context() -> dict:
             "manifest": {"packages": {HOSTILE: HOSTILE, "tradeflows": HOSTILE},
                          "git_commit": HOSTILE, "python": HOSTILE, "inputs": {}},
             "tables": [item], "figures": [item], "changes": [change],
-            "descriptive": [described]}
+            "descriptive": [described], "comparisons": [described]}
 
 
 def test_templates_escape_every_field() -> None:

@@ -158,6 +158,7 @@ def test_reproduce_writes_the_full_report(fresh_reproduce):
     assert set(man["outputs"]) == {f"reports/{n}" for n in first if n != "manifest.json"}
     md = first["report.md"].decode()
     assert md.count("\n### C") == len(load_catalog())
+    assert "## Scenario comparisons" in md
     assert md.index("## Descriptive evidence") < md.index("## Claims and verdicts")
     assert "## Scenario comparisons" in md
     row = next(x for x in first["tables/claims.md"].decode().splitlines()

@@ -148,3 +148,40 @@ def test_bad_scenarios_and_panels_are_one_line_errors(tmp_path):
     _panel(2).to_parquet(good)
     res = _run(root, bad, good)
     assert res.exit_code == 1 and "sectors ['S009'] are not in the panel" in res.output
+
+
+def test_domestic_flows_given_apart_equal_a_panel_with_them(tmp_path):
+    panel = _panel(2, seed=4)
+    root, full_file, scn = _project(tmp_path, panel, SCENARIO)
+    assert _run(root, scn, full_file).exit_code == 0
+    out = root / "data" / "processed" / "counterfactuals"
+    want = pd.read_parquet(out / "sectors_shock.parquet")
+    want_sector = pd.read_parquet(out / "sectors_shock_by_sector.parquet")
+    home = panel["exporter"] == panel["importer"]
+    international = tmp_path / "international.parquet"  # what a BACI sector panel looks like
+    panel[~home].to_parquet(international)
+    domestic = tmp_path / "domestic.csv"
+    panel[home].rename(columns={"exporter": "country"})[
+        ["year", "country", "sector", "trade"]].to_csv(domestic, index=False)
+    res = CliRunner().invoke(main, ["--quiet", "--root", str(root), "sectors", "simulate",
+                                    str(scn), "--panel", str(international),
+                                    "--domestic", str(domestic)])
+    assert res.exit_code == 0, res.output
+    assert "domestic flows from the given file (10 country-sectors)" in res.output
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "sectors_shock.parquet"), want,
+                                  check_exact=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "sectors_shock_by_sector.parquet"),
+                                  want_sector, check_exact=False, rtol=1e-12)
+    # a country-sector without its domestic flow, and an unreadable table, are one line
+    short = tmp_path / "short.csv"
+    rows = pd.read_csv(domestic)
+    rows.drop(index=rows.index[rows["year"] == 2020][0]).to_csv(short, index=False)
+    res = CliRunner().invoke(main, ["--quiet", "--root", str(root), "sectors", "simulate",
+                                    str(scn), "--panel", str(international),
+                                    "--domestic", str(short)])
+    assert res.exit_code == 1 and "no domestic flow for 1 country-sector" in res.output
+    junk = tmp_path / "junk.parquet"
+    junk.write_text("not parquet")
+    res = _run(root, scn, junk)
+    assert res.exit_code == 1 and "cannot read the table" in res.output
+    assert "Traceback" not in res.output

@@ -189,3 +189,24 @@ def test_wdi_covariates_and_their_merge():
     assert _row(merged, iso3="GEO", year=2019)["population"] == 12.0  # the file has none
     assert counts["gdp_usd"] == {"databank_wdi_gdp.csv": 5, "bundled": 2}
     assert counts["population"] == {"databank_wdi_gdp.csv": 3, "bundled": 2}
+
+
+def test_gzip_told_by_signature_not_name(tmp_path):
+    """Comtrade bulk files are gzip-compressed (.gz); the same bytes under another name are
+    recognised and read alike (CSV and JSON)."""
+    import gzip
+
+    from tradeflows.sources.comtrade import read_comtrade
+
+    for fixture in (FIX / "comtrade" / "TradeData_AZE_2021.csv",
+                    FIX / "comtrade" / "comtrade_api_v1_classic_AZE_2023.json"):
+        packed = gzip.compress(fixture.read_bytes())
+        named, nameless = tmp_path / f"{fixture.name}.gz", tmp_path / f"{fixture.stem}.data"
+        named.write_bytes(packed)
+        nameless.write_bytes(packed)
+        assert kind_of(nameless) == kind_of(fixture) == "comtrade"
+        want = read_comtrade(fixture)
+        for path in (named, nameless):
+            got = read_comtrade(path)
+            pd.testing.assert_frame_equal(got, want)
+            assert got.attrs["drops"] == want.attrs["drops"]

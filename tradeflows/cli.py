@@ -241,21 +241,36 @@ def sectors_estimate(obj: dict, level: str, countries: tuple[str, ...], years: t
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Sector panel (Parquet or CSV): exporter, importer, sector, trade (USD), "
                    "the cost terms, domestic flows included; `year` if several years.")
+@click.option("--domestic", "domestic_file", default=None,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Domestic flows for a panel without them (e.g. BACI's): country, sector, "
+                   "trade (USD) [, year].")
 @click.pass_obj
-def sectors_simulate(obj: dict, scenario: Path, panel_file: Path) -> None:
+def sectors_simulate(obj: dict, scenario: Path, panel_file: Path,
+                     domestic_file: Path | None = None) -> None:
     """Multi-sector GE counterfactual of SCENARIO (TOML: sector sigmas, cost coefficients and
     changes; schema in docs/sectors.md) on a sector panel: real income changes per country
     and per country and sector."""
     import pandas as pd
 
+    from tradeflows.errors import DataError
     from tradeflows.gravity.sector_scenarios import load_sector_scenario, run_sector_scenario
     from tradeflows.io import write_parquet
     from tradeflows.tabular import Table, number, render
 
+    def read(path: Path) -> pd.DataFrame:
+        try:
+            return (pd.read_csv(path) if path.suffix.lower() == ".csv"
+                    else pd.read_parquet(path))
+        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+            raise DataError(f"cannot read the table ({type(exc).__name__}: {exc})",
+                            file=path.name) from exc
+
     scn = load_sector_scenario(scenario)
-    panel = (pd.read_csv(panel_file) if panel_file.suffix.lower() == ".csv"
-             else pd.read_parquet(panel_file))
-    res, notes = run_sector_scenario(scn, panel, file=panel_file.name)
+    res, notes = run_sector_scenario(
+        scn, read(panel_file), file=panel_file.name,
+        domestic=None if domestic_file is None else read(domestic_file),
+        domestic_file=None if domestic_file is None else domestic_file.name)
     shown = ["real_gdp", "welfare", "exports", "consumer_price"]
     click.echo(render(Table(
         columns=["country", *shown], stub=True, caption=f"{scn.title}: percent changes",

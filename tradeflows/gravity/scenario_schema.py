@@ -37,7 +37,9 @@ from tradeflows.selection import Compare, Member, Node, SelectionError, parse, t
 YEAR_RANGE = (1948, 2100)
 MAX_DRAWS = 100_000
 TOP_KEYS = ("title", "description", "formula", "vcov", "sigma", "reference", "year",
-            "estimation_years", "draws", "level", "change", "cited")
+            "estimation_years", "draws", "level", "change", "cited", "baseline", "blockade",
+            "lift_blockade")
+BASELINES = ("observed", "fitted")
 CITED_KEYS = ("term", "estimate", "std_error", "source", "min_abs_t")
 CHANGE_KEYS = ("variable", "value", "multiply", "add", "route_scenario", "route_year",
                "exporters", "importers", "symmetric", "where")
@@ -91,6 +93,13 @@ class Scenario:
     level: float
     changes: tuple[Change, ...] = field(default_factory=tuple)
     cited: Cited | None = None
+    #: "observed" (exact hat algebra from the data's flows) or "fitted" (GE-PPML baseline
+    #: from the estimated trade costs; see tradeflows.gravity.scenarios.fitted_model).
+    baseline: str = "observed"
+    #: Pairs (both directions) whose border is closed in the baseline (``closed_border`` = 1;
+    #: fitted baseline only) and whether the scenario lifts the closure.
+    blockade: tuple[tuple[str, str], ...] = ()
+    lift_blockade: bool = False
 
     @property
     def shock_terms(self) -> list[str]:
@@ -362,6 +371,36 @@ def _cited(raw: object, file: Path, formula: str) -> Cited | None:
                                             expected="a finite number >= 0")))
 
 
+def _baseline(chk: _Checker) -> tuple[str, tuple[tuple[str, str], ...], bool]:
+    """``baseline``, ``blockade`` (pairs of ISO3 codes) and ``lift_blockade``."""
+    raw = chk.table
+    baseline = chk.text("baseline", "observed")
+    if baseline not in BASELINES:
+        raise chk.fail("baseline", f"got {baseline!r}", f"one of {list(BASELINES)}")
+    pairs: list[tuple[str, str]] = []
+    if "blockade" in raw:
+        v = raw["blockade"]
+        expected = 'a list of country pairs, e.g. [["FRA", "DEU"]] (both directions closed)'
+        if baseline != "fitted":
+            raise chk.fail("blockade", "given with an observed baseline",
+                           'baseline = "fitted" (an observed zero cannot be lifted)')
+        if not isinstance(v, list) or not v:
+            raise chk.fail("blockade", f"got {chk._got(v)}", expected)
+        for k, pair in enumerate(v, start=1):
+            if (not isinstance(pair, list) or len(pair) != 2
+                    or not all(isinstance(c, str) and known_country(c) for c in pair)
+                    or pair[0] == pair[1]):
+                raise chk.fail(f"blockade[{k}]", f"got {chk._got(pair)}",
+                               "two different upper-case ISO3 country codes")
+            pairs.append((pair[0], pair[1]))
+    lift = False
+    if "lift_blockade" in raw:
+        lift = chk.boolean("lift_blockade", False)
+        if lift and not pairs:
+            raise chk.fail("lift_blockade", "true without a blockade", "a blockade list")
+    return baseline, tuple(pairs), lift
+
+
 def parse_scenario(raw: dict[str, Any], file: Path) -> Scenario:
     """Check a decoded scenario file against the schema; return the :class:`Scenario`."""
     chk = _Checker(raw, file)
@@ -393,7 +432,9 @@ def parse_scenario(raw: dict[str, Any], file: Path) -> Scenario:
     changes = raw["change"]
     if not isinstance(changes, list) or not changes:
         raise chk.fail("change", f"got {chk._got(changes)}", "one or more [[change]] tables")
+    baseline, blockade, lift = _baseline(chk)
     return Scenario(
+        baseline=baseline, blockade=blockade, lift_blockade=lift,
         name=file.stem, file=file, title=title,
         description=chk.text("description", ""), formula=formula, vcov=_vcov(chk),
         sigma=chk.number("sigma", 7.0, low=1.0, open_low=True, high=100.0,

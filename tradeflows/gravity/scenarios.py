@@ -341,6 +341,87 @@ def cited_effects(scn: Scenario, coef: pd.Series, vcov: pd.DataFrame
                         f"{cited.source} is used for the point and the draws")
 
 
+# --- fitted baseline -----------------------------------------------------------------------
+#: Trade-cost terms the international panel cannot identify, estimated on the baseline
+#: cross-section (with its domestic flows) by PPML with the panel's coefficients as offset.
+STAGE1_TERMS = ("intl", "in_network", "closed_border")
+
+
+def _route_term(terms: list[str]) -> str | None:
+    """The formula's route variable (``ln_route_*`` or ``route_*``), if any."""
+    return next((t for t in terms if t.startswith(("ln_route_", "route_"))), None)
+
+
+def fitted_model(panel: pd.DataFrame, scn: Scenario, coef: pd.Series, file: object = None
+                 ) -> tuple[GEModel, pd.DataFrame, int, list[str], pd.DataFrame]:
+    """The GE model of a ``baseline = "fitted"`` scenario (GE-PPML, Yotov et al. 2016 ch. 2).
+
+    Trade costs are ``exp(b'z)`` over every regressor of the formula (``coef``: the panel's
+    estimates, a cited value replacing an unidentified one) plus :data:`STAGE1_TERMS`: the
+    border (``intl``), the level of the route network (``in_network``: 1 where the formula's
+    route variable is observed, which is 0 elsewhere; the panel estimates the route term on
+    network pairs only; the route term is centred on its network mean so that ``in_network``
+    carries the level) and ``closed_border`` (1 for the scenario's ``blockade`` pairs, both
+    directions). Their coefficients are estimated on the baseline cross-section by PPML with
+    exporter and importer fixed effects and ``b'z`` as offset. The baseline flows are the
+    model's fit with the data's output and expenditure, so a pair with an observed zero (a
+    closed border) has a positive trade cost that a counterfactual can lower. Returns
+    (model, cross-section, year, notes, coefficient table)."""
+    from tradeflows.estimation import ppml
+
+    terms = list(coef.index)
+    xs, year, notes = baseline_cross_section(panel, scn.year, terms, file=file)
+    keys = ["exporter", "importer"]
+    xs["intl"] = (xs["exporter"] != xs["importer"]).astype(float)
+    stage1 = ["intl"]
+    route = _route_term(terms)
+    if route is not None:
+        observed = panel.loc[(panel["year"] == year) & panel[route].notna(), keys]
+        on = xs[keys].merge(observed.assign(_on=1.0), on=keys, how="left")["_on"]
+        xs["in_network"] = on.fillna(0.0).to_numpy() * xs["intl"].to_numpy()
+        stage1.append("in_network")
+        # the route term as a deviation from its network mean: ``in_network`` carries the
+        # level, so a draw of the route coefficient changes the slope, not the level of every
+        # network pair's baseline cost
+        net = xs["in_network"].to_numpy() == 1
+        center = float(xs.loc[net, route].mean())
+        xs.loc[net, route] -= center
+        notes.append(f"{route} centred on its mean over the network pairs ({center:.3f})")
+    if scn.blockade:
+        closed = {p for a, b in scn.blockade for p in ((a, b), (b, a))}
+        xs["closed_border"] = [float(k in closed) for k in zip(xs["exporter"], xs["importer"],
+                                                                strict=True)]
+        stage1.append("closed_border")
+    offset = np.zeros(len(xs))
+    for t in terms:
+        offset += float(coef[t]) * xs[t].to_numpy(float)
+    fit = ppml(xs.assign(_offset=offset), f"trade ~ {' + '.join(stage1)} | exporter + importer",
+               offset="_offset", vcov="hetero")
+    missing = [t for t in stage1 if t not in fit.coef.index]
+    if missing:
+        raise SpecificationError(f"{scn.file}: fitted baseline: {missing} not identified on "
+                                 f"the {year} cross-section (e.g. every blocked pair's flow is "
+                                 "zero)")
+    coefs = {**{t: float(coef[t]) for t in terms}, **fit.coef[stage1].to_dict()}
+    model = GEModel(xs, cost_terms=terms + stage1, sigma=scn.sigma,
+                    reference=scn.reference if scn.reference in set(xs["exporter"])
+                    else xs["exporter"].iloc[0], coefs=coefs, baseline="fitted", file=file)
+    table = pd.DataFrame({"estimate": fit.coef[stage1], "std_error": fit.se[stage1]})
+    notes.append("fitted baseline (GE-PPML): trade costs exp(b'z) from the panel's "
+                 f"coefficients of {terms} and, estimated on the {year} cross-section with "
+                 "them as offset: " + ", ".join(f"{t} {fit.coef[t]:+.3f} (se {fit.se[t]:.3f})"
+                                                for t in stage1)
+                 + "; baseline flows are the model's fit with the data's output and expenditure")
+    if scn.blockade:
+        flows = xs[xs["closed_border"] == 1].set_index(keys)["trade"]
+        notes.append("blockade: " + ", ".join(f"{a}-{b}" for a, b in scn.blockade)
+                     + " closed in the baseline (observed flows, USD: "
+                     + ", ".join(f"{e}->{i} {v:,.0f}" for (e, i), v in flows.items()) + ")"
+                     + ("; lifted in the counterfactual (closed_border 1 -> 0)"
+                        if scn.lift_blockade else ""))
+    return model, xs, year, notes, table
+
+
 # --- outputs ---------------------------------------------------------------------------------
 #: Countries other than the focus ones shown in a scenario's figure: the largest |changes|.
 N_MOVERS = 8
@@ -462,17 +543,31 @@ def run_scenario(name_or_path: str | Path, paths: Paths, draws: int | None = Non
     coef, vcov, cited_note = cited_effects(scn, res.coef[terms], res.vcov.loc[terms, terms])
     coefs = pd.DataFrame({"estimate": coef, "std_error": np.sqrt(np.diag(vcov))}, index=terms)
     coefs.index.name = "term"
-    xs, year, notes = baseline_cross_section(panel, scn.year, terms, file=paths.panel)
+    if scn.baseline == "fitted":
+        every = res.coef.copy()
+        every[terms] = coef
+        model, xs, year, notes, stage1 = fitted_model(panel, scn, every, file=paths.panel)
+        others = [t for t in every.index if t not in terms]
+        coefs = pd.concat([coefs, pd.DataFrame(
+            {"estimate": every[others], "std_error": res.se[others]}), stage1])
+        coefs.index.name = "term"
+    else:
+        xs, year, notes = baseline_cross_section(panel, scn.year, terms, file=paths.panel)
+        model = None
     if cited_note:
         notes.append(cited_note)
     reference = scn.reference if scn.reference in set(xs["exporter"]) else xs["exporter"].iloc[0]
     if reference != scn.reference:
         notes.append(f"reference {scn.reference} not in the sample; used {reference}")
-    model = GEModel(xs, cost_terms=terms, sigma=scn.sigma, reference=reference,
-                    coefs=coef.to_dict(), baseline="observed", file=paths.panel)
+    if model is None:
+        model = GEModel(xs, cost_terms=terms, sigma=scn.sigma, reference=reference,
+                        coefs=coef.to_dict(), baseline="observed", file=paths.panel)
     new = scenario_costs(scn, xs, year, panel)
-    changed = int((new[terms].to_numpy() != xs[terms].to_numpy()).any(axis=1).sum())
-    notes.append(f"{changed} pairs change")
+    changed = (new[terms].to_numpy() != xs[terms].to_numpy()).any(axis=1)
+    if scn.lift_blockade:
+        new = new.assign(closed_border=0.0)
+        changed |= xs["closed_border"].to_numpy() != 0
+    notes.append(f"{int(changed.sum())} pairs change")
     result = simulate_intervals(model, new, vcov,
                                 draws=scn.draws if draws is None else int(draws), seed=seed, level=scn.level,
                                 workers=workers, progress=progress)

@@ -25,8 +25,8 @@ Scenario file (every key checked; errors name the file and the key)::
 Changes touch international rows only (the cost terms of domestic flows stay as they are).
 The panel: one row per (exporter, importer, sector) of the year, square in every sector
 with **domestic flows** (exporter == importer) and ``trade`` >= 0 in USD, plus the cost
-terms. BACI has no domestic flows: add them (e.g. from ITPD-E, which has them, or national
-accounts) before simulating.
+terms. BACI has no domestic flows: give them apart (:func:`add_domestic`; ``--domestic
+FILE``: ``country, sector, trade``, e.g. from ITPD-E, which has them, or national accounts).
 """
 
 from __future__ import annotations
@@ -237,20 +237,80 @@ def _new_values(xs: pd.DataFrame, scn: SectorScenario) -> dict[str, np.ndarray]:
     return new
 
 
-def run_sector_scenario(scn: SectorScenario, panel: pd.DataFrame, *, file: object = None
+def add_domestic(xs: pd.DataFrame, domestic: pd.DataFrame, scn: SectorScenario,
+                 file: object = None) -> tuple[pd.DataFrame, list[str]]:
+    """``xs`` (international flows only, e.g. BACI) with domestic flows from ``domestic``:
+    ``country, sector, trade`` (USD; ``year`` too if it has several years), one row per
+    country and sector of ``xs``. Their cost terms are set to 0: changes touch international
+    rows only, so the level of a domestic row's cost term never enters the counterfactual.
+    Rows of countries or sectors outside ``xs`` are left out (counted in the notes)."""
+    need = ["country", "sector", "trade"]
+    absent = [c for c in need if c not in domestic.columns]
+    if absent:
+        raise DataError(f"the domestic flows lack column(s) {absent}", file=file,
+                        column=absent[0])
+    if (xs["exporter"] == xs["importer"]).any():
+        raise DataError("the sector panel has domestic flows already; give --domestic only "
+                        "for a panel without them", file=file, column="importer")
+    dom = domestic
+    if "year" in dom.columns and dom["year"].nunique() > 1:
+        if scn.year is None:
+            raise DataError("the domestic flows have several years: give `year` in the "
+                            "scenario", file=file, column="year")
+        dom = dom[dom["year"] == scn.year]
+    dom = dom.assign(country=dom["country"].astype(str), sector=dom["sector"].astype(str))
+    trade = pd.to_numeric(dom["trade"], errors="coerce")
+    bad = ~np.isfinite(trade.to_numpy(float)) | (trade.to_numpy(float) < 0)
+    if bad.any():
+        row = dom.index[int(np.flatnonzero(bad)[0])]
+        raise DataError("domestic trade is missing, negative or not a number", file=file,
+                        row=row, column="trade")
+    if dom.duplicated(["country", "sector"]).any():
+        row = dom.index[int(np.flatnonzero(dom.duplicated(["country", "sector"]))[0])]
+        raise DataError("duplicate country-sector row", file=file, row=row, column="sector")
+    countries = sorted(set(xs["exporter"].astype(str)) | set(xs["importer"].astype(str)))
+    sectors = sorted(xs["sector"].astype(str).unique())
+    inside = dom["country"].isin(countries) & dom["sector"].isin(sectors)
+    wanted = pd.MultiIndex.from_product([countries, sectors])
+    have = pd.MultiIndex.from_frame(dom.loc[inside, ["country", "sector"]])
+    lacking = wanted.difference(have)
+    if len(lacking):
+        raise DataError(f"no domestic flow for {len(lacking)} country-sector(s) of the panel, "
+                        f"e.g. {list(lacking[:3])}", file=file, column="trade")
+    rows = pd.DataFrame({"exporter": dom.loc[inside, "country"],
+                         "importer": dom.loc[inside, "country"],
+                         "sector": dom.loc[inside, "sector"],
+                         "trade": trade[inside].to_numpy(float),
+                         **{t: 0.0 for t in scn.cost_terms}})
+    out = pd.concat([xs[["exporter", "importer", "sector", "trade", *scn.cost_terms]], rows],
+                    ignore_index=True)
+    notes = [f"domestic flows from the given file ({int(inside.sum())} country-sectors)"]
+    if (~inside).any():
+        notes.append(f"{int((~inside).sum())} domestic rows of countries or sectors outside "
+                     "the panel left out")
+    return out, notes
+
+
+def run_sector_scenario(scn: SectorScenario, panel: pd.DataFrame, *, file: object = None,
+                        domestic: pd.DataFrame | None = None, domestic_file: object = None
                         ) -> tuple[MultiSectorResults, list[str]]:
     """Solve ``scn`` on ``panel`` (module docstring). Returns (results, notes); a sector
-    name, country or cost term of the scenario missing from the panel is an error."""
+    name, country or cost term of the scenario missing from the panel is an error.
+    ``domestic``: domestic flows for a panel without them (:func:`add_domestic`)."""
     xs = _cross_section(panel, scn, file)
     missing = [c for c in ("exporter", "importer", "sector", "trade", *scn.cost_terms)
                if c not in xs.columns]
     if missing:
         raise DataError(f"the sector panel lacks column(s) {missing}", file=file,
                         column=missing[0])
+    added: list[str] = []
+    if domestic is not None:
+        xs, added = add_domestic(xs, domestic, scn, domestic_file)
     if not (xs["exporter"] == xs["importer"]).any():
         raise DataError("the sector panel has no domestic flows (exporter == importer); "
-                        "multi-sector GE needs them in every sector (BACI has none: add "
-                        "them, e.g. from ITPD-E)", file=file, column="importer")
+                        "multi-sector GE needs them in every sector (BACI has none: give "
+                        "them with --domestic, e.g. from ITPD-E)", file=file,
+                        column="importer")
     sectors = sorted(xs["sector"].astype(str).unique())
     countries = set(xs["exporter"].astype(str)) | set(xs["importer"].astype(str))
     named = set(scn.sector_sigma) | set(scn.sector_coefs)
@@ -269,5 +329,5 @@ def run_sector_scenario(scn: SectorScenario, panel: pd.DataFrame, *, file: objec
     res = model.counterfactual(_new_values(xs, scn))
     notes = [f"{len(model.countries)} countries, {len(sectors)} sectors"
              + (f", year {scn.year}" if "year" in panel.columns else ""),
-             f"numeraire: {model.reference}'s consumer price index", *res.notes]
+             f"numeraire: {model.reference}'s consumer price index", *added, *res.notes]
     return res, notes

@@ -16,7 +16,6 @@ Conventions every reader follows (see docs/sources.md):
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +30,7 @@ from tqdm.auto import tqdm
 from tradeflows.countries import is_aggregate, to_iso3
 from tradeflows.errors import DataError
 from tradeflows.sources.archive import extract_member as extract_member  # re-exported
+from tradeflows.sources.archive import is_gzip, open_text
 from tradeflows.sources.archive import zip_members as zip_members  # re-exported
 from tradeflows.sources.base import (
     TRADE_COLUMNS,
@@ -48,6 +48,7 @@ def read_csv_text(path: str | Path, *, skiprows: int = 0, sep: str = ",",
     """Read a small CSV with every cell as text ('' for empty); a malformed file raises
     ``DataError`` naming it."""
     try:
+        kwargs.setdefault("compression", "gzip" if is_gzip(path) else None)
         return pd.read_csv(path, dtype=str, keep_default_na=False, skiprows=skiprows, sep=sep,
                            encoding=encoding, skip_blank_lines=False, **kwargs)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
@@ -58,9 +59,8 @@ def read_csv_text(path: str | Path, *, skiprows: int = 0, sep: str = ",",
 def header_of(path: str | Path, *, skiprows: int = 0, sep: str = ",",
               encoding: str = "utf-8-sig", strip: bool = True) -> list[str]:
     """Column names of a CSV (the line after ``skiprows`` lines), stripped by default."""
-    opener = gzip.open if str(path).lower().endswith(".gz") else open
     try:
-        with opener(path, "rt", encoding=encoding, newline="") as fh:
+        with open_text(path, encoding) as fh:
             for _ in range(skiprows):
                 fh.readline()
             first = fh.readline()
@@ -89,7 +89,7 @@ def iter_csv(path: str | Path, columns: dict[str, str], *, skiprows: int = 0, se
     first_line = skiprows + 2
     try:
         reader = pacsv.open_csv(
-            pa.input_stream(str(path), compression="detect"),
+            pa.input_stream(str(path), compression="gzip" if is_gzip(path) else None),
             read_options=pacsv.ReadOptions(skip_rows=skiprows, block_size=block_bytes),
             parse_options=pacsv.ParseOptions(delimiter=sep, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
@@ -126,8 +126,7 @@ def _refuse_non_finite(array: pa.Array, column: str, path: str | Path,
 
 def _locate_bad_line(path: str | Path, n_fields: int, skiprows: int, sep: str) -> None:
     """Raise ``DataError`` at the first line whose field count differs from the header's."""
-    opener = gzip.open if str(path).lower().endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:
+    with open_text(path) as fh:
         for _ in range(skiprows):
             fh.readline()
         reader = csv.reader(fh, delimiter=sep)
@@ -144,6 +143,7 @@ def _locate_bad_number(path: str | Path, columns: dict[str, str], raw: dict[str,
     first_line = skiprows + 2
     wanted = [raw[c] for c, kind in columns.items() if kind == "number"]
     for chunk in pd.read_csv(path, dtype=str, usecols=wanted, keep_default_na=False,
+                             compression="gzip" if is_gzip(path) else None,
                              skiprows=skiprows, sep=sep, encoding="utf-8-sig",
                              chunksize=1_000_000, skip_blank_lines=False):
         for col in wanted:

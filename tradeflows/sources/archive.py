@@ -15,10 +15,12 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import re
 import zipfile
 from pathlib import Path
+from typing import IO
 
 from tradeflows.errors import DataError
 from tradeflows.io import atomic_path, sha256_file, write_text
@@ -39,6 +41,24 @@ def is_zip(path: str | Path) -> bool:
             return fh.read(4) in ZIP_SIGNATURES
     except OSError as exc:
         raise DataError(f"cannot read the file ({exc.strerror})", file=path) from exc
+
+
+GZIP_SIGNATURE = b"\x1f\x8b"
+
+
+def is_gzip(path: str | Path) -> bool:
+    """True when the file's first bytes are the gzip signature (its name does not matter)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(2) == GZIP_SIGNATURE
+    except OSError as exc:
+        raise DataError(f"cannot read the file ({exc.strerror})", file=path) from exc
+
+
+def open_text(path: str | Path, encoding: str = "utf-8-sig") -> IO[str]:
+    """A text handle on ``path``, through gzip when the content is gzip-compressed."""
+    opener = gzip.open if is_gzip(path) else open
+    return opener(path, "rt", encoding=encoding, newline="")
 
 
 def max_member_bytes() -> int:

@@ -45,6 +45,7 @@ from tradeflows.sources._common import (
     read_csv_text,
     require_present,
 )
+from tradeflows.sources.archive import open_text
 from tradeflows.sources.base import require_columns, to_number
 from tradeflows.sources.detect import is_json
 
@@ -82,7 +83,8 @@ def _numbers(values: pd.Series, column: str, path: Path, offset: int) -> pd.Seri
 
 def _from_json(path: Path) -> tuple[pd.DataFrame, int]:
     try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
+        with open_text(path) as fh:  # gzip-compressed answers too (by signature)
+            payload = json.load(fh)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DataError(f"malformed JSON ({exc})", file=path) from exc
     legacy = isinstance(payload, dict) and isinstance(payload.get("dataset"), list)

@@ -16,13 +16,14 @@ a sheet saved as CSV with a ``Table N. FDI ...`` title) feeds ``investment.parqu
 
 from __future__ import annotations
 
+import gzip
 import re
 from pathlib import Path
 
 import pandas as pd
 
 from tradeflows.errors import DataError
-from tradeflows.sources.archive import is_zip, zip_members
+from tradeflows.sources.archive import is_gzip, is_zip, zip_members
 
 _SNIFF_BYTES = 4096
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -30,17 +31,24 @@ TRADE_KINDS = ("baci", "cepii_gravity", "itpd", "comtrade", "imf_imts", "imf")
 _UNCTAD_TITLE = re.compile(r"Table \d+\.\s*FDI ", re.IGNORECASE)
 
 
+def _head(path: str | Path) -> bytes:
+    """The first bytes of the file's content (decompressed when it is gzip, by signature)."""
+    opener = gzip.open if is_gzip(path) else open
+    try:
+        with opener(path, "rb") as fh:
+            return fh.read(_SNIFF_BYTES)
+    except (OSError, EOFError) as exc:
+        raise DataError(f"cannot read the file ({exc})", file=path) from exc
+
+
 def is_json(path: str | Path) -> bool:
     """True when the file's first non-blank character opens a JSON object or array."""
-    with open(path, "rb") as fh:
-        head = fh.read(_SNIFF_BYTES).lstrip(b"\xef\xbb\xbf \t\r\n")
-    return head[:1] in (b"{", b"[")
+    return _head(path).lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"[")
 
 
 def first_line(path: str | Path) -> str:
     """The first line of a text file (BOM removed); '' when it is not UTF-8 text."""
-    with open(path, "rb") as fh:
-        head = fh.read(_SNIFF_BYTES)
+    head = _head(path)
     try:
         return head.decode("utf-8-sig").splitlines()[0] if head.strip() else ""
     except UnicodeDecodeError:
@@ -48,10 +56,8 @@ def first_line(path: str | Path) -> str:
 
 
 def _head_lines(path: Path, n: int = 6) -> list[str]:
-    with open(path, "rb") as fh:
-        head = fh.read(_SNIFF_BYTES)
     try:
-        return head.decode("utf-8-sig").splitlines()[:n]
+        return _head(path).decode("utf-8-sig").splitlines()[:n]
     except UnicodeDecodeError:
         return []
 
@@ -76,8 +82,7 @@ def kind_of(path: str | Path) -> str:
         raise DataError("a zip archive without a BACI, CEPII Gravity, ITPD-E or WDI data "
                         "file, nor a workbook", file=path)
     if is_json(path):
-        head = Path(path).read_bytes()[:_SNIFF_BYTES]
-        return "imf" if b"CompactData" in head else "comtrade"
+        return "imf" if b"CompactData" in _head(path) else "comtrade"
     header = first_line(path)
     fields = {f.strip().strip('"') for f in header.replace("\t", ",").split(",")}
     if {"TIME_PERIOD", "OBS_VALUE", "COUNTERPART_COUNTRY"} <= fields:

@@ -100,8 +100,8 @@ def estimate_application(panel: pd.DataFrame, *, countries: list[str] | None = N
     if joint:
         jobs.append(("joint", "All policies", joint + extra))
     if "both_ots" in df.columns and "both_ots" in joint:
-        members = tuple(c for c in OTS_MEMBERS_2019
-                        if c in set(df["exporter"]) | set(df["importer"]))
+        present = set(df["exporter"].unique()) | set(df["importer"].unique())
+        members = tuple(c for c in OTS_MEMBERS_2019 if c in present)
         df, names = add_country_interactions(df, "both_ots", members)
         jobs.append(("ots_by_member", "OTS by member", usable_terms(df, names, res.notes,
                                                                "ots_by_member")))

@@ -37,7 +37,7 @@ class RouteValue:
 
 COMPARISONS = (RouteValue(
     "route_value_middle_corridor",
-    "GE value of the Middle Corridor when the Northern route is closed to European cargo",
+    "GE value of the Middle Corridor when the Northern route is closed",
     "northern_disruption", "northern_disruption_no_middle"),)
 
 

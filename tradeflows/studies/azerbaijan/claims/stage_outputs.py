@@ -46,6 +46,15 @@ def sensitivity(by_draw: pd.DataFrame, countries: list[str], measure: str) -> st
     return ("Sensitivity: " + "; ".join(parts) + ".") if parts else ""
 
 
+def _baseline_note(notes: list[str]) -> str:
+    """What the scenario's notes say of its baseline (fitted with a lifted blockade, or the
+    observed flows)."""
+    said = [n for n in notes if n.startswith(("fitted baseline", "blockade:"))]
+    if said:
+        return " ".join(f"{n[0].upper()}{n[1:]}." for n in said)
+    return "Baseline: observed flows (a zero stays zero; no blockade is lifted)."
+
+
 def counterfactual_evidence(claim: Claim, paths: Paths) -> Evidence:
     """The minimum over countries of a GE change (percent), with the percentile interval of
     that minimum computed within each draw of the partial effects
@@ -87,8 +96,7 @@ def counterfactual_evidence(claim: Claim, paths: Paths) -> Evidence:
             + ", ".join(f"{c} {s:.2f}" for c, s in share_worst.items() if s > 0)
             + "). " + (f"{cited}. " if cited else "")
             + (f"{sens} " if (sens := sensitivity(by_draw, countries, measure)) else "")
-            + "Baseline: observed flows (the ARM-AZE zero is kept; the blockade is not lifted "
-            "in this scenario).")
+            + _baseline_note(notes))
     series = pd.DataFrame({"draw": np.arange(mins.size), "minimum": mins})
     return Evidence(estimate=float(point.min()), conf_low=float(lo), conf_high=float(hi),
                     nobs=mins.size, years=f"baseline {int(base.iloc[0])}" if len(base) else "",

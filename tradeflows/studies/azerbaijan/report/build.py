@@ -29,6 +29,7 @@ from tradeflows.studies.azerbaijan.claims.evaluate import (
 )
 from tradeflows.studies.azerbaijan.claims.reported import CARGO_FIGURE, FDI_TABLE
 from tradeflows.studies.azerbaijan.claims.rules import VERDICTS
+from tradeflows.studies.azerbaijan.comparisons import comparison_outputs
 from tradeflows.studies.azerbaijan.config import AZERBAIJAN, CENTRAL_ASIA
 from tradeflows.studies.azerbaijan.report import claim_figures as cf
 
@@ -260,7 +261,8 @@ def _listing(folder: Path, reports: Path, prefer: tuple[str, ...]) -> list[dict[
 
 def _context(catalog: Catalog, assessments: list[Assessment], table: pd.DataFrame,
              robustness: dict[str, str], descriptive: list[dict[str, str]], reports: Path,
-             manifest: dict[str, object]) -> dict[str, object]:
+             manifest: dict[str, object],
+             comparisons: list[dict[str, str]] | None = None) -> dict[str, object]:
     rows = []
     for a, r in zip(assessments, table.to_dict("records"), strict=True):
         c, ev = a.claim, a.evidence
@@ -286,7 +288,7 @@ def _context(catalog: Catalog, assessments: list[Assessment], table: pd.DataFram
     changes = [{"claim": ch.claim, "date": ch.date, "kind": ch.kind, "reason": ch.reason,
                 "fingerprint": ch.fingerprint} for ch in catalog.changes]
     return {"claims": rows, "counts": counts, "manifest": manifest, "changes": changes,
-            "descriptive": descriptive,
+            "descriptive": descriptive, "comparisons": comparisons or [],
             "tables": _listing(reports / "tables", reports, (".html", ".md", ".tex")),
             "figures": _listing(reports / "figures", reports, (".svg", ".png")),
             "n_inputs": len(manifest["inputs"])}
@@ -335,6 +337,7 @@ def build_report(paths: Paths, progress: bool = True) -> Path:
     with StagedOutputs(paths.reports, copy_existing=True) as stage:
         reports = stage.dir
         descriptive = descriptive_outputs(paths, reports)
+        comparisons = comparison_outputs(paths, reports)
         summary = table[["id", "evidence_type", "verdict", "estimate", "conf_low", "conf_high",
                          "mde", "nobs", "years"]].assign(
             mirror_alternative=table["id"].map(robustness))
@@ -355,7 +358,7 @@ def build_report(paths: Paths, progress: bool = True) -> Path:
         # before the pages, for their summary
         manifest = build_manifest(paths, manifest_file, reports=reports)
         pages = render_pages(_context(catalog, assessments, table, robustness, descriptive,
-                                      reports, manifest))
+                                      reports, manifest, comparisons))
         write_text(pages["index.html"], reports / "index.html")
         write_text(pages["report.md"], reports / "report.md")
         steps.update()
