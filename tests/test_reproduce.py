@@ -160,7 +160,6 @@ def test_reproduce_writes_the_full_report(fresh_reproduce):
     assert md.count("\n### C") == len(load_catalog())
     assert "## Scenario comparisons" in md
     assert md.index("## Descriptive evidence") < md.index("## Claims and verdicts")
-    assert "## Scenario comparisons" in md
     row = next(x for x in first["tables/claims.md"].decode().splitlines()
                if x.startswith("| C1 |"))
     assert "statistical" in row
