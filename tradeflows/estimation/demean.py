@@ -136,6 +136,19 @@ def _group_weights(w, order, ptr, out):
         out[g] = acc
 
 
+@njit(inline="always")
+def _net_value(x, init, icoef, j, i, g, t, other, has_init, has_icoef):
+    """x[i, j] - init[i, j] - (row i's coefficients in icoef[:, j]) for the row at position t
+    of level g of the first dimension (see :func:`_column_sums`)."""
+    v = x[i, j] - init[i, j] if has_init else x[i, j]
+    if has_icoef:
+        c = icoef[g, j]
+        for p in range(other.shape[0]):
+            c += icoef[other[p, t], j]
+        v -= c
+    return v
+
+
 @njit(parallel=True, cache=True)
 def _column_sums(x, init, icoef, j, w, order, ptr, other, out):
     """out[g] = sum of w_i (x[i, j] - init[i, j] - c_i) over the rows of level g, with c_i
@@ -143,18 +156,11 @@ def _column_sums(x, init, icoef, j, w, order, ptr, other, out):
     rows: none)."""
     has_init = init.shape[0] == x.shape[0]
     has_icoef = icoef.shape[0] > 0
-    km1 = other.shape[0]
     for g in prange(ptr.size - 1):
         acc = 0.0
         for t in range(ptr[g], ptr[g + 1]):
             i = order[t]
-            v = x[i, j] - init[i, j] if has_init else x[i, j]
-            if has_icoef:
-                c = icoef[g, j]
-                for p in range(km1):
-                    c += icoef[other[p, t], j]
-                v -= c
-            acc += w[i] * v
+            acc += w[i] * _net_value(x, init, icoef, j, i, g, t, other, has_init, has_icoef)
         out[g] = acc
 
 
@@ -254,13 +260,7 @@ def _ssr(x, init, icoef, j, w, ptr, order, other, nlev0, a):
         total = 0.0
         for t in range(ptr[g], ptr[g + 1]):
             i = order[t]
-            r = x[i, j] - init[i, j] if has_init else x[i, j]
-            if has_icoef:
-                c = icoef[g, j]
-                for p in range(km1):
-                    c += icoef[other[p, t], j]
-                r -= c
-            r -= a[g]
+            r = _net_value(x, init, icoef, j, i, g, t, other, has_init, has_icoef) - a[g]
             for p in range(km1):
                 r -= a[other[p, t]]
             total += w[i] * r * r
