@@ -38,8 +38,9 @@ class FEIndex:
 
     One flat coefficient vector in which dimension q occupies ``starts[q]:starts[q + 1]``.
     ``order`` (k * n,) int32 lists the rows of flat level g at positions ``ptr[g]:ptr[g + 1]``
-    (dimension q's levels fill positions q*n to (q+1)*n), and ``other`` (k - 1, k * n) int32
-    holds, at each position, the flat codes of the row in the other dimensions (so the
+    (dimension q's levels fill positions q*n to (q+1)*n), and ``other`` (k - 1, k * n) holds,
+    at each position, the flat codes of the row in the other dimensions (uint16 when there
+    are at most 65,536 levels in all, else int32) (so the
     positions of dimension 0 give every row's codes: no separate (k, n) copy is kept).
     """
 
@@ -75,9 +76,9 @@ def _codes_from_layout(ptr, order, other, starts, out):
 
 
 @njit(cache=True)
-def _layout(codes, ncoef):
-    """(ptr (ncoef + 1,), order (k n,), other (k - 1, k n)) of the grouped layout; stable
-    (rows in increasing order within a level)."""
+def _layout(codes, ncoef, other):
+    """(ptr (ncoef + 1,), order (k n,)) of the grouped layout, and ``other`` (k - 1, k n)
+    filled; stable (rows in increasing order within a level)."""
     k, n = codes.shape
     ptr = np.zeros(ncoef + 1, dtype=np.int64)
     for q in range(k):
@@ -92,7 +93,6 @@ def _layout(codes, ncoef):
             g = codes[q, i]
             order[fill[g]] = i
             fill[g] += 1
-    other = np.empty((max(k - 1, 0), k * n), dtype=np.int32)
     for q in range(k):
         for t in range(q * n, (q + 1) * n):
             i = order[t]
@@ -101,7 +101,7 @@ def _layout(codes, ncoef):
                 if p != q:
                     other[pp, t] = codes[p, i]
                     pp += 1
-    return ptr, order, other
+    return ptr, order
 
 
 def fe_index(fe: np.ndarray | FEIndex) -> FEIndex:
@@ -122,7 +122,11 @@ def fe_index(fe: np.ndarray | FEIndex) -> FEIndex:
     codes = np.empty((fe.shape[1], fe.shape[0]), dtype=np.int32)
     for q in range(fe.shape[1]):
         np.add(fe[:, q], starts[q], out=codes[q], casting="unsafe")
-    ptr, order, other = _layout(codes, int(starts[-1]))
+    # the codes the sweeps read at every position: 2 bytes each when the levels allow
+    narrow = starts[-1] <= np.iinfo(np.uint16).max + 1
+    other = np.empty((max(fe.shape[1] - 1, 0), fe.shape[1] * fe.shape[0]),
+                     dtype=np.uint16 if narrow else np.int32)
+    ptr, order = _layout(codes, int(starts[-1]), other)
     return FEIndex(starts, ptr, order, other, fe.shape[0])
 
 
@@ -171,79 +175,121 @@ def _permute(w, order, out):
 
 
 @njit(parallel=True, cache=True)
-def _update_dim(a, wx, wp, invw, ptr, other, lo, hi):
-    """Levels lo..hi-1 of one dimension: a_g = (wx_g - sum_{i in g} w_i sum_{p != q}
-    a_p[i]) / sum_g w, from the other dimensions' current coefficients."""
+def _update_dim(A, wx, wp, invw, ptr, other, lo, hi, c0, width):
+    """Levels lo..hi-1 of one dimension, columns c0..c0+width-1 (width <= 4) of A (ncoef, m):
+    A[g, c] = (wx[g, c] - sum_{t in g} wp_t sum_{p != q} A[p's level of t, c]) * invw[g], from
+    the other dimensions' current coefficients. Up to four columns share each pass over the
+    rows (their weights and codes are read once; a row's coefficients of all columns lie in
+    one cache line); each column's sums are in row order, as if it were demeaned alone."""
     km1 = other.shape[0]
-    if km1 == 1:
-        o0 = other[0]
-        for g in prange(lo, hi):
-            acc = 0.0
-            for t in range(ptr[g], ptr[g + 1]):
-                acc += wp[t] * a[o0[t]]
-            a[g] = (wx[g] - acc) * invw[g]
-    elif km1 == 2:
+    if km1 == 2:  # three dimensions (exporter-year, importer-year, pair): the common case
         o0 = other[0]
         o1 = other[1]
         for g in prange(lo, hi):
-            acc = 0.0
+            s0 = 0.0
+            s1 = 0.0
+            s2 = 0.0
+            s3 = 0.0
             for t in range(ptr[g], ptr[g + 1]):
-                acc += wp[t] * (a[o0[t]] + a[o1[t]])
-            a[g] = (wx[g] - acc) * invw[g]
+                wt = wp[t]
+                i0 = o0[t]
+                i1 = o1[t]
+                s0 += wt * (A[i0, c0] + A[i1, c0])
+                if width > 1:
+                    s1 += wt * (A[i0, c0 + 1] + A[i1, c0 + 1])
+                if width > 2:
+                    s2 += wt * (A[i0, c0 + 2] + A[i1, c0 + 2])
+                if width > 3:
+                    s3 += wt * (A[i0, c0 + 3] + A[i1, c0 + 3])
+            _store(A, wx, invw[g], g, c0, width, s0, s1, s2, s3)
     else:
         for g in prange(lo, hi):
-            acc = 0.0
+            s0 = 0.0
+            s1 = 0.0
+            s2 = 0.0
+            s3 = 0.0
             for t in range(ptr[g], ptr[g + 1]):
-                s = 0.0
-                for p in range(km1):
-                    s += a[other[p, t]]
-                acc += wp[t] * s
-            a[g] = (wx[g] - acc) * invw[g]
+                wt = wp[t]
+                s0 += wt * _row_sum(A, other, t, c0)
+                if width > 1:
+                    s1 += wt * _row_sum(A, other, t, c0 + 1)
+                if width > 2:
+                    s2 += wt * _row_sum(A, other, t, c0 + 2)
+                if width > 3:
+                    s3 += wt * _row_sum(A, other, t, c0 + 3)
+            _store(A, wx, invw[g], g, c0, width, s0, s1, s2, s3)
+
+
+@njit(inline="always")
+def _row_sum(A, other, t, c):
+    """The sum of column c of A over the other dimensions' levels of the row at position t."""
+    s = A[other[0, t], c]
+    for p in range(1, other.shape[0]):
+        s += A[other[p, t], c]
+    return s
+
+
+@njit(inline="always")
+def _store(A, wx, invw_g, g, c0, width, s0, s1, s2, s3):
+    A[g, c0] = (wx[g, c0] - s0) * invw_g
+    if width > 1:
+        A[g, c0 + 1] = (wx[g, c0 + 1] - s1) * invw_g
+    if width > 2:
+        A[g, c0 + 2] = (wx[g, c0 + 2] - s2) * invw_g
+    if width > 3:
+        A[g, c0 + 3] = (wx[g, c0 + 3] - s3) * invw_g
 
 
 @njit(cache=True)
 def _sweep(wx, wp, ptr, other, starts, invw, a_in, a_out):
-    """One Gauss-Seidel sweep over the FE dimensions (the last first) for one column.
+    """One Gauss-Seidel sweep over the FE dimensions (the last first) for every column.
 
-    a_in, a_out: (ncoef,) coefficients; wx: group sums of w*x; invw: 1 / group sums of w;
-    wp: the weights in the grouped layout.
+    a_in, a_out: (ncoef, m) coefficients; wx: (ncoef, m) group sums of w*x; invw: 1 / group
+    sums of w; wp: the weights in the grouped layout.
     """
     k = starts.size - 1
+    m = a_out.shape[1]
     a_out[:] = a_in
     for qq in range(k):
         q = k - 1 if qq == 0 else qq - 1
         if k == 1:
             for g in range(starts[0], starts[1]):
-                a_out[g] = wx[g] * invw[g]
+                for c in range(m):
+                    a_out[g, c] = wx[g, c] * invw[g]
         else:
-            _update_dim(a_out, wx, wp, invw, ptr, other, starts[q], starts[q + 1])
+            for c0 in range(0, m, 4):
+                _update_dim(a_out, wx, wp, invw, ptr, other, starts[q], starts[q + 1], c0,
+                            min(4, m - c0))
 
 
 @njit(cache=True)
-def _converged(a_old, a_new, nstate, scale, tol):
+def _converged(a_old, a_new, c, nstate, scale, tol):
+    """Column c has converged: |change| <= tol * (|coef| + scale) for every coefficient."""
     for g in range(nstate):
-        if abs(a_new[g] - a_old[g]) > tol * (abs(a_new[g]) + scale):
+        if abs(a_new[g, c] - a_old[g, c]) > tol * (abs(a_new[g, c]) + scale):
             return False
     return True
 
 
 @njit(cache=True)
-def _irons_tuck(X, GX, GGX, nstate):
-    """X <- GGX - c (GGX - GX), c = <d1, d2> / <d2, d2> with d1 = GGX - GX,
+def _irons_tuck(X, GX, GGX, c, nstate):
+    """Column c: X <- GGX - r (GGX - GX), r = <d1, d2> / <d2, d2> with d1 = GGX - GX,
     d2 = GGX - 2 GX + X (Irons and Tuck 1969). Returns False when d2 = 0 (converged)."""
     num = 0.0
     den = 0.0
     for g in range(nstate):
-        d1 = GGX[g] - GX[g]
-        d2 = d1 - GX[g] + X[g]
+        d1 = GGX[g, c] - GX[g, c]
+        d2 = d1 - GX[g, c] + X[g, c]
         num += d1 * d2
         den += d2 * d2
     if den == 0.0:
         return False
-    c = num / den
+    r = num / den
     for g in range(nstate):
-        X[g] = GGX[g] - c * (GGX[g] - GX[g])
+        X[g, c] = GGX[g, c] - r * (GGX[g, c] - GX[g, c])
     return True
+
+
 
 
 @njit(parallel=True, cache=True)
@@ -269,62 +315,97 @@ def _ssr(x, init, icoef, j, w, ptr, order, other, nlev0, a):
 
 
 @njit(cache=True)
-def _fixed_point(x, init, icoef, j, wx, w, wp, order, ptr, other, starts, invw, scale, tol,
-                 maxiter):
-    """Irons-Tuck accelerated fixed point of column j of x - init, with fixest's "grand
-    acceleration" (Irons-Tuck on every fourth iterate). As fixest (which checks every 40),
-    every 200 sweeps the weighted SSR is computed and the iteration also stops when it no
-    longer changes (|change| <= tol * (0.1 + SSR)): coefficients of nearly weightless groups
-    can drift while the residuals have converged. (Checked rarely because on slowly
-    converging columns the SSR stalls long before the residuals are accurate.)
-    Returns (coef, sweeps, converged)."""
+def _retire(S, buf, fin, live, it, ok, coef, sweeps, conv):
+    """Write out the columns whose ``fin`` is set (coefficients from state buffer ``buf``,
+    ``it`` sweeps, converged ``ok``); returns the state columns that go on."""
+    for c in range(live.size):
+        if fin[c]:
+            coef[:, live[c]] = S[buf, :, c]
+            sweeps[live[c]] = it
+            conv[live[c]] = ok
+    return np.nonzero(~fin)[0]
+
+
+@njit(cache=True)
+def _drop(S, wx, scale, ssr_old, live, keep):
+    """The state of the columns ``keep`` only (unchanged when all go on)."""
+    if keep.size == live.size:
+        return S, wx, scale, ssr_old, live
+    return (np.ascontiguousarray(S[:, :, keep]), np.ascontiguousarray(wx[:, keep]),
+            scale[keep], ssr_old[keep], live[keep])
+
+
+@njit(cache=True)
+def _fixed_points(x, init, icoef, live, wx, w, wp, order, ptr, other, starts, invw, scale,
+                  tol, maxiter, coef, sweeps, conv):
+    """Irons-Tuck accelerated fixed points of the columns ``live`` of x - init - D icoef
+    (wx, scale: their group sums and scales, in the order of ``live``), with fixest's "grand
+    acceleration" (Irons-Tuck on every fourth iterate). The columns advance together, so one
+    pass over the rows per sweep serves all that still run; each stops at its own
+    convergence (and is dropped from the passes), with the iterates it would have alone.
+    As fixest (which checks every 40), every 200 sweeps the weighted SSR is computed and a
+    column also stops when it no longer changes (|change| <= tol * (0.1 + SSR)):
+    coefficients of nearly weightless groups can drift while the residuals have converged.
+    (Checked rarely because on slowly converging columns the SSR stalls long before the
+    residuals are accurate.) Writes coef[:, j], sweeps[j], conv[j] for j in live."""
     k = starts.size - 1
     ncoef = starts[k]
     nstate = starts[k - 1]  # coefficients of dimensions 0..k-2 (the last is implied)
-    X = np.zeros(ncoef)
-    GX = np.empty(ncoef)
-    GGX = np.empty(ncoef)
-    Y = np.empty(ncoef)
-    GY = np.empty(ncoef)
-    GGY = np.empty(ncoef)
-    _sweep(wx, wp, ptr, other, starts, invw, X, GX)
-    if k == 1:
-        return GX, 1, True
+    S = np.zeros((6, ncoef, live.size))  # X, GX, GGX, Y, GY, GGY: one column per live column
+    _sweep(wx, wp, ptr, other, starts, invw, S[0], S[1])
     it = 1
+    if k == 1:
+        _retire(S, 1, np.ones(live.size, dtype=np.bool_), live, it, True, coef, sweeps, conv)
+        return
     grand = 0
-    ssr_old = -1.0
+    ssr_old = np.full(live.size, -1.0)
     next_ssr = 200
-    while it < maxiter:
-        if _converged(X, GX, nstate, scale, tol):
-            return GX, it, True
-        _sweep(wx, wp, ptr, other, starts, invw, GX, GGX)
+    while live.size > 0:
+        fin = np.zeros(live.size, dtype=np.bool_)
+        if it >= maxiter:
+            _retire(S, 1, ~fin, live, it, False, coef, sweeps, conv)
+            return
+        for c in range(live.size):
+            fin[c] = _converged(S[0], S[1], c, nstate, scale[c], tol)
+        keep = _retire(S, 1, fin, live, it, True, coef, sweeps, conv)
+        S, wx, scale, ssr_old, live = _drop(S, wx, scale, ssr_old, live, keep)
+        if live.size == 0:
+            return
+        _sweep(wx, wp, ptr, other, starts, invw, S[1], S[2])
         it += 1
-        if _converged(GX, GGX, nstate, scale, tol):
-            return GGX, it, True
-        if not _irons_tuck(X, GX, GGX, nstate):
-            return GGX, it, True
-        _sweep(wx, wp, ptr, other, starts, invw, X, GX)
+        fin = np.zeros(live.size, dtype=np.bool_)
+        for c in range(live.size):
+            fin[c] = (_converged(S[1], S[2], c, nstate, scale[c], tol)
+                      or not _irons_tuck(S[0], S[1], S[2], c, nstate))
+        keep = _retire(S, 2, fin, live, it, True, coef, sweeps, conv)
+        S, wx, scale, ssr_old, live = _drop(S, wx, scale, ssr_old, live, keep)
+        if live.size == 0:
+            return
+        _sweep(wx, wp, ptr, other, starts, invw, S[0], S[1])
         it += 1
         if it % 8 < 2:
             grand += 1
-            if grand == 1:
-                Y[:] = GX
-            elif grand == 2:
-                GY[:] = GX
+            if grand < 3:
+                S[2 + grand] = S[1]  # Y, then GY
             else:
-                GGY[:] = GX
+                S[5] = S[1]
                 grand = 0
-                if _irons_tuck(Y, GY, GGY, nstate):
-                    X[:] = Y
-                    _sweep(wx, wp, ptr, other, starts, invw, X, GX)
-                    it += 1
+                for c in range(live.size):
+                    if _irons_tuck(S[3], S[4], S[5], c, nstate):
+                        S[0, :, c] = S[3, :, c]
+                # (a column whose acceleration failed sweeps its X again: the same GX)
+                _sweep(wx, wp, ptr, other, starts, invw, S[0], S[1])
+                it += 1
         if it >= next_ssr:
             next_ssr += 200
-            ssr = _ssr(x, init, icoef, j, w, ptr, order, other, starts[1], GX)
-            if ssr_old >= 0 and abs(ssr - ssr_old) <= tol * (0.1 + ssr):
-                return GX, it, True
-            ssr_old = ssr
-    return GX, it, False
+            fin = np.zeros(live.size, dtype=np.bool_)
+            for c in range(live.size):
+                ssr = _ssr(x, init, icoef, live[c], w, ptr, order, other, starts[1],
+                           S[1, :, c])
+                fin[c] = ssr_old[c] >= 0 and abs(ssr - ssr_old[c]) <= tol * (0.1 + ssr)
+                ssr_old[c] = ssr
+            keep = _retire(S, 1, fin, live, it, True, coef, sweeps, conv)
+            S, wx, scale, ssr_old, live = _drop(S, wx, scale, ssr_old, live, keep)
 
 
 @njit(cache=True)
@@ -351,33 +432,25 @@ def _demean_all(x, init, icoef, w, starts, ptr, order, other, tol, maxiter, coef
     wp = work[:order.size] if work.size >= order.size else np.empty(order.size)
     if k > 1:
         _permute(w, order, wp)
-    wx = np.zeros(ncoef)
     has_init = init.shape[0] == n or icoef.shape[0] > 0
-    most = 0
-    total = 0
-    ok = True
+    wx = np.zeros((ncoef, m))
+    scale = np.zeros(m)
+    group_sums = np.empty(ncoef)
     for j in range(m):
-        _column_sums(x, init[:0], icoef[:0], j, w, order, ptr, other, wx)
-        scale = 0.0
+        _column_sums(x, init[:0], icoef[:0], j, w, order, ptr, other, group_sums)
         for g in range(ncoef):
-            scale = max(scale, abs(wx[g] * invw[g]))
+            scale[j] = max(scale[j], abs(group_sums[g] * invw[g]))
         if has_init:
-            _column_sums(x, init, icoef, j, w, order, ptr, other, wx)
-        nonzero = False
-        for g in range(ncoef):
-            if wx[g] != 0.0:
-                nonzero = True
-                break
-        if not nonzero:
-            coef[:, j] = 0.0
-            continue
-        a, it, conv = _fixed_point(x, init, icoef, j, wx, w, wp, order, ptr, other, starts,
-                                   invw, scale, tol, maxiter)
-        coef[:, j] = a
-        most = max(most, it)
-        total += it
-        ok = ok and conv
-    return most, total, ok
+            _column_sums(x, init, icoef, j, w, order, ptr, other, group_sums)
+        wx[:, j] = group_sums
+    sweeps = np.zeros(m, dtype=np.int64)
+    conv = np.ones(m, dtype=np.bool_)
+    live = np.array([j for j in range(m) if np.any(wx[:, j] != 0.0)], dtype=np.int64)
+    coef[:] = 0.0  # columns whose group sums are all zero
+    if live.size:
+        _fixed_points(x, init, icoef, live, np.ascontiguousarray(wx[:, live]), w, wp, order,
+                      ptr, other, starts, invw, scale[live], tol, maxiter, coef, sweeps, conv)
+    return sweeps.max() if m else 0, sweeps.sum(), conv.all()
 
 
 @njit(parallel=True, cache=True)
