@@ -248,7 +248,7 @@ def test_underflowed_fitted_values_stay_finite_and_warn():
     mu = np.exp(eta)
     assert mu[0] == 0.0
     M, W = np.empty((2, 1)), np.empty(2)
-    _working(eta, np.zeros(2), y, mu, np.ones(2), M, W)
+    _working(eta, np.zeros(2), y, np.ones(2), M, W)
     assert np.all(np.isfinite(M)) and M[0, 0] == -801.0 and W[0] < 1e-300
     with pytest.warns(RuntimeWarning, match="1 zero observation"):
         _warn_vanishing_fit(y, mu)

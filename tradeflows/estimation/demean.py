@@ -131,19 +131,41 @@ def fe_index(fe: np.ndarray | FEIndex) -> FEIndex:
 
 
 @njit(parallel=True, cache=True)
-def _group_weights(w, order, ptr, out):
-    """out[g] = sum of w_i over the rows of level g (all levels, fixed order)."""
+def _permute(w, order, out):
+    for t in prange(order.size):
+        out[t] = w[order[t]]
+
+
+@njit(parallel=True, cache=True)
+def _level_totals(wp, ptr, out):
+    """out[g] = sum of the weights wp (in the grouped layout) over the positions of level g."""
     for g in prange(ptr.size - 1):
         acc = 0.0
         for t in range(ptr[g], ptr[g + 1]):
-            acc += w[order[t]]
+            acc += wp[t]
         out[g] = acc
+
+
+@njit(parallel=True, cache=True)
+def _weighted_sums(x, init, w, order, ptr, out):
+    """out[g, j] = sum of w_i (x[i, j] - init[i, j]) over the rows i of level g, every level
+    of every dimension, all columns in one pass (init with 0 rows: none)."""
+    has_init = init.shape[0] == x.shape[0]
+    m = x.shape[1]
+    for g in prange(ptr.size - 1):
+        for j in range(m):
+            out[g, j] = 0.0
+        for t in range(ptr[g], ptr[g + 1]):
+            i = order[t]
+            for j in range(m):
+                v = x[i, j] - init[i, j] if has_init else x[i, j]
+                out[g, j] += w[i] * v
 
 
 @njit(inline="always")
 def _net_value(x, init, icoef, j, i, g, t, other, has_init, has_icoef):
     """x[i, j] - init[i, j] - (row i's coefficients in icoef[:, j]) for the row at position t
-    of level g of the first dimension (see :func:`_column_sums`)."""
+    of level g of the first dimension (see :func:`_ssr`)."""
     v = x[i, j] - init[i, j] if has_init else x[i, j]
     if has_icoef:
         c = icoef[g, j]
@@ -154,31 +176,11 @@ def _net_value(x, init, icoef, j, i, g, t, other, has_init, has_icoef):
 
 
 @njit(parallel=True, cache=True)
-def _column_sums(x, init, icoef, j, w, order, ptr, other, out):
-    """out[g] = sum of w_i (x[i, j] - init[i, j] - c_i) over the rows of level g, with c_i
-    the sum of row i's coefficients in icoef[:, j] (init with 0 rows: none; icoef with 0
-    rows: none)."""
-    has_init = init.shape[0] == x.shape[0]
-    has_icoef = icoef.shape[0] > 0
-    for g in prange(ptr.size - 1):
-        acc = 0.0
-        for t in range(ptr[g], ptr[g + 1]):
-            i = order[t]
-            acc += w[i] * _net_value(x, init, icoef, j, i, g, t, other, has_init, has_icoef)
-        out[g] = acc
-
-
-@njit(parallel=True, cache=True)
-def _permute(w, order, out):
-    for t in prange(order.size):
-        out[t] = w[order[t]]
-
-
-@njit(parallel=True, cache=True)
-def _update_dim(A, wx, wp, invw, ptr, other, lo, hi, c0, width):
+def _update_dim(A, wx, wp, invw, ptr, other, lo, hi, c0, width, out):
     """Levels lo..hi-1 of one dimension, columns c0..c0+width-1 (width <= 4) of A (ncoef, m):
-    A[g, c] = (wx[g, c] - sum_{t in g} wp_t sum_{p != q} A[p's level of t, c]) * invw[g], from
-    the other dimensions' current coefficients. Up to four columns share each pass over the
+    out[g, c] = (wx[g, c] - sum_{t in g} wp_t sum_{p != q} A[p's level of t, c]) * invw[g],
+    from the other dimensions' coefficients in A. ``out`` may be A itself (a Gauss-Seidel
+    step: no update of a dimension reads that dimension's levels). Up to four columns share each pass over the
     rows (their weights and codes are read once; a row's coefficients of all columns lie in
     one cache line); each column's sums are in row order, as if it were demeaned alone."""
     km1 = other.shape[0]
@@ -201,7 +203,7 @@ def _update_dim(A, wx, wp, invw, ptr, other, lo, hi, c0, width):
                     s2 += wt * (A[i0, c0 + 2] + A[i1, c0 + 2])
                 if width > 3:
                     s3 += wt * (A[i0, c0 + 3] + A[i1, c0 + 3])
-            _store(A, wx, invw[g], g, c0, width, s0, s1, s2, s3)
+            _store(out, wx, invw[g], g, c0, width, s0, s1, s2, s3)
     else:
         for g in prange(lo, hi):
             s0 = 0.0
@@ -217,7 +219,7 @@ def _update_dim(A, wx, wp, invw, ptr, other, lo, hi, c0, width):
                     s2 += wt * _row_sum(A, other, t, c0 + 2)
                 if width > 3:
                     s3 += wt * _row_sum(A, other, t, c0 + 3)
-            _store(A, wx, invw[g], g, c0, width, s0, s1, s2, s3)
+            _store(out, wx, invw[g], g, c0, width, s0, s1, s2, s3)
 
 
 @njit(inline="always")
@@ -230,14 +232,14 @@ def _row_sum(A, other, t, c):
 
 
 @njit(inline="always")
-def _store(A, wx, invw_g, g, c0, width, s0, s1, s2, s3):
-    A[g, c0] = (wx[g, c0] - s0) * invw_g
+def _store(out, wx, invw_g, g, c0, width, s0, s1, s2, s3):
+    out[g, c0] = (wx[g, c0] - s0) * invw_g
     if width > 1:
-        A[g, c0 + 1] = (wx[g, c0 + 1] - s1) * invw_g
+        out[g, c0 + 1] = (wx[g, c0 + 1] - s1) * invw_g
     if width > 2:
-        A[g, c0 + 2] = (wx[g, c0 + 2] - s2) * invw_g
+        out[g, c0 + 2] = (wx[g, c0 + 2] - s2) * invw_g
     if width > 3:
-        A[g, c0 + 3] = (wx[g, c0 + 3] - s3) * invw_g
+        out[g, c0 + 3] = (wx[g, c0 + 3] - s3) * invw_g
 
 
 @njit(cache=True)
@@ -259,7 +261,7 @@ def _sweep(wx, wp, ptr, other, starts, invw, a_in, a_out):
         else:
             for c0 in range(0, m, 4):
                 _update_dim(a_out, wx, wp, invw, ptr, other, starts[q], starts[q + 1], c0,
-                            min(4, m - c0))
+                            min(4, m - c0), a_out)
 
 
 @njit(cache=True)
@@ -421,28 +423,34 @@ def _demean_all(x, init, icoef, w, starts, ptr, order, other, tol, maxiter, coef
     n = x.shape[0]
     m = x.shape[1]
     ncoef = starts[k]
-    sumw = np.zeros(ncoef)
-    _group_weights(w, order, ptr, sumw)
+    # the weights in the grouped layout: in the caller's workspace when it has room (repeated
+    # calls then do not allocate and free (k n,) arrays, which fragments the heap)
+    wp = work[:order.size] if work.size >= order.size else np.empty(order.size)
+    _permute(w, order, wp)
+    sumw = np.empty(ncoef)
+    _level_totals(wp, ptr, sumw)
     invw = np.zeros(ncoef)
     for g in range(ncoef):
         if sumw[g] > 0:
             invw[g] = 1.0 / sumw[g]
-    # the weights in the grouped layout: in the caller's workspace when it has room (repeated
-    # calls then do not allocate and free (k n,) arrays, which fragments the heap)
-    wp = work[:order.size] if work.size >= order.size else np.empty(order.size)
-    if k > 1:
-        _permute(w, order, wp)
-    has_init = init.shape[0] == n or icoef.shape[0] > 0
-    wx = np.zeros((ncoef, m))
+    wx = np.empty((ncoef, m))
+    _weighted_sums(x, init[:0], w, order, ptr, wx)
     scale = np.zeros(m)
-    group_sums = np.empty(ncoef)
-    for j in range(m):
-        _column_sums(x, init[:0], icoef[:0], j, w, order, ptr, other, group_sums)
+    for g in range(ncoef):
+        for j in range(m):
+            scale[j] = max(scale[j], abs(wx[g, j] * invw[g]))
+    if init.shape[0] == n:
+        _weighted_sums(x, init, w, order, ptr, wx)
+    if icoef.shape[0] > 0:  # minus the group sums of w times each row's fitted component
         for g in range(ncoef):
-            scale[j] = max(scale[j], abs(group_sums[g] * invw[g]))
-        if has_init:
-            _column_sums(x, init, icoef, j, w, order, ptr, other, group_sums)
-        wx[:, j] = group_sums
+            for j in range(m):
+                wx[g, j] -= sumw[g] * icoef[g, j]
+        if k > 1:
+            unit = np.ones(ncoef)
+            for q in range(k):
+                for c0 in range(0, m, 4):
+                    _update_dim(icoef, wx, wp, unit, ptr, other, starts[q], starts[q + 1], c0,
+                                min(4, m - c0), wx)
     sweeps = np.zeros(m, dtype=np.int64)
     conv = np.ones(m, dtype=np.bool_)
     live = np.array([j for j in range(m) if np.any(wx[:, j] != 0.0)], dtype=np.int64)

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from numba import njit
+from numba import njit, prange
 from tqdm import tqdm
 
 from tradeflows.errors import ConvergenceError
@@ -42,19 +42,38 @@ INNER_FACTOR = 1e-3  # then INNER_FACTOR * the last relative deviance change
 VCOV_TOL_FACTOR = 1e-2  # demeaning for the standard errors: this times the final tolerance
 
 
-@njit(cache=True)
-def _working(eta, off, y, mu, w, M, W):
+_BLOCKS = 64  # blocks of the parallel sums: fixed, so results do not depend on the threads
+
+
+@njit(inline="always")
+def _block(b, nblocks, nlev0, n):
+    """Levels (first, last) of block b of ``nblocks`` over the ``nlev0`` levels of the first
+    fixed-effect dimension, or over the n rows when there are no fixed effects."""
+    units = nlev0 if nlev0 > 0 else n
+    return b * units // nblocks, (b + 1) * units // nblocks
+
+
+@njit(inline="always")
+def _positions(g, nlev0, ptr):
+    """Positions of level g of the first dimension (row g itself without fixed effects)."""
+    if nlev0 > 0:
+        return ptr[g], ptr[g + 1]
+    return g, g + 1
+
+
+@njit(parallel=True, cache=True)
+def _working(eta, off, y, w, M, W):
     """IRLS weights W = w*mu and working variable z (into M[:, 0]) without temporaries.
 
     A fitted value that underflows to 0 (eta < -745, a zero flow pushed towards separation)
     is floored at the smallest normal double, so z = eta - 1 and its weight vanishes."""
-    for i in range(y.size):
-        m = max(mu[i], 2.2250738585072014e-308)
+    for i in prange(y.size):
+        m = max(np.exp(eta[i]), 2.2250738585072014e-308)
         W[i] = w[i] * m
         M[i, 0] = eta[i] - off[i] + (y[i] - m) / m
 
 
-@njit(cache=True)
+@njit(inline="always")
 def _demeaned_row(M, coef, i, g, t, other, r):
     """r <- row i of M minus its fixed-effect component (g: its level in the first dimension,
     t: its position there, -1 without fixed effects)."""
@@ -67,78 +86,92 @@ def _demeaned_row(M, coef, i, g, t, other, r):
         r[a] = M[i, a] - c
 
 
-@njit(cache=True)
+@njit(parallel=True, cache=True)
 def _wls(M, coef, W, ptr, order, other, nlev0):
     """(X~' W X~ (p, p), X~' W z~ (p,)) with [z~, X~] (n, p + 1) the working variable and
     regressors M minus their fixed-effect components (coefficients coef (ncoef, p + 1); the
     rows are visited through the ``nlev0`` levels of the first dimension, or in order
-    without fixed effects)."""
+    without fixed effects). Sums over fixed blocks of levels, combined in order."""
     n, m = M.shape
     p = m - 1
+    nb = _BLOCKS
+    Ab = np.zeros((nb, p, p))
+    bb = np.zeros((nb, p))
+    for blk in prange(nb):
+        r = np.empty(m)
+        first, last = _block(blk, nb, nlev0, n)
+        for g in range(first, last):
+            lo, hi = _positions(g, nlev0, ptr)
+            for t in range(lo, hi):
+                i = order[t] if nlev0 > 0 else t
+                _demeaned_row(M, coef, i, g if nlev0 > 0 else -1, t, other, r)
+                wi = W[i]
+                for a in range(p):
+                    v = wi * r[a + 1]
+                    bb[blk, a] += v * r[0]
+                    for c in range(a + 1):
+                        Ab[blk, a, c] += v * r[c + 1]
     A = np.zeros((p, p))
     b = np.zeros(p)
-    r = np.empty(m)
-    for g in range(max(nlev0, 1)):
-        lo, hi = (ptr[g], ptr[g + 1]) if nlev0 > 0 else (0, n)
-        for t in range(lo, hi):
-            i = order[t] if nlev0 > 0 else t
-            _demeaned_row(M, coef, i, g if nlev0 > 0 else -1, t, other, r)
-            wi = W[i]
-            for a in range(p):
-                v = wi * r[a + 1]
-                b[a] += v * r[0]
-                for c in range(a + 1):
-                    A[a, c] += v * r[c + 1]
+    for blk in range(nb):
+        A += Ab[blk]
+        b += bb[blk]
     for a in range(p):
         for c in range(a):
             A[c, a] = A[a, c]
     return A, b
 
 
-@njit(cache=True)
+@njit(parallel=True, cache=True)
 def _linear_predictor(M, coef, beta, off, out, ptr, order, other, nlev0):
     """eta = offset + (fixed-effect component of z) + X~ beta: the fitted linear predictor of
     the WLS step, built from the component itself rather than as z - (z~ - X~ beta), which
     loses all precision on a row whose working value z = eta + (y - mu) / mu is huge (a
     positive flow with a tiny fitted value). Rows visited as in :func:`_wls`."""
     n, m = M.shape
-    r = np.empty(m)
-    for g in range(max(nlev0, 1)):
-        lo, hi = (ptr[g], ptr[g + 1]) if nlev0 > 0 else (0, n)
-        for t in range(lo, hi):
-            i = order[t] if nlev0 > 0 else t
-            _demeaned_row(M, coef, i, g if nlev0 > 0 else -1, t, other, r)
-            e = off[i]
-            if nlev0 > 0:  # the component of z from its coefficients
-                e += coef[g, 0]
-                for p in range(other.shape[0]):
-                    e += coef[other[p, t], 0]
-            for a in range(m - 1):
-                e += r[a + 1] * beta[a]
-            out[i] = e
+    for blk in prange(_BLOCKS):
+        r = np.empty(m)
+        first, last = _block(blk, _BLOCKS, nlev0, n)
+        for g in range(first, last):
+            lo, hi = _positions(g, nlev0, ptr)
+            for t in range(lo, hi):
+                i = order[t] if nlev0 > 0 else t
+                _demeaned_row(M, coef, i, g if nlev0 > 0 else -1, t, other, r)
+                e = off[i]
+                if nlev0 > 0:  # the component of z from its coefficients
+                    e += coef[g, 0]
+                    for p in range(other.shape[0]):
+                        e += coef[other[p, t], 0]
+                for a in range(m - 1):
+                    e += r[a + 1] * beta[a]
+                out[i] = e
 
 
-@njit(cache=True)
+@njit(parallel=True, cache=True)
 def _step_deviance(eta_full, eta_old, frac, y, w):
     """Deviance at eta = eta_old + frac (eta_full - eta_old), mu = exp(eta):
     2 sum w [y log(y / mu) - (y - mu)], summed row by row (each term >= 0, no cancellation
-    between large totals); inf if not finite."""
-    acc = 0.0
-    for i in range(y.size):
-        e = eta_old[i] + frac * (eta_full[i] - eta_old[i])
-        yi = y[i]
-        term = np.exp(e) - yi
-        if yi > 0:
-            term += yi * (np.log(yi) - e)
-        acc += w[i] * term
-    dev = 2.0 * acc
+    between large totals) over fixed blocks combined in order; inf if not finite."""
+    n = y.size
+    part = np.zeros(_BLOCKS)
+    for blk in prange(_BLOCKS):
+        acc = 0.0
+        for i in range(blk * n // _BLOCKS, (blk + 1) * n // _BLOCKS):
+            e = eta_old[i] + frac * (eta_full[i] - eta_old[i])
+            yi = y[i]
+            term = np.exp(e) - yi
+            if yi > 0:
+                term += yi * (np.log(yi) - e)
+            acc += w[i] * term
+        part[blk] = acc
+    dev = 2.0 * part.sum()
     return dev if np.isfinite(dev) else np.inf
 
 
-@njit(cache=True)
+@njit(parallel=True, cache=True)
 def _take_step(eta, eta_full, frac):
     """In place: eta <- eta + frac (eta_full - eta) (as in :func:`_step_deviance`)."""
-    for i in range(eta.size):
+    for i in prange(eta.size):
         eta[i] = eta[i] + frac * (eta_full[i] - eta[i])
 
 
@@ -262,7 +295,7 @@ def _fit(s, *, tol: float, maxiter: int, strict: bool, progress: bool) -> PPMLRe
     it = 0
     bar = tqdm(total=maxiter, disable=not progress, desc="PPML IRLS")
     for it in range(1, maxiter + 1):
-        _working(eta, off, y, np.exp(eta, out=W), w, M, W)  # mu in W, replaced by w*mu
+        _working(eta, off, y, w, M, W)
         t0 = time.perf_counter()
         # the first step also decides collinearity: it needs absorbed columns at <= 1e-6
         step_tol = min(inner, 1e-6) if it == 1 else inner
