@@ -40,8 +40,8 @@ class FEIndex:
     ``order`` (k * n,) int32 lists the rows of flat level g at positions ``ptr[g]:ptr[g + 1]``
     (dimension q's levels fill positions q*n to (q+1)*n), and ``other`` (k - 1, k * n) holds,
     at each position, the flat codes of the row in the other dimensions (uint16 when there
-    are at most 65,536 levels in all, else int32) (so the
-    positions of dimension 0 give every row's codes: no separate (k, n) copy is kept).
+    are at most 65,536 levels in all, else int32). The positions of any one dimension give
+    every row's codes, so no separate (k, n) copy is kept.
     """
 
     starts: np.ndarray
@@ -49,10 +49,18 @@ class FEIndex:
     order: np.ndarray
     other: np.ndarray
     n: int
+    visit: int = 0
 
     @property
     def k(self) -> int:
         return self.starts.size - 1
+
+    @property
+    def visit_levels(self) -> tuple[int, int]:
+        """(first, last + 1) flat levels of the dimension through which kernels visit every
+        row once (``visit``: the one whose grouped order is closest to the rows' own order,
+        so that those visits read the caller's (n, m) arrays nearly sequentially)."""
+        return int(self.starts[self.visit]), int(self.starts[self.visit + 1])
 
     def codes(self) -> np.ndarray:
         """The (n, k) int32 0-based codes this index was made from (rebuilt from the layout,
@@ -127,7 +135,10 @@ def fe_index(fe: np.ndarray | FEIndex) -> FEIndex:
     other = np.empty((max(fe.shape[1] - 1, 0), fe.shape[1] * fe.shape[0]),
                      dtype=np.uint16 if narrow else np.int32)
     ptr, order = _layout(codes, int(starts[-1]), other)
-    return FEIndex(starts, ptr, order, other, fe.shape[0])
+    n = fe.shape[0]
+    in_sequence = [np.count_nonzero(np.diff(order[q * n:(q + 1) * n]) == 1)
+                   for q in range(fe.shape[1])]
+    return FEIndex(starts, ptr, order, other, n, int(np.argmax(in_sequence)) if n and in_sequence else 0)
 
 
 @njit(parallel=True, cache=True)
@@ -165,7 +176,7 @@ def _weighted_sums(x, init, w, order, ptr, out):
 @njit(inline="always")
 def _net_value(x, init, icoef, j, i, g, t, other, has_init, has_icoef):
     """x[i, j] - init[i, j] - (row i's coefficients in icoef[:, j]) for the row at position t
-    of level g of the first dimension (see :func:`_ssr`)."""
+    of level g (see :func:`_ssr`)."""
     v = x[i, j] - init[i, j] if has_init else x[i, j]
     if has_icoef:
         c = icoef[g, j]
@@ -295,16 +306,16 @@ def _irons_tuck(X, GX, GGX, c, nstate):
 
 
 @njit(parallel=True, cache=True)
-def _ssr(x, init, icoef, j, w, ptr, order, other, nlev0, a):
+def _ssr(x, init, icoef, j, w, ptr, order, other, glo, ghi, a):
     """Weighted sum of squared residuals of x[:, j] - init[:, j] - (row sums of icoef[:, j])
-    (as :func:`_column_sums`) given the FE coefficients a, summed over the rows of each level
-    of the first dimension (its ``nlev0`` levels cover every row once) and then over the
-    levels in order: the same for any number of threads."""
+    given the FE coefficients a, summed over the rows of each level glo..ghi-1 of one
+    dimension (whose positions cover every row once) and then over the levels in order: the
+    same for any number of threads."""
     has_init = init.shape[0] == x.shape[0]
     has_icoef = icoef.shape[0] > 0
     km1 = other.shape[0]
-    part = np.zeros(nlev0)
-    for g in prange(nlev0):
+    part = np.zeros(ghi - glo)
+    for g in prange(glo, ghi):
         total = 0.0
         for t in range(ptr[g], ptr[g + 1]):
             i = order[t]
@@ -312,7 +323,7 @@ def _ssr(x, init, icoef, j, w, ptr, order, other, nlev0, a):
             for p in range(km1):
                 r -= a[other[p, t]]
             total += w[i] * r * r
-        part[g] = total
+        part[g - glo] = total
     return part.sum()
 
 
@@ -402,8 +413,8 @@ def _fixed_points(x, init, icoef, live, wx, w, wp, order, ptr, other, starts, in
             next_ssr += 200
             fin = np.zeros(live.size, dtype=np.bool_)
             for c in range(live.size):
-                ssr = _ssr(x, init, icoef, live[c], w, ptr, order, other, starts[1],
-                           S[1, :, c])
+                ssr = _ssr(x, init, icoef, live[c], w, ptr, order, other, starts[0],
+                           starts[1], S[1, :, c])
                 fin[c] = ssr_old[c] >= 0 and abs(ssr - ssr_old[c]) <= tol * (0.1 + ssr)
                 ssr_old[c] = ssr
             keep = _retire(S, 1, fin, live, it, True, coef, sweeps, conv)
@@ -462,16 +473,16 @@ def _demean_all(x, init, icoef, w, starts, ptr, order, other, tol, maxiter, coef
 
 
 @njit(parallel=True, cache=True)
-def _apply(x, ptr, order, other, nlev0, a, init, out, fitted):
+def _apply(x, ptr, order, other, glo, ghi, a, init, out, fitted):
     """fitted = init + the sum over dimensions of each row's coefficients, out = x - fitted
     (x: (n, m), a: (ncoef, m), init: (n, m) or (0, m); out with 0 rows: not written);
-    fitted may be init itself. Rows are reached through the levels of the first dimension
-    (``nlev0`` of them), whose positions list every row once with its other codes."""
+    fitted may be init itself. Rows are reached through the levels glo..ghi-1 of one
+    dimension, whose positions list every row once with its other codes."""
     m = a.shape[1]
     km1 = other.shape[0]
     has_init = init.shape[0] == x.shape[0]
     has_out = out.shape[0] == x.shape[0]
-    for g in prange(nlev0):
+    for g in prange(glo, ghi):
         for t in range(ptr[g], ptr[g + 1]):
             i = order[t]
             for j in range(m):
@@ -485,12 +496,12 @@ def _apply(x, ptr, order, other, nlev0, a, init, out, fitted):
 
 
 @njit(parallel=True, cache=True)
-def _residuals(x, ptr, order, other, nlev0, a, out):
-    """out = x - (each row's sum of its coefficients in a (ncoef, m)), through the levels of
-    the first dimension (``nlev0``)."""
+def _residuals(x, ptr, order, other, glo, ghi, a, out):
+    """out = x - (each row's sum of its coefficients in a (ncoef, m)), through the levels
+    glo..ghi-1 of one dimension (as :func:`_apply`)."""
     m = a.shape[1]
     km1 = other.shape[0]
-    for g in prange(nlev0):
+    for g in prange(glo, ghi):
         for t in range(ptr[g], ptr[g + 1]):
             i = order[t]
             for j in range(m):
@@ -552,7 +563,7 @@ def fe_residuals(X: np.ndarray, idx: FEIndex, coef: np.ndarray,
         out[:] = X
         return out
     with using_threads(_threads(idx, None)):
-        _residuals(X, idx.ptr, idx.order, idx.other, int(idx.starts[1]), coef, out)
+        _residuals(X, idx.ptr, idx.order, idx.other, *idx.visit_levels, coef, out)
     return out
 
 
@@ -580,7 +591,7 @@ def demean_coef(X: np.ndarray, fe: np.ndarray | FEIndex, weights: np.ndarray | N
         sweeps, _, conv = _demean_all(X2, init2, np.zeros((0, m)), w, idx.starts, idx.ptr,
                                       idx.order, idx.other, float(tol), int(maxiter), coef,
                                       np.empty(0))
-        _apply(X2, idx.ptr, idx.order, idx.other, int(idx.starts[1]), coef, init2, out, fitted)
+        _apply(X2, idx.ptr, idx.order, idx.other, *idx.visit_levels, coef, init2, out, fitted)
     return out, fitted, coef, int(sweeps), bool(conv)
 
 

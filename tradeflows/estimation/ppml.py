@@ -46,17 +46,19 @@ _BLOCKS = 64  # blocks of the parallel sums: fixed, so results do not depend on 
 
 
 @njit(inline="always")
-def _block(b, nblocks, nlev0, n):
-    """Levels (first, last) of block b of ``nblocks`` over the ``nlev0`` levels of the first
-    fixed-effect dimension, or over the n rows when there are no fixed effects."""
-    units = nlev0 if nlev0 > 0 else n
-    return b * units // nblocks, (b + 1) * units // nblocks
+def _block(b, nblocks, glo, ghi, n):
+    """Levels (first, last) of block b of ``nblocks`` over the levels glo..ghi-1 through
+    which the rows are visited, or over the n rows in order without fixed effects
+    (glo = ghi)."""
+    if ghi > glo:
+        return glo + b * (ghi - glo) // nblocks, glo + (b + 1) * (ghi - glo) // nblocks
+    return b * n // nblocks, (b + 1) * n // nblocks
 
 
 @njit(inline="always")
-def _positions(g, nlev0, ptr):
-    """Positions of level g of the first dimension (row g itself without fixed effects)."""
-    if nlev0 > 0:
+def _positions(g, has_fe, ptr):
+    """Positions of level g (row g itself without fixed effects)."""
+    if has_fe:
         return ptr[g], ptr[g + 1]
     return g, g + 1
 
@@ -87,30 +89,35 @@ def _demeaned_row(M, coef, i, g, t, other, r):
 
 
 @njit(parallel=True, cache=True)
-def _wls(M, coef, W, ptr, order, other, nlev0):
+def _wls(M, coef, W, ptr, order, other, glo, ghi):
     """(X~' W X~ (p, p), X~' W z~ (p,)) with [z~, X~] (n, p + 1) the working variable and
     regressors M minus their fixed-effect components (coefficients coef (ncoef, p + 1); the
-    rows are visited through the ``nlev0`` levels of the first dimension, or in order
-    without fixed effects). Sums over fixed blocks of levels, combined in order."""
+    rows are visited through the levels glo..ghi-1 of one dimension (``FEIndex.visit``), or
+    in order without fixed effects). Sums over fixed blocks of levels, combined in order."""
     n, m = M.shape
     p = m - 1
+    has_fe = ghi > glo
     nb = _BLOCKS
     Ab = np.zeros((nb, p, p))
     bb = np.zeros((nb, p))
     for blk in prange(nb):
         r = np.empty(m)
-        first, last = _block(blk, nb, nlev0, n)
+        A_blk = np.zeros((p, p))  # the block's own sums (not rows of Ab: no false sharing)
+        b_blk = np.zeros(p)
+        first, last = _block(blk, nb, glo, ghi, n)
         for g in range(first, last):
-            lo, hi = _positions(g, nlev0, ptr)
+            lo, hi = _positions(g, has_fe, ptr)
             for t in range(lo, hi):
-                i = order[t] if nlev0 > 0 else t
-                _demeaned_row(M, coef, i, g if nlev0 > 0 else -1, t, other, r)
+                i = order[t] if has_fe else t
+                _demeaned_row(M, coef, i, g if has_fe else -1, t, other, r)
                 wi = W[i]
                 for a in range(p):
                     v = wi * r[a + 1]
-                    bb[blk, a] += v * r[0]
+                    b_blk[a] += v * r[0]
                     for c in range(a + 1):
-                        Ab[blk, a, c] += v * r[c + 1]
+                        A_blk[a, c] += v * r[c + 1]
+        Ab[blk] = A_blk
+        bb[blk] = b_blk
     A = np.zeros((p, p))
     b = np.zeros(p)
     for blk in range(nb):
@@ -123,22 +130,23 @@ def _wls(M, coef, W, ptr, order, other, nlev0):
 
 
 @njit(parallel=True, cache=True)
-def _linear_predictor(M, coef, beta, off, out, ptr, order, other, nlev0):
+def _linear_predictor(M, coef, beta, off, out, ptr, order, other, glo, ghi):
     """eta = offset + (fixed-effect component of z) + X~ beta: the fitted linear predictor of
     the WLS step, built from the component itself rather than as z - (z~ - X~ beta), which
     loses all precision on a row whose working value z = eta + (y - mu) / mu is huge (a
     positive flow with a tiny fitted value). Rows visited as in :func:`_wls`."""
     n, m = M.shape
+    has_fe = ghi > glo
     for blk in prange(_BLOCKS):
         r = np.empty(m)
-        first, last = _block(blk, _BLOCKS, nlev0, n)
+        first, last = _block(blk, _BLOCKS, glo, ghi, n)
         for g in range(first, last):
-            lo, hi = _positions(g, nlev0, ptr)
+            lo, hi = _positions(g, has_fe, ptr)
             for t in range(lo, hi):
-                i = order[t] if nlev0 > 0 else t
-                _demeaned_row(M, coef, i, g if nlev0 > 0 else -1, t, other, r)
+                i = order[t] if has_fe else t
+                _demeaned_row(M, coef, i, g if has_fe else -1, t, other, r)
                 e = off[i]
-                if nlev0 > 0:  # the component of z from its coefficients
+                if has_fe:  # the component of z from its coefficients
                     e += coef[g, 0]
                     for p in range(other.shape[0]):
                         e += coef[other[p, t], 0]
@@ -282,7 +290,7 @@ def _fit(s, *, tol: float, maxiter: int, strict: bool, progress: bool) -> PPMLRe
     # fixed-effect coefficients of M's columns (ncoef, p + 1): M minus their sums per row is
     # demeaned; kept instead of an (n, p + 1) component
     coef = np.zeros((int(fe.starts[-1]), M.shape[1]))
-    lay = (fe.ptr, fe.order, fe.other, int(fe.starts[1]) if fe.k else 0)
+    lay = (fe.ptr, fe.order, fe.other, *(fe.visit_levels if fe.k else (0, 0)))
     work = np.empty(fe.order.size if fe.k > 1 else 0)  # the demeaning's weights, reused
     dev = _step_deviance(eta, eta, 0.0, y, w)
     inner = max(INNER_START, inner_final)
