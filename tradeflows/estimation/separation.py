@@ -242,7 +242,7 @@ def _no_separation_certificate(
     between the null space of Z' (residuals of an unweighted least-squares fit, i.e. the fast,
     well-conditioned demeaning) and {λ >= 1 on the zeros}, with the shortfalls accumulated
     (which speeds up the slow tail; any λ will do as long as it passes the check). Each
-    demeaning starts from the fixed-effect component of the previous pass (λ changes little
+    demeaning starts from the fixed-effect coefficients of the previous pass (λ changes little
     from pass to pass), and a candidate that is positive on every zero but fails the check is
     projected once more at ``polish_tol`` and checked again, so that the demeaning tolerance
     does not decide the outcome.
@@ -252,40 +252,39 @@ def _no_separation_certificate(
     """
     zero = y == 0
     has_fe = fe.shape[1] > 0
-    idx = None
     if has_fe:
-        from tradeflows.estimation.demean import demean_coef, fe_index
+        from tradeflows.estimation.demean import demean_fe_coef, fe_index, fe_residuals
 
         fe = _recode(fe)
         idx = fe_index(fe)
+        unit = np.ones(y.size)
+        # fixed-effect coefficients of X and of λ, each the warm start of the next demeaning
+        xcoef = np.zeros((int(idx.starts[-1]), X.shape[1]))
+        lcoef = np.zeros((int(idx.starts[-1]), 1))
     xcache: dict[float, np.ndarray] = {}
-    xcomp: list[np.ndarray] = []  # the last fixed-effect component of X (warm start)
 
     def xbasis(tol: float) -> np.ndarray:
         """Orthonormal basis of the demeaned regressors (demeaned at ``tol``)."""
         if tol not in xcache:
             Xd = X
             if has_fe and X.shape[1]:
-                Xd, comp, _, _, _ = demean_coef(X, idx, tol=tol,
-                                                init=xcomp[-1] if xcomp else None)
-                xcomp[:] = [comp]
+                demean_fe_coef(X, idx, unit, xcoef, tol=tol, warm=True)
+                Xd = fe_residuals(X, idx, xcoef)
             xcache[tol] = _orthonormal_basis(Xd)
         return xcache[tol]
 
-    init: np.ndarray | None = None
-
-    def project(lam: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray | None]:
-        """Residual of λ on [X, dummies] and the fixed-effect component (warm start)."""
-        fit = None
+    def project(lam: np.ndarray, tol: float) -> np.ndarray:
+        """Residual of λ on [X, dummies]."""
         if has_fe:
-            e, fit, _, _, _ = demean_coef(lam, idx, tol=tol, init=init)
-            e = e[:, 0]
+            col = lam[:, None]
+            demean_fe_coef(col, idx, unit, lcoef, tol=tol, warm=True)
+            e = fe_residuals(col, idx, lcoef)[:, 0]
         else:
             e = lam.copy()
         B = xbasis(tol)
         if B.shape[1]:
             e -= B @ (B.T @ e)
-        return e, fit
+        return e
 
     def verified(e: np.ndarray) -> bool:
         scale = np.abs(e).max()
@@ -299,12 +298,12 @@ def _no_separation_certificate(
     lam = zero.astype(np.float64)
     push = np.zeros(y.size)
     for _ in range(maxiter):
-        e, init = project(lam, demean_tol)
+        e = project(lam, demean_tol)
         if e[zero].min() > 1e-6 * np.abs(e).max():
             if verified(e):
                 return True
             if has_fe:
-                e, init = project(lam, polish_tol)
+                e = project(lam, polish_tol)
                 if verified(e):
                     return True
         # project on {λ >= 1 on the zeros}, plus the accumulated shortfalls: rows that stay
