@@ -81,3 +81,48 @@ def test_solve_fixef_recovers_two_way_effects():
     # normalization: level 0 of the second dimension is 0
     np.testing.assert_allclose(alphas[1], b - b[0], atol=1e-10)
     np.testing.assert_allclose(alphas[0], a + b[0], atol=1e-10)
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_columns_demeaned_together_equal_each_alone(problem, k):
+    """Columns advance together through the sweeps (up to four per pass over the rows), but
+    each keeps its own iterates and stopping point: six columns at once (two passes per
+    sweep while more than four run, columns stopping at different sweeps) give bitwise the
+    same coefficients and sweep counts as one column at a time."""
+    X, fe, w = problem
+    rng = np.random.default_rng(11)
+    # an absorbed column (a function of the first dimension's levels) stops after a few
+    # sweeps, a zero column takes none
+    X6 = np.column_stack([X, 0.3 * fe[:, 0], rng.normal(size=len(X)) * fe[:, 1],
+                          np.zeros(len(X))])
+    idx = fe_index(fe[:, :k])
+    _, _, together, most, _ = demean_coef(X6, idx, w, tol=1e-11)
+    sweeps = []
+    for j in range(X6.shape[1]):
+        _, _, alone, s, _ = demean_coef(X6[:, j], idx, w, tol=1e-11)
+        np.testing.assert_array_equal(together[:, j], alone[:, 0])
+        sweeps.append(s)
+    assert most == max(sweeps) and len(set(sweeps)) > 1
+
+
+def test_narrow_codes_and_visit_dimension_do_not_change_results(problem):
+    """The layout stores codes as uint16 when there are at most 65,536 levels (else int32),
+    and visits rows through the dimension closest to the rows' order: the same coefficients
+    either way (bitwise for the codes' width; to rounding for the visit order, which only
+    changes the order in which a row's coefficients are added)."""
+    from dataclasses import replace
+
+    X, fe, w = problem
+    order = np.lexsort((fe[:, 1], fe[:, 2]))  # rows in the order of the third dimension
+    Xs, fes, ws = X[order], fe[order], w[order]
+    idx = fe_index(fes)
+    assert idx.other.dtype == np.uint16 and idx.visit == 2
+    wide = replace(idx, other=idx.other.astype(np.int32))
+    first = replace(idx, visit=0)
+    out, _, coef, _, _ = demean_coef(Xs, idx, ws, tol=1e-12)
+    out_wide, _, coef_wide, _, _ = demean_coef(Xs, wide, ws, tol=1e-12)
+    out_first, _, _, _, _ = demean_coef(Xs, first, ws, tol=1e-12)
+    np.testing.assert_array_equal(coef_wide, coef)
+    np.testing.assert_array_equal(out_wide, out)
+    np.testing.assert_allclose(out_first, out, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(out, _reference(Xs, fes, ws), rtol=0, atol=1e-9)

@@ -3,7 +3,9 @@
 The fixed effects are absorbed by alternating projections (Gauss-Seidel sweeps over the
 fixed-effect dimensions) carried out in the space of the fixed-effect *coefficients*, as in
 fixest, with Irons-Tuck acceleration. Each column has its own fixed point (and stops when it
-has converged). One fixed-effect dimension is exact after one pass.
+has converged), but the columns advance together: a sweep reads the weights and codes once
+for up to four columns, which is what a sweep costs (it is bound by memory traffic, not by
+arithmetic). One fixed-effect dimension is exact after one pass.
 
 Parallel without races or thread-dependent results: the rows are laid out once per
 :class:`FEIndex` grouped by each dimension's levels (a counting sort), so that a sweep
