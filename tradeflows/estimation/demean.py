@@ -144,35 +144,25 @@ def fe_index(fe: np.ndarray | FEIndex) -> FEIndex:
 
 
 @njit(parallel=True, cache=True)
-def _permute(w, order, out):
-    for t in prange(order.size):
-        out[t] = w[order[t]]
-
-
-@njit(parallel=True, cache=True)
-def _level_totals(wp, ptr, out):
-    """out[g] = sum of the weights wp (in the grouped layout) over the positions of level g."""
-    for g in prange(ptr.size - 1):
-        acc = 0.0
-        for t in range(ptr[g], ptr[g + 1]):
-            acc += wp[t]
-        out[g] = acc
-
-
-@njit(parallel=True, cache=True)
-def _weighted_sums(x, init, w, order, ptr, out):
-    """out[g, j] = sum of w_i (x[i, j] - init[i, j]) over the rows i of level g, every level
-    of every dimension, all columns in one pass (init with 0 rows: none)."""
+def _grouped_sums(x, init, w, order, ptr, wp, sumw, out):
+    """One pass over every level g of every dimension: wp[t] <- the weight of the row at
+    position t (the weights in the grouped layout), sumw[g] <- the sum of w over the rows of
+    level g, out[g, j] <- the sum of w_i (x[i, j] - init[i, j]) (init with 0 rows: none)."""
     has_init = init.shape[0] == x.shape[0]
     m = x.shape[1]
     for g in prange(ptr.size - 1):
         for j in range(m):
             out[g, j] = 0.0
+        total = 0.0
         for t in range(ptr[g], ptr[g + 1]):
             i = order[t]
+            wi = w[i]
+            wp[t] = wi
+            total += wi
             for j in range(m):
                 v = x[i, j] - init[i, j] if has_init else x[i, j]
-                out[g, j] += w[i] * v
+                out[g, j] += wi * v
+        sumw[g] = total
 
 
 @njit(inline="always")
@@ -439,21 +429,19 @@ def _demean_all(x, init, icoef, w, starts, ptr, order, other, tol, maxiter, coef
     # the weights in the grouped layout: in the caller's workspace when it has room (repeated
     # calls then do not allocate and free (k n,) arrays, which fragments the heap)
     wp = work[:order.size] if work.size >= order.size else np.empty(order.size)
-    _permute(w, order, wp)
     sumw = np.empty(ncoef)
-    _level_totals(wp, ptr, sumw)
+    wx = np.empty((ncoef, m))
+    _grouped_sums(x, init[:0], w, order, ptr, wp, sumw, wx)
     invw = np.zeros(ncoef)
     for g in range(ncoef):
         if sumw[g] > 0:
             invw[g] = 1.0 / sumw[g]
-    wx = np.empty((ncoef, m))
-    _weighted_sums(x, init[:0], w, order, ptr, wx)
     scale = np.zeros(m)
     for g in range(ncoef):
         for j in range(m):
             scale[j] = max(scale[j], abs(wx[g, j] * invw[g]))
     if init.shape[0] == n:
-        _weighted_sums(x, init, w, order, ptr, wx)
+        _grouped_sums(x, init, w, order, ptr, wp, sumw, wx)
     if icoef.shape[0] > 0:  # minus the group sums of w times each row's fitted component
         for g in range(ncoef):
             for j in range(m):
