@@ -79,10 +79,11 @@ def _working(eta, off, y, w, M, W):
 
 
 @njit(inline="always")
-def _demeaned_row(M, coef, i, g, t, other, r):
-    """r <- row i of M minus its fixed-effect component (g: its level in the first dimension,
-    t: its position there, -1 without fixed effects)."""
-    for a in range(M.shape[1]):
+def _demeaned_row(M, coef, i, g, t, other, r, first):
+    """r[first:] <- row i of M minus its fixed-effect component, columns first.. (g: its level
+    in the dimension its rows are visited through, t: its position there; g = -1 without
+    fixed effects)."""
+    for a in range(first, M.shape[1]):
         c = 0.0
         if g >= 0:
             c = coef[g, a]
@@ -112,7 +113,7 @@ def _wls(M, coef, W, ptr, order, other, glo, ghi):
             lo, hi = _positions(g, has_fe, ptr)
             for t in range(lo, hi):
                 i = order[t] if has_fe else t
-                _demeaned_row(M, coef, i, g if has_fe else -1, t, other, r)
+                _demeaned_row(M, coef, i, g if has_fe else -1, t, other, r, 0)
                 wi = W[i]
                 for a in range(p):
                     v = wi * r[a + 1]
@@ -137,25 +138,26 @@ def _linear_predictor(M, coef, beta, off, out, ptr, order, other, glo, ghi):
     """eta = offset + (fixed-effect component of z) + X~ beta: the fitted linear predictor of
     the WLS step, built from the component itself rather than as z - (z~ - X~ beta), which
     loses all precision on a row whose working value z = eta + (y - mu) / mu is huge (a
-    positive flow with a tiny fitted value). Rows visited as in :func:`_wls`."""
+    positive flow with a tiny fitted value). Rows visited as in :func:`_wls` (each level by
+    one thread: no sums across levels)."""
     n, m = M.shape
     has_fe = ghi > glo
-    for blk in prange(_BLOCKS):
+    units = ghi - glo if has_fe else n
+    for u in prange(units):
         r = np.empty(m)
-        first, last = _block(blk, _BLOCKS, glo, ghi, n)
-        for g in range(first, last):
-            lo, hi = _positions(g, has_fe, ptr)
-            for t in range(lo, hi):
-                i = order[t] if has_fe else t
-                _demeaned_row(M, coef, i, g if has_fe else -1, t, other, r)
-                e = off[i]
-                if has_fe:  # the component of z from its coefficients
-                    e += coef[g, 0]
-                    for p in range(other.shape[0]):
-                        e += coef[other[p, t], 0]
-                for a in range(m - 1):
-                    e += r[a + 1] * beta[a]
-                out[i] = e
+        g = glo + u  # (without fixed effects glo = 0: g is the row)
+        lo, hi = _positions(g, has_fe, ptr)
+        for t in range(lo, hi):
+            i = order[t] if has_fe else t
+            _demeaned_row(M, coef, i, g if has_fe else -1, t, other, r, 1)  # X~ only
+            e = off[i]
+            if has_fe:  # the component of z from its coefficients
+                e += coef[g, 0]
+                for p in range(other.shape[0]):
+                    e += coef[other[p, t], 0]
+            for a in range(m - 1):
+                e += r[a + 1] * beta[a]
+            out[i] = e
 
 
 @njit(parallel=True, cache=True)
