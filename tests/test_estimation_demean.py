@@ -126,3 +126,25 @@ def test_narrow_codes_and_visit_dimension_do_not_change_results(problem):
     np.testing.assert_array_equal(out_wide, out)
     np.testing.assert_allclose(out_first, out, rtol=0, atol=1e-12)
     np.testing.assert_allclose(out, _reference(Xs, fes, ws), rtol=0, atol=1e-9)
+
+
+def test_ssr_check_matches_numpy(problem):
+    """The SSR behind the every-200-sweeps stopping rule: the weighted squared residuals of
+    x - init - (the rows' warm-start coefficients) - (the rows' coefficients), as NumPy sums
+    them from the flat codes."""
+    from tradeflows.estimation.demean import _ssr
+
+    X, fe, w = problem
+    rng = np.random.default_rng(5)
+    idx = fe_index(fe)
+    flat = fe + idx.starts[:-1]
+    init = rng.normal(size=X.shape)
+    icoef = rng.normal(size=(int(idx.starts[-1]), X.shape[1]))
+    a = rng.normal(size=int(idx.starts[-1]))
+    levels = (int(idx.starts[idx.visit]), int(idx.starts[idx.visit + 1]))
+    full = _ssr(X, init, icoef, 1, w, idx.ptr, idx.order, idx.other, *levels, a)
+    r = X[:, 1] - init[:, 1] - icoef[flat, 1].sum(axis=1) - a[flat].sum(axis=1)
+    assert full == pytest.approx((w * r * r).sum(), rel=1e-13)
+    plain = _ssr(X, init[:0], icoef[:0], 0, w, idx.ptr, idx.order, idx.other, *levels, a)
+    r = X[:, 0] - a[flat].sum(axis=1)
+    assert plain == pytest.approx((w * r * r).sum(), rel=1e-13)

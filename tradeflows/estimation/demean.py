@@ -165,19 +165,6 @@ def _grouped_sums(x, init, w, order, ptr, wp, sumw, out):
         sumw[g] = total
 
 
-@njit(inline="always")
-def _net_value(x, init, icoef, j, i, g, t, other, has_init, has_icoef):
-    """x[i, j] - init[i, j] - (row i's coefficients in icoef[:, j]) for the row at position t
-    of level g (see :func:`_ssr`)."""
-    v = x[i, j] - init[i, j] if has_init else x[i, j]
-    if has_icoef:
-        c = icoef[g, j]
-        for p in range(other.shape[0]):
-            c += icoef[other[p, t], j]
-        v -= c
-    return v
-
-
 @njit(parallel=True, cache=True)
 def _update_dim(A, wx, wp, invw, ptr, other, lo, hi, c0, width, out):
     """Levels lo..hi-1 of one dimension, columns c0..c0+width-1 (width <= 4) of A (ncoef, m):
@@ -311,7 +298,13 @@ def _ssr(x, init, icoef, j, w, ptr, order, other, glo, ghi, a):
         total = 0.0
         for t in range(ptr[g], ptr[g + 1]):
             i = order[t]
-            r = _net_value(x, init, icoef, j, i, g, t, other, has_init, has_icoef) - a[g]
+            r = x[i, j] - init[i, j] if has_init else x[i, j]
+            if has_icoef:  # minus the row's coefficients in icoef
+                c = icoef[g, j]
+                for p in range(km1):
+                    c += icoef[other[p, t], j]
+                r -= c
+            r -= a[g]
             for p in range(km1):
                 r -= a[other[p, t]]
             total += w[i] * r * r
