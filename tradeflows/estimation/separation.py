@@ -80,15 +80,15 @@ def _recode(fe: np.ndarray) -> np.ndarray:
     return out
 
 
-def _orthonormal_basis(A: np.ndarray) -> np.ndarray:
-    """(n, r) orthonormal basis of the column space of A (n, p), r its numerical rank (from
-    the SVD of A's R factor: two passes over A instead of an SVD of A)."""
+def _basis_coefficients(A: np.ndarray) -> np.ndarray:
+    """(p, r) T such that A @ T is an orthonormal basis of the column space of A (n, p), r its
+    numerical rank (from the SVD of A's R factor: two passes over A instead of an SVD of A)."""
     if A.shape[1] == 0:
-        return A
+        return np.zeros((0, 0))
     r = np.linalg.qr(A, mode="r")
     _, sv, vt = np.linalg.svd(r)
     keep = sv > sv.max(initial=0.0) * max(A.shape) * 10 * np.finfo(np.float64).eps
-    return A @ (vt[keep].T / sv[keep])
+    return vt[keep].T / sv[keep]
 
 
 def fe_separation(y: np.ndarray, fe: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
@@ -232,59 +232,66 @@ def _projector(Z: sparse.csr_matrix, w: np.ndarray) -> Callable[[np.ndarray], np
 
 def _no_separation_certificate(
     y: np.ndarray, X: np.ndarray, fe: np.ndarray, *, maxiter: int = 100,
-    demean_tol: float = 1e-6, polish_tol: float = 1e-11,
+    polish_tol: float = 1e-11, xtol: float = 1e-4,
 ) -> bool:
     """True when a proof that no observation is separated is found (False: no proof found).
 
     By Stiemke's lemma, no z = Zb (Z = [X, dummies]) can be >= 0 and nonzero on the zeros and
     0 on the positives if some λ with Z'λ = 0 is > 0 on every zero (λ free on the positives):
     0 = b'Z'λ = Σ_zeros λ_i z_i > 0 would follow. λ is sought by alternating projections
-    between the null space of Z' (residuals of an unweighted least-squares fit, i.e. the fast,
-    well-conditioned demeaning) and {λ >= 1 on the zeros}, with the shortfalls accumulated
-    (which speeds up the slow tail; any λ will do as long as it passes the check). Each
-    demeaning starts from the fixed-effect coefficients of the previous pass (λ changes little
-    from pass to pass), and a candidate that is positive on every zero but fails the check is
-    projected once more at ``polish_tol`` and checked again, so that the demeaning tolerance
-    does not decide the outcome.
-    The result is verified directly before it is trusted: every group sum of λ per fixed
-    effect below 1e-8·max|λ|, X'λ below 1e-8 of |X|'|λ|, min λ on the zeros above
-    1e-6·max|λ|.
+    between the null space of Z' and {λ >= 1 on the zeros}, with the shortfalls accumulated
+    (which speeds up the slow tail; any λ will do as long as it passes the check).
+
+    The search projects inexactly and cheaply: each pass is one demeaning sweep of
+    t = v - Xγ started from the fixed-effect coefficients of the previous pass (v changes
+    little from pass to pass), then the regressors' part is taken out with a basis of X
+    demeaned once at ``xtol`` (γ and the warm start absorb it, so the errors of that basis
+    are corrected by the later passes). A candidate that is positive on every zero is then
+    projected at ``polish_tol``, the regressors' part refined until it no longer changes, and
+    checked directly before it is trusted: every group sum of λ per fixed effect below
+    1e-8·max|λ|, X'λ below 1e-8 of |X|'|λ|, min λ on the zeros above 1e-6·max|λ|.
     """
     zero = y == 0
     has_fe = fe.shape[1] > 0
+    fe = _recode(fe)
     if has_fe:
         from tradeflows.estimation.demean import demean_fe_coef, fe_index, fe_residuals
 
-        fe = _recode(fe)
         idx = fe_index(fe)
         unit = np.ones(y.size)
-        # fixed-effect coefficients of X and of λ, each the warm start of the next demeaning
-        xcoef = np.zeros((int(idx.starts[-1]), X.shape[1]))
-        lcoef = np.zeros((int(idx.starts[-1]), 1))
-    xcache: dict[float, np.ndarray] = {}
+        ncoef = int(idx.starts[-1])
+        xcoef = np.zeros((ncoef, X.shape[1]))  # of X, at xtol
+        lcoef = np.zeros((ncoef, 1))  # of t = v - Xγ, the warm start of the next pass
+        if X.shape[1]:
+            demean_fe_coef(X, idx, unit, xcoef, tol=xtol, warm=False)
+        Xd = fe_residuals(X, idx, xcoef)
+    else:
+        Xd = X
+    T = _basis_coefficients(Xd)  # Xd @ T: orthonormal basis of the demeaned regressors
+    B = Xd @ T
+    del Xd
+    gamma = np.zeros(X.shape[1])
 
-    def xbasis(tol: float) -> np.ndarray:
-        """Orthonormal basis of the demeaned regressors (demeaned at ``tol``)."""
-        if tol not in xcache:
-            Xd = X
-            if has_fe and X.shape[1]:
-                demean_fe_coef(X, idx, unit, xcoef, tol=tol, warm=True)
-                Xd = fe_residuals(X, idx, xcoef)
-            xcache[tol] = _orthonormal_basis(Xd)
-        return xcache[tol]
+    def residual(v: np.ndarray, tol: float, sweeps: int) -> np.ndarray:
+        """v - Xγ minus its fixed-effect component (to ``tol`` or after ``sweeps``)."""
+        t = v - X @ gamma if X.shape[1] else v.copy()
+        if not has_fe:
+            return t
+        col = t[:, None]
+        demean_fe_coef(col, idx, unit, lcoef, tol=tol, maxiter=sweeps, warm=True)
+        return fe_residuals(col, idx, lcoef, out=col)[:, 0]
 
-    def project(lam: np.ndarray, tol: float) -> np.ndarray:
-        """Residual of λ on [X, dummies]."""
+    def without_regressors(r: np.ndarray) -> tuple[np.ndarray, float]:
+        """r minus its part along the demeaned regressors (moved into γ and the warm start);
+        also the largest change of γ."""
+        nonlocal gamma
+        if not B.shape[1]:
+            return r, 0.0
+        delta = T @ (B.T @ r)
+        gamma = gamma + delta
         if has_fe:
-            col = lam[:, None]
-            demean_fe_coef(col, idx, unit, lcoef, tol=tol, warm=True)
-            e = fe_residuals(col, idx, lcoef)[:, 0]
-        else:
-            e = lam.copy()
-        B = xbasis(tol)
-        if B.shape[1]:
-            e -= B @ (B.T @ e)
-        return e
+            lcoef[:, 0] -= xcoef @ delta
+        return r - B @ (B.T @ r), float(np.abs(delta).max())
 
     def verified(e: np.ndarray) -> bool:
         scale = np.abs(e).max()
@@ -295,21 +302,30 @@ def _no_separation_certificate(
         checks += [np.abs(np.bincount(fe[:, j], weights=e)) / scale for j in range(fe.shape[1])]
         return bool(max((c.max(initial=0.0) for c in checks), default=0.0) < 1e-8)
 
-    lam = zero.astype(np.float64)
+    def polished(v: np.ndarray) -> tuple[bool, np.ndarray]:
+        """(the projection of v passes the check, that projection)."""
+        for _ in range(8):
+            r = residual(v, polish_tol, 100_000)
+            e, change = without_regressors(r)
+            if verified(r):
+                return True, r
+            if change <= 1e-13 * max(np.abs(gamma).max(initial=0.0), 1.0):
+                break
+        return False, e
+
+    v = zero.astype(np.float64)
     push = np.zeros(y.size)
     for _ in range(maxiter):
-        e = project(lam, demean_tol)
+        e, _ = without_regressors(residual(v, polish_tol, 1))
         if e[zero].min() > 1e-6 * np.abs(e).max():
-            if verified(e):
+            ok, e = polished(v)
+            if ok:
                 return True
-            if has_fe:
-                e = project(lam, polish_tol)
-                if verified(e):
-                    return True
         # project on {λ >= 1 on the zeros}, plus the accumulated shortfalls: rows that stay
-        # short are pushed harder at each pass (11 passes instead of 87 on the penppml panel)
-        push += np.where(zero, np.maximum(1.0 - e, 0.0), 0.0)
-        lam = np.where(zero, np.maximum(e, 1.0) + push, e)
+        # short are pushed harder at each pass
+        short = np.where(zero, np.maximum(1.0 - e, 0.0), 0.0)
+        push += short
+        v = np.where(zero, np.maximum(e, 1.0) + push, e)
     return False
 
 
