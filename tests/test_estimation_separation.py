@@ -14,7 +14,7 @@ from scipy.optimize import linprog
 
 from tradeflows.config import paths
 from tradeflows.errors import SpecificationError
-from tradeflows.estimation.separation import sample_mask, separation_mask
+from tradeflows.estimation.separation import sample_mask, separation_mask, simplex_separation
 from tradeflows.estimation.singletons import singleton_mask
 
 
@@ -321,3 +321,29 @@ def test_proof_of_no_separation_is_polished_before_the_check():
     assert not _no_separation_certificate(y, X, fe, maxiter=1)
     mask, _ = separation_mask(y, X, fe)
     assert not mask.any()
+
+
+def test_full_rank_shortcut_of_the_simplex_check():
+    """The simplex check skips its linear program only when the regressors (and constant) on
+    the positive rows are of full rank by a wide margin; a column that is collinear with the
+    others or with the constant on those rows sends it to the SVD and the program."""
+    from tradeflows.estimation.separation import _clearly_full_rank
+
+    rng = np.random.default_rng(3)
+    n = 400
+    y = np.where(rng.uniform(size=n) < 0.3, 0.0, 1.0)
+    X = rng.normal(size=(n, 3))
+    assert _clearly_full_rank(y, X, constant=True)
+    twin = X.copy()
+    twin[y > 0, 2] = 2.0 * X[y > 0, 0] - X[y > 0, 1]  # collinear on the positives only
+    assert not _clearly_full_rank(y, twin, constant=False)
+    flat = X.copy()
+    flat[y > 0, 1] = 5.0  # constant on the positives
+    assert _clearly_full_rank(y, flat, constant=False)
+    assert not _clearly_full_rank(y, flat, constant=True)
+    # the shortcut and the full check agree: only the collinear designs can separate
+    for design, constant in ((X, True), (twin, False), (flat, True)):
+        with_constant = np.column_stack([design, np.ones(n)]) if constant else design
+        expected = _lp_reference(y, with_constant)
+        np.testing.assert_array_equal(simplex_separation(y, design, constant=constant),
+                                      expected)

@@ -107,20 +107,49 @@ def fe_separation(y: np.ndarray, fe: np.ndarray, rows: np.ndarray | None = None)
     return out
 
 
-def simplex_separation(y: np.ndarray, X: np.ndarray, *, tol: float = 1e-7) -> np.ndarray:
-    """(n,) bool: observations separated by the columns of X, found by linear programming.
+def _clearly_full_rank(y: np.ndarray, X: np.ndarray, constant: bool) -> bool:
+    """The columns of X (n, p) (and a constant), each scaled to unit norm, restricted to the
+    rows with y > 0 have full column rank by a wide margin: the smallest eigenvalue of their
+    cross-product matrix is above 1e-8 (singular values above 1e-4, far above both its
+    rounding, at most n·eps, and the rank threshold of the SVD, n·10·eps). One pass over the
+    positive rows, no copy of the design with its constant; when this fails the rank is
+    decided by the SVD of the R factor."""
+    pos = y > 0
+    npos = int(pos.sum())
+    Xp = X[pos]
+    gram = Xp.T @ Xp
+    sq = np.einsum("ij,ij->j", X, X)
+    if constant:
+        total = Xp.sum(axis=0)
+        gram = np.block([[gram, total[:, None]], [total[None, :], np.array([[float(npos)]])]])
+        sq = np.r_[sq, float(y.size)]
+    if npos < gram.shape[0] or not (sq > 0).all():
+        return False
+    scaled = gram / np.sqrt(np.outer(sq, sq))
+    return bool(np.linalg.eigvalsh(scaled)[0] > 1e-8)
+
+
+def simplex_separation(y: np.ndarray, X: np.ndarray, *, constant: bool = False,
+                       tol: float = 1e-7) -> np.ndarray:
+    """(n,) bool: observations separated by the columns of X (and a constant column when
+    ``constant``), found by linear programming.
 
     Solves max Σ z over y=0 subject to z = X·γ, z = 0 on y > 0 and 0 <= z <= 1 on y = 0.
     The equality constraints are eliminated first: γ = N·δ with N a basis of the null space
     of X restricted to y > 0 (columns scaled to unit norm), so the program has r = dim(N)
-    variables and usually r = 0 (no separation possible, nothing to solve). The optimum is a
+    variables and usually r = 0 (no separation possible, nothing to solve: then settled from
+    the cross-products of X alone, see ``_clearly_full_rank``). The optimum is a
     certificate; as it need not cover every separated observation at once, the program is
     re-solved on the zeros not yet found until it finds none.
     """
     n = y.size
     found = np.zeros(n, dtype=bool)
-    if X.shape[1] == 0 or n == 0:
+    if (X.shape[1] == 0 and not constant) or n == 0:
         return found
+    if (y > 0).any() and _clearly_full_rank(y, X, constant):
+        return found
+    if constant:
+        X = np.column_stack([X, np.ones(n)])
     norms = np.sqrt((X**2).sum(axis=0))
     Xs = X[:, norms > 0] / norms[norms > 0]
     pos = y > 0
@@ -488,10 +517,7 @@ def separation_mask(
                 continue
             sep = fe_separation(ys, fe, rows)
         elif method == "simplex":
-            Xs = X[rows]
-            if fe.shape[1]:
-                Xs = np.column_stack([Xs, np.ones(rows.size)])
-            sep = simplex_separation(ys, Xs)
+            sep = simplex_separation(ys, X[rows], constant=fe.shape[1] > 0)
         else:
             sep = relu_separation(ys, X[rows], fe[rows], tol=tol)
         mask[rows[sep]] = True
