@@ -144,10 +144,11 @@ def fe_index(fe: np.ndarray | FEIndex) -> FEIndex:
 
 
 @njit(parallel=True, cache=True)
-def _grouped_sums(x, init, w, order, ptr, wp, sumw, out):
+def _grouped_sums(x, init, w, order, ptr, wp, sumw, out, wp_ready):
     """One pass over every level g of every dimension: wp[t] <- the weight of the row at
-    position t (the weights in the grouped layout), sumw[g] <- the sum of w over the rows of
-    level g, out[g, j] <- the sum of w_i (x[i, j] - init[i, j]) (init with 0 rows: none)."""
+    position t (the weights in the grouped layout; when ``wp_ready`` wp already holds them
+    and w is not read), sumw[g] <- the sum of w over the rows of level g, out[g, j] <- the
+    sum of w_i (x[i, j] - init[i, j]) (init with 0 rows: none)."""
     has_init = init.shape[0] == x.shape[0]
     m = x.shape[1]
     for g in prange(ptr.size - 1):
@@ -156,8 +157,11 @@ def _grouped_sums(x, init, w, order, ptr, wp, sumw, out):
         total = 0.0
         for t in range(ptr[g], ptr[g + 1]):
             i = order[t]
-            wi = w[i]
-            wp[t] = wi
+            if wp_ready:
+                wi = wp[t]
+            else:
+                wi = w[i]
+                wp[t] = wi
             total += wi
             for j in range(m):
                 v = x[i, j] - init[i, j] if has_init else x[i, j]
@@ -407,13 +411,15 @@ def _fixed_points(x, init, icoef, live, wx, w, wp, order, ptr, other, starts, in
 
 
 @njit(cache=True)
-def _demean_all(x, init, icoef, w, starts, ptr, order, other, tol, maxiter, coef, work):
+def _demean_all(x, init, icoef, w, starts, ptr, order, other, tol, maxiter, coef, work,
+                wp_ready=False):
     """FE coefficients (into coef (ncoef, m)) of every column of x - init - D icoef (x: (n, m);
     init: (n, m) or (0, m) for none; icoef: (ncoef, m) coefficients of a previous solution,
     or (0, m) for none). Convergence: |change| <= tol * (|coef| + scale) with
     scale the largest weighted mean of x over the levels of any dimension (the size of the
     fixed effects, which a few rows with huge values and tiny weights cannot inflate).
-    work: (k n,) float64 workspace, or smaller for none.
+    work: (k n,) float64 workspace, or smaller for none; wp_ready: it already holds w in the
+    grouped layout (left there by a previous call with the same weights and index).
     Returns (most sweeps of any column, sweeps of all columns, all converged)."""
     k = starts.size - 1
     n = x.shape[0]
@@ -424,7 +430,7 @@ def _demean_all(x, init, icoef, w, starts, ptr, order, other, tol, maxiter, coef
     wp = work[:order.size] if work.size >= order.size else np.empty(order.size)
     sumw = np.empty(ncoef)
     wx = np.empty((ncoef, m))
-    _grouped_sums(x, init[:0], w, order, ptr, wp, sumw, wx)
+    _grouped_sums(x, init[:0], w, order, ptr, wp, sumw, wx, wp_ready and work.size >= order.size)
     invw = np.zeros(ncoef)
     for g in range(ncoef):
         if sumw[g] > 0:
@@ -434,7 +440,7 @@ def _demean_all(x, init, icoef, w, starts, ptr, order, other, tol, maxiter, coef
         for j in range(m):
             scale[j] = max(scale[j], abs(wx[g, j] * invw[g]))
     if init.shape[0] == n:
-        _grouped_sums(x, init, w, order, ptr, wp, sumw, wx)
+        _grouped_sums(x, init, w, order, ptr, wp, sumw, wx, True)
     if icoef.shape[0] > 0:  # minus the group sums of w times each row's fitted component
         for g in range(ncoef):
             for j in range(m):
@@ -511,13 +517,15 @@ def _prepare(X, fe, weights):
 def demean_fe_coef(X: np.ndarray, idx: FEIndex, w: np.ndarray, coef: np.ndarray, *,
                    tol: float = 1e-8, maxiter: int = 10_000, warm: bool = True,
                    threads: int | None = None, work: np.ndarray | None = None,
-                   ) -> tuple[int, int, bool]:
+                   same_weights: bool = False) -> tuple[int, int, bool]:
     """In place, for repeated calls without (n, m) arrays: ``coef`` (ncoef, m) <- the
     fixed-effect coefficients of the columns of X (n, m) on the weights w (n,), on the flat
     coding of :class:`FEIndex` (row i's component: the sum of its levels' coefficients).
 
     warm: ``coef`` holds the coefficients of a previous call (e.g. with other weights), the
-    starting point. work: optional (k n,) float64 workspace reused across calls. Returns
+    starting point. work: optional (k n,) float64 workspace reused across calls;
+    same_weights: the previous call that used ``work`` had the same w and index (the weights'
+    grouped layout it left there is reused: one random-access read per position less). Returns
     (most sweeps of any column, sweeps summed over columns, converged).
     """
     m = X.shape[1]
@@ -529,7 +537,8 @@ def demean_fe_coef(X: np.ndarray, idx: FEIndex, w: np.ndarray, coef: np.ndarray,
     with using_threads(_threads(idx, threads)):
         most, total, conv = _demean_all(X, np.zeros((0, m)), icoef, w, idx.starts, idx.ptr,
                                         idx.order, idx.other, float(tol), int(maxiter), delta,
-                                        np.empty(0) if work is None else work)
+                                        np.empty(0) if work is None else work,
+                                        same_weights and work is not None)
     if warm:
         coef += delta
     else:

@@ -291,6 +291,8 @@ def _no_separation_certificate(
         ncoef = int(idx.starts[-1])
         xcoef = np.zeros((ncoef, X.shape[1]))  # of X, at xtol
         lcoef = np.zeros((ncoef, 1))  # of t = v - Xγ, the warm start of the next pass
+        work = np.empty(idx.order.size)  # the unit weights in the grouped layout, kept
+        calls = 0
         if X.shape[1]:
             demean_fe_coef(X, idx, unit, xcoef, tol=xtol, warm=False)
         Xd = fe_residuals(X, idx, xcoef)
@@ -306,8 +308,11 @@ def _no_separation_certificate(
         t = v - X @ gamma if X.shape[1] else v.copy()
         if not has_fe:
             return t
+        nonlocal calls
         col = t[:, None]
-        demean_fe_coef(col, idx, unit, lcoef, tol=tol, maxiter=sweeps, warm=True)
+        demean_fe_coef(col, idx, unit, lcoef, tol=tol, maxiter=sweeps, warm=True, work=work,
+                       same_weights=calls > 0)
+        calls += 1
         return fe_residuals(col, idx, lcoef, out=col)[:, 0]
 
     def without_regressors(r: np.ndarray) -> tuple[np.ndarray, float]:
@@ -378,6 +383,12 @@ def _relu_run(
     return None, maxiter
 
 
+def _at(a: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """a[rows] for rows from ``np.flatnonzero`` of a mask over a's rows; a itself (no copy)
+    when they are all of them."""
+    return a if rows.size == a.shape[0] else a[rows]
+
+
 def _reduce_singletons(y: np.ndarray, fe: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Exact reduction before the rectifier: (separated, active), both (n,) bool.
 
@@ -398,7 +409,7 @@ def _reduce_singletons(y: np.ndarray, fe: np.ndarray) -> tuple[np.ndarray, np.nd
         separated |= single & (y == 0)
         active &= ~single
         rows = np.flatnonzero(active)
-        zero_group = rows[fe_separation(y[rows], fe[rows])]
+        zero_group = rows[fe_separation(_at(y, rows), _at(fe, rows))]
         separated[zero_group] = True
         active[zero_group] = False
         if not single.any() and zero_group.size == 0:
@@ -442,13 +453,13 @@ def relu_separation(
     budget = maxiter
     while True:
         rows = np.flatnonzero(active)
-        sep, left = _reduce_singletons(y[rows], fe[rows])
+        sep, left = _reduce_singletons(_at(y, rows), _at(fe, rows))
         found[rows[sep]] = True
         active[rows[~left]] = False
         rows = rows[left]
         if rows.size == 0 or (y[rows] > 0).all():
             break
-        if _no_separation_certificate(y[rows], X[rows], fe[rows]):
+        if _no_separation_certificate(_at(y, rows), _at(X, rows), _at(fe, rows)):
             break
         ncols = X.shape[1] + sum(np.unique(fe[rows, j]).size for j in range(fe.shape[1]))
         if ncols > max_columns:
