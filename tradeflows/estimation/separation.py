@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 
 from tradeflows.errors import ConvergenceError, SpecificationError
 from tradeflows.estimation.singletons import _check_codes, singleton_mask
@@ -351,16 +352,36 @@ def _no_separation_certificate(
     push = np.zeros(y.size)
     for _ in range(maxiter):
         e, _ = without_regressors(residual(v, polish_tol, 1))
-        if e[zero].min() > 1e-6 * np.abs(e).max():
+        if _positive_on_zeros(e, zero):
             ok, e = polished(v)
             if ok:
                 return True
-        # project on {λ >= 1 on the zeros}, plus the accumulated shortfalls: rows that stay
-        # short are pushed harder at each pass
-        short = np.where(zero, np.maximum(1.0 - e, 0.0), 0.0)
-        push += short
-        v = np.where(zero, np.maximum(e, 1.0) + push, e)
+        _lift(e, zero, push, v)
     return False
+
+
+@njit(cache=True)
+def _positive_on_zeros(e: np.ndarray, zero: np.ndarray) -> bool:
+    """min of e over the zeros > 1e-6 · max |e| (e, zero: (n,))."""
+    low = np.inf
+    top = 0.0
+    for i in range(e.size):
+        top = max(top, abs(e[i]))
+        if zero[i]:
+            low = min(low, e[i])
+    return low > 1e-6 * top
+
+
+@njit(cache=True)
+def _lift(e: np.ndarray, zero: np.ndarray, push: np.ndarray, v: np.ndarray) -> None:
+    """v <- the projection of e on {λ >= 1 on the zeros} plus the accumulated shortfalls
+    (push += this pass's shortfalls: rows that stay short are pushed harder at each pass)."""
+    for i in range(e.size):
+        if zero[i]:
+            push[i] += max(1.0 - e[i], 0.0)
+            v[i] = max(e[i], 1.0) + push[i]
+        else:
+            v[i] = e[i]
 
 
 def _relu_run(
