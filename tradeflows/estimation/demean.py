@@ -144,29 +144,39 @@ def fe_index(fe: np.ndarray | FEIndex) -> FEIndex:
 
 
 @njit(parallel=True, cache=True)
-def _grouped_sums(x, init, w, order, ptr, wp, sumw, out, wp_ready):
-    """One pass over every level g of every dimension: wp[t] <- the weight of the row at
-    position t (the weights in the grouped layout; when ``wp_ready`` wp already holds them
-    and w is not read), sumw[g] <- the sum of w over the rows of level g, out[g, j] <- the
-    sum of w_i (x[i, j] - init[i, j]) (init with 0 rows: none)."""
+def _grouped_sums(x, init, w, order, ptr, other, vlo, vhi, wp, sumw, out, wp_ready):
+    """wp[t] <- the weight of the row at position t (the weights in the grouped layout; when
+    ``wp_ready`` wp already holds them and w is not read), sumw[g] <- the sum of w over the
+    rows of level g, out[g, j] <- the sum of w_i (x[i, j] - init[i, j]) over those rows (init
+    with 0 rows: none). The sums of w x are taken in one pass over the levels vlo..vhi-1 of
+    the dimension whose positions follow the rows' order most closely (``FEIndex.visit``):
+    each row's value is added to its level there and to its levels in the other dimensions,
+    whose totals stay in cache, so that x is read nearly in sequence instead of once per
+    dimension at random (one thread: the order of the additions does not depend on the
+    thread count)."""
     has_init = init.shape[0] == x.shape[0]
     m = x.shape[1]
+    km1 = other.shape[0]
     for g in prange(ptr.size - 1):
-        for j in range(m):
-            out[g, j] = 0.0
         total = 0.0
         for t in range(ptr[g], ptr[g + 1]):
-            i = order[t]
             if wp_ready:
                 wi = wp[t]
             else:
-                wi = w[i]
+                wi = w[order[t]]
                 wp[t] = wi
             total += wi
-            for j in range(m):
-                v = x[i, j] - init[i, j] if has_init else x[i, j]
-                out[g, j] += wi * v
         sumw[g] = total
+    out[:] = 0.0
+    for g in range(vlo, vhi):
+        for t in range(ptr[g], ptr[g + 1]):
+            i = order[t]
+            wi = wp[t]
+            for j in range(m):
+                v = wi * (x[i, j] - init[i, j] if has_init else x[i, j])
+                out[g, j] += v
+                for p in range(km1):
+                    out[other[p, t], j] += v
 
 
 @njit(parallel=True, cache=True)
@@ -411,8 +421,8 @@ def _fixed_points(x, init, icoef, live, wx, w, wp, order, ptr, other, starts, in
 
 
 @njit(cache=True)
-def _demean_all(x, init, icoef, w, starts, ptr, order, other, tol, maxiter, coef, work,
-                wp_ready=False):
+def _demean_all(x, init, icoef, w, starts, ptr, order, other, visit, tol, maxiter, coef,
+                work, wp_ready=False):
     """FE coefficients (into coef (ncoef, m)) of every column of x - init - D icoef (x: (n, m);
     init: (n, m) or (0, m) for none; icoef: (ncoef, m) coefficients of a previous solution,
     or (0, m) for none). Convergence: |change| <= tol * (|coef| + scale) with
@@ -430,7 +440,9 @@ def _demean_all(x, init, icoef, w, starts, ptr, order, other, tol, maxiter, coef
     wp = work[:order.size] if work.size >= order.size else np.empty(order.size)
     sumw = np.empty(ncoef)
     wx = np.empty((ncoef, m))
-    _grouped_sums(x, init[:0], w, order, ptr, wp, sumw, wx, wp_ready and work.size >= order.size)
+    vlo, vhi = starts[visit], starts[visit + 1]
+    _grouped_sums(x, init[:0], w, order, ptr, other, vlo, vhi, wp, sumw, wx,
+                  wp_ready and work.size >= order.size)
     invw = np.zeros(ncoef)
     for g in range(ncoef):
         if sumw[g] > 0:
@@ -440,7 +452,7 @@ def _demean_all(x, init, icoef, w, starts, ptr, order, other, tol, maxiter, coef
         for j in range(m):
             scale[j] = max(scale[j], abs(wx[g, j] * invw[g]))
     if init.shape[0] == n:
-        _grouped_sums(x, init, w, order, ptr, wp, sumw, wx, True)
+        _grouped_sums(x, init, w, order, ptr, other, vlo, vhi, wp, sumw, wx, True)
     if icoef.shape[0] > 0:  # minus the group sums of w times each row's fitted component
         for g in range(ncoef):
             for j in range(m):
@@ -536,7 +548,8 @@ def demean_fe_coef(X: np.ndarray, idx: FEIndex, w: np.ndarray, coef: np.ndarray,
     icoef = coef if warm else np.zeros((0, m))
     with using_threads(_threads(idx, threads)):
         most, total, conv = _demean_all(X, np.zeros((0, m)), icoef, w, idx.starts, idx.ptr,
-                                        idx.order, idx.other, float(tol), int(maxiter), delta,
+                                        idx.order, idx.other, idx.visit, float(tol),
+                                        int(maxiter), delta,
                                         np.empty(0) if work is None else work,
                                         same_weights and work is not None)
     if warm:
@@ -581,8 +594,8 @@ def demean_coef(X: np.ndarray, fe: np.ndarray | FEIndex, weights: np.ndarray | N
     fitted = np.empty((n, m))
     with using_threads(_threads(idx, threads)):
         sweeps, _, conv = _demean_all(X2, init2, np.zeros((0, m)), w, idx.starts, idx.ptr,
-                                      idx.order, idx.other, float(tol), int(maxiter), coef,
-                                      np.empty(0))
+                                      idx.order, idx.other, idx.visit, float(tol),
+                                      int(maxiter), coef, np.empty(0))
         _apply(X2, idx.ptr, idx.order, idx.other, *idx.visit_levels, coef, init2, out, fitted)
     return out, fitted, coef, int(sweeps), bool(conv)
 
@@ -621,8 +634,8 @@ def solve_fixef(d: np.ndarray, fe: np.ndarray | FEIndex, *, tol: float = 1e-13,
     coef = np.zeros((int(idx.starts[-1]), 1))
     with using_threads(_threads(idx, None)):
         _, _, conv = _demean_all(x, np.zeros((0, 1)), np.zeros((0, 1)), np.ones(idx.n),
-                                 idx.starts, idx.ptr, idx.order, idx.other, float(tol),
-                                 int(maxiter), coef, np.empty(0))
+                                 idx.starts, idx.ptr, idx.order, idx.other, idx.visit,
+                                 float(tol), int(maxiter), coef, np.empty(0))
     starts = idx.starts
     alphas = [coef[starts[q]:starts[q + 1], 0].copy() for q in range(idx.k)]
     for q in range(1, len(alphas)):
