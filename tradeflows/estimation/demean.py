@@ -27,6 +27,7 @@ __all__ = ["demean", "demean_coef", "demean_fe_coef", "fe_residuals", "FEIndex",
            "solve_fixef"]
 
 _BLOCK = 1 << 16  # rows per block of the fixed-order parallel sums
+_CHUNKS = 8  # fixed chunks of the group-sum pass (each with its own (ncoef, m) totals)
 PARALLEL_MIN_ROWS = 100_000  # below this, one thread: a sweep is too short to share out
 
 
@@ -152,8 +153,9 @@ def _grouped_sums(x, init, w, order, ptr, other, vlo, vhi, wp, sumw, out, wp_rea
     the dimension whose positions follow the rows' order most closely (``FEIndex.visit``):
     each row's value is added to its level there and to its levels in the other dimensions,
     whose totals stay in cache, so that x is read nearly in sequence instead of once per
-    dimension at random (one thread: the order of the additions does not depend on the
-    thread count)."""
+    dimension at random. The levels are split into _CHUNKS fixed chunks, each adding into
+    its own copy of the other dimensions' totals, combined in chunk order: the result does
+    not depend on the thread count."""
     has_init = init.shape[0] == x.shape[0]
     m = x.shape[1]
     km1 = other.shape[0]
@@ -167,16 +169,29 @@ def _grouped_sums(x, init, w, order, ptr, other, vlo, vhi, wp, sumw, out, wp_rea
                 wp[t] = wi
             total += wi
         sumw[g] = total
-    out[:] = 0.0
-    for g in range(vlo, vhi):
-        for t in range(ptr[g], ptr[g + 1]):
-            i = order[t]
-            wi = wp[t]
+    # chunks of the visit dimension's levels add into their own copies of the other
+    # dimensions' totals, summed in chunk order afterwards: parallel, thread-count free
+    ncoef = ptr.size - 1
+    part = np.zeros((_CHUNKS, ncoef, m))
+    for c in prange(_CHUNKS):
+        for g in range(vlo + (vhi - vlo) * c // _CHUNKS, vlo + (vhi - vlo) * (c + 1) // _CHUNKS):
             for j in range(m):
-                v = wi * (x[i, j] - init[i, j] if has_init else x[i, j])
-                out[g, j] += v
-                for p in range(km1):
-                    out[other[p, t], j] += v
+                out[g, j] = 0.0
+            for t in range(ptr[g], ptr[g + 1]):
+                i = order[t]
+                wi = wp[t]
+                for j in range(m):
+                    v = wi * (x[i, j] - init[i, j] if has_init else x[i, j])
+                    out[g, j] += v
+                    for p in range(km1):
+                        part[c, other[p, t], j] += v
+    for h in prange(ncoef):
+        if h < vlo or h >= vhi:
+            for j in range(m):
+                total = 0.0
+                for c in range(_CHUNKS):
+                    total += part[c, h, j]
+                out[h, j] = total
 
 
 @njit(parallel=True, cache=True)
