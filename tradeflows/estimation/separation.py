@@ -325,11 +325,12 @@ def _no_separation_certificate(
         nonlocal gamma
         if not B.shape[1]:
             return r, 0.0
-        delta = T @ (B.T @ r)
+        along = B.T @ r
+        delta = T @ along
         gamma = gamma + delta
         if has_fe:
             lcoef[:, 0] -= xcoef @ delta
-        return r - B @ (B.T @ r), float(np.abs(delta).max())
+        return r - B @ along, float(np.abs(delta).max())
 
     def verified(e: np.ndarray) -> bool:
         scale = np.abs(e).max()
@@ -354,7 +355,7 @@ def _no_separation_certificate(
     v = zero.astype(np.float64)
     push = np.zeros(y.size)
     for _ in range(maxiter):
-        e, _ = without_regressors(residual(v, polish_tol, 1))
+        e, _ = without_regressors(residual(v, polish_tol, 1))  # one sweep: tol unused
         if _positive_on_zeros(e, zero):
             ok, e = polished(v)
             if ok:
