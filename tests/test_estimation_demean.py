@@ -148,3 +148,52 @@ def test_ssr_check_matches_numpy(problem):
     plain = _ssr(X, init[:0], icoef[:0], 0, w, idx.ptr, idx.order, idx.other, *levels, a)
     r = X[:, 0] - a[flat].sum(axis=1)
     assert plain == pytest.approx((w * r * r).sum(), rel=1e-13)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_group_sums_match_bincount(problem, k):
+    """The one-pass group sums (through the visit dimension, in fixed chunks) against
+    np.bincount per dimension: weights in the layout, level totals, sums of w (x - init)."""
+    from tradeflows.estimation.demean import _grouped_sums
+
+    X, fe, w = problem
+    idx = fe_index(fe[:, :k])
+    ncoef = int(idx.starts[-1])
+    init = np.random.default_rng(3).normal(size=X.shape)
+    wp, sumw, out = np.empty(idx.order.size), np.empty(ncoef), np.empty((ncoef, X.shape[1]))
+    _grouped_sums(X, init, w, idx.order, idx.ptr, idx.other, *idx.visit_levels, wp, sumw, out,
+                  False)
+    np.testing.assert_array_equal(wp, w[idx.order])
+    flat = fe[:, :k] + idx.starts[:-1]
+    want_w = sum(np.bincount(flat[:, q], weights=w, minlength=ncoef) for q in range(k))
+    np.testing.assert_allclose(sumw, want_w, rtol=1e-13)
+    for j in range(X.shape[1]):
+        v = w * (X[:, j] - init[:, j])
+        want = sum(np.bincount(flat[:, q], weights=v, minlength=ncoef) for q in range(k))
+        np.testing.assert_allclose(out[:, j], want, rtol=1e-12, atol=1e-12)
+
+
+def test_same_weights_reuses_the_layout_with_the_same_result(problem):
+    """A second call with ``same_weights`` reads the weights' layout the first left in
+    ``work`` and gives bitwise the coefficients of a call that gathers them again."""
+    from tradeflows.estimation.demean import demean_fe_coef
+
+    X, fe, w = problem
+    idx = fe_index(fe)
+    ncoef = int(idx.starts[-1])
+    work = np.empty(idx.order.size)
+    first = np.zeros((ncoef, 1))
+    demean_fe_coef(X[:, :1], idx, w, first, tol=1e-10, warm=False, work=work)
+    reused, fresh = np.zeros((ncoef, 1)), np.zeros((ncoef, 1))
+    demean_fe_coef(X[:, 1:2], idx, w, reused, tol=1e-10, warm=False, work=work,
+                   same_weights=True)
+    demean_fe_coef(X[:, 1:2], idx, w, fresh, tol=1e-10, warm=False)
+    np.testing.assert_array_equal(reused, fresh)
+    # the reused layout really is read: other weights passed with it do not enter the sums
+    unweighted = np.zeros((ncoef, 1))
+    demean_fe_coef(X[:, 1:2], idx, np.ones_like(w), unweighted, tol=1e-10, warm=False)
+    assert np.abs(unweighted - fresh).max() > 1e-3
+    ignored = np.zeros((ncoef, 1))
+    demean_fe_coef(X[:, 1:2], idx, np.ones_like(w), ignored, tol=1e-10, warm=False, work=work,
+                   same_weights=True)
+    np.testing.assert_array_equal(ignored, fresh)

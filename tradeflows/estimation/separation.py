@@ -112,8 +112,9 @@ def _clearly_full_rank(y: np.ndarray, X: np.ndarray, constant: bool) -> bool:
     """The columns of X (n, p) (and a constant), each scaled to unit norm, restricted to the
     rows with y > 0 have full column rank by a wide margin: the smallest eigenvalue of their
     cross-product matrix is above 1e-8 (singular values above 1e-4, far above both its
-    rounding, at most n·eps, and the rank threshold of the SVD, n·10·eps). One pass over the
-    positive rows, no copy of the design with its constant; when this fails the rank is
+    rounding, at most n·eps, and the rank threshold of the SVD, n·10·eps). Needs only the
+    positive rows of X (one copy of p columns), not the design with its constant column;
+    False when there are fewer positive rows than columns. When this fails the rank is
     decided by the SVD of the R factor."""
     pos = y > 0
     npos = int(pos.sum())
@@ -147,7 +148,7 @@ def simplex_separation(y: np.ndarray, X: np.ndarray, *, constant: bool = False,
     found = np.zeros(n, dtype=bool)
     if (X.shape[1] == 0 and not constant) or n == 0:
         return found
-    if (y > 0).any() and _clearly_full_rank(y, X, constant):
+    if _clearly_full_rank(y, X, constant):
         return found
     if constant:
         X = np.column_stack([X, np.ones(n)])
@@ -333,9 +334,9 @@ def _no_separation_certificate(
         return r - B @ along, float(np.abs(delta).max())
 
     def verified(e: np.ndarray) -> bool:
-        scale = np.abs(e).max()
-        if not e[zero].min() > 1e-6 * scale:
+        if not _positive_on_zeros(e, zero):
             return False
+        scale = np.abs(e).max()
         # Z'λ = 0 up to rounding and the demeaning tolerance, relative to the size of λ
         checks = [np.abs(X.T @ e) / np.maximum(np.abs(X).T @ np.abs(e), 1e-300)]
         checks += [np.abs(np.bincount(fe[:, j], weights=e)) / scale for j in range(fe.shape[1])]
@@ -366,10 +367,12 @@ def _no_separation_certificate(
 
 @njit(cache=True)
 def _positive_on_zeros(e: np.ndarray, zero: np.ndarray) -> bool:
-    """min of e over the zeros > 1e-6 · max |e| (e, zero: (n,))."""
+    """min of e over the zeros > 1e-6 · max |e| (e, zero: (n,); False if e has a NaN)."""
     low = np.inf
     top = 0.0
     for i in range(e.size):
+        if np.isnan(e[i]):
+            return False
         top = max(top, abs(e[i]))
         if zero[i]:
             low = min(low, e[i])
