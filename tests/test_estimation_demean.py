@@ -173,27 +173,50 @@ def test_group_sums_match_bincount(problem, k):
         np.testing.assert_allclose(out[:, j], want, rtol=1e-12, atol=1e-12)
 
 
-def test_same_weights_reuses_the_layout_with_the_same_result(problem):
-    """A second call with ``same_weights`` reads the weights' layout the first left in
-    ``work`` and gives bitwise the coefficients of a call that gathers them again."""
-    from tradeflows.estimation.demean import demean_fe_coef
+@pytest.mark.parametrize("k", [2, 3, 4])
+def test_unit_weights_path_is_bitwise_the_weighted_path(problem, k):
+    """All-one weights are detected and not read (the sweeps read only the codes): the group
+    sums and a sweep's updates are bitwise those of the general path given the ones."""
+    from tradeflows.estimation.demean import _grouped_sums, _update_dim
+
+    X, fe, _ = problem
+    if k > fe.shape[1]:
+        fe = np.column_stack([fe, np.arange(fe.shape[0]) % 7])
+    idx = fe_index(fe[:, :k])
+    ncoef = int(idx.starts[-1])
+    ones = np.ones(X.shape[0])
+    sums = {}
+    for unit in (False, True):
+        wp, sumw, out = np.empty(idx.order.size), np.empty(ncoef), np.empty((ncoef, 3))
+        _grouped_sums(X, X[:0], ones, idx.order, idx.ptr, idx.other, *idx.visit_levels, wp,
+                      sumw, out, unit)
+        A = np.random.default_rng(5).normal(size=(ncoef, 3))
+        for q in range(k):
+            _update_dim(A, out, wp if not unit else wp[:0], 1 / sumw, idx.ptr, idx.other,
+                        idx.starts[q], idx.starts[q + 1], 0, 3, A, unit)
+        sums[unit] = (sumw, out, A)
+    for a, b in zip(sums[False], sums[True], strict=True):
+        np.testing.assert_array_equal(a, b)
+    # end to end: ones and the same problem with weights 2 (detected as not unit) give the
+    # same projection
+    r1, _ = demean(X, fe[:, :k], ones, tol=1e-12)
+    r2, _ = demean(X, fe[:, :k], 2 * ones, tol=1e-12)
+    np.testing.assert_allclose(r1, r2, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("unit", [False, True])
+def test_one_sweep_is_the_first_step_of_the_demeaning(problem, unit):
+    """sweep_fe_coef (one Gauss-Seidel sweep from the given coefficients) is the step that
+    demean_fe_coef takes with maxiter=1 from the same warm start, up to rounding."""
+    from tradeflows.estimation.demean import demean_fe_coef, sweep_fe_coef
 
     X, fe, w = problem
+    if unit:
+        w = np.ones_like(w)
     idx = fe_index(fe)
-    ncoef = int(idx.starts[-1])
-    work = np.empty(idx.order.size)
-    first = np.zeros((ncoef, 1))
-    demean_fe_coef(X[:, :1], idx, w, first, tol=1e-10, warm=False, work=work)
-    reused, fresh = np.zeros((ncoef, 1)), np.zeros((ncoef, 1))
-    demean_fe_coef(X[:, 1:2], idx, w, reused, tol=1e-10, warm=False, work=work,
-                   same_weights=True)
-    demean_fe_coef(X[:, 1:2], idx, w, fresh, tol=1e-10, warm=False)
-    np.testing.assert_array_equal(reused, fresh)
-    # the reused layout really is read: other weights passed with it do not enter the sums
-    unweighted = np.zeros((ncoef, 1))
-    demean_fe_coef(X[:, 1:2], idx, np.ones_like(w), unweighted, tol=1e-10, warm=False)
-    assert np.abs(unweighted - fresh).max() > 1e-3
-    ignored = np.zeros((ncoef, 1))
-    demean_fe_coef(X[:, 1:2], idx, np.ones_like(w), ignored, tol=1e-10, warm=False, work=work,
-                   same_weights=True)
-    np.testing.assert_array_equal(ignored, fresh)
+    start = np.random.default_rng(9).normal(size=(int(idx.starts[-1]), 3))
+    one, step = start.copy(), start.copy()
+    sweep_fe_coef(X, idx, w, one)
+    demean_fe_coef(X, idx, w, step, maxiter=1, warm=True)
+    np.testing.assert_allclose(one, step, rtol=1e-10, atol=1e-10)
+    assert np.abs(one - start).max() > 1e-3

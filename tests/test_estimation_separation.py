@@ -347,3 +347,72 @@ def test_full_rank_shortcut_of_the_simplex_check():
         expected = _lp_reference(y, with_constant)
         np.testing.assert_array_equal(simplex_separation(y, design, constant=constant),
                                       expected)
+
+
+@pytest.mark.parametrize("design", ["clear", "near_collinear", "duplicate", "zero_column"])
+def test_basis_of_the_regressors_is_orthonormal_with_their_span_and_rank(design):
+    """A @ T is orthonormal and spans A's columns: from the cross-products (twice) when they
+    are clearly of full rank, else from the SVD of the R factor, which also sets the rank."""
+    from tradeflows.estimation.separation import _basis_coefficients
+
+    rng = np.random.default_rng(11)
+    A = rng.normal(size=(2000, 4)) * [1.0, 10.0, 0.1, 3.0] + 2.0
+    rank = 4
+    if design == "near_collinear":  # smallest singular value ~1e-7 of the largest
+        A[:, 3] = A[:, 0] - A[:, 1] + 1e-7 * rng.normal(size=2000)
+    elif design == "duplicate":
+        A[:, 3] = 2 * A[:, 1]
+        rank = 3
+    elif design == "zero_column":
+        A[:, 2] = 0.0
+        rank = 3
+    T = _basis_coefficients(A)
+    B = A @ T
+    assert T.shape == (4, rank)
+    # A @ T carries rounding of eps times A's condition number (about 1e8 when near collinear)
+    np.testing.assert_allclose(B.T @ B, np.eye(rank),
+                               atol=1e-7 if design == "near_collinear" else 1e-12)
+    # every column of A lies in the span of B
+    np.testing.assert_allclose(B @ (B.T @ A), A, atol=1e-8 * np.abs(A).max())
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_irreducible_shortcut_agrees_with_the_reduction(seed):
+    """The one-pass test that no group is a singleton or all zeros says True exactly when the
+    singleton reduction (and its all-zero-group check) would remove nothing."""
+    from tradeflows.estimation.separation import _irreducible, _reduce_singletons
+
+    rng = np.random.default_rng(seed)
+    n = 300
+    fe = np.column_stack([rng.integers(0, 12 + 20 * (seed % 2), n), rng.integers(0, 15, n)])
+    y = rng.poisson(0.3 + 2.0 * (seed % 4 > 1), n).astype(float)
+    sep, active = _reduce_singletons(y, fe)
+    assert _irreducible(y, fe) == (active.all() and not sep.any())
+    rows = np.flatnonzero(active)
+    if rows.size:  # what the reduction leaves is irreducible
+        assert _irreducible(y[rows], fe[rows])
+
+
+@pytest.mark.parametrize("case", ["regressors_only", "fixed_effects_only"])
+def test_proof_of_no_separation_without_fixed_effects_or_regressors(base, case):
+    """The proof is found on data without separation and not on data with it, when the
+    design has only regressors or only fixed effects."""
+    from tradeflows.estimation.separation import _no_separation_certificate
+
+    rng = np.random.default_rng(4)
+    n = 600
+    if case == "regressors_only":
+        X = np.column_stack([np.ones(n), rng.normal(size=n), rng.uniform(size=n) < 0.1])
+        fe = np.empty((n, 0), dtype=np.int64)
+        y = rng.poisson(np.exp(0.2 * X[:, 1])).astype(float)
+        separated_y = np.where(X[:, 2] == 1, 0.0, y)  # the dummy's rows: all zero
+    else:
+        X = np.empty((n, 0))
+        fe = np.column_stack([rng.integers(0, 10, n), rng.integers(0, 12, n)])
+        y = rng.poisson(1.5, n).astype(float)
+        separated_y = np.where(fe[:, 0] == 3, 0.0, y)  # an all-zero group
+    Z = X if case == "regressors_only" else _dummies(fe)
+    assert _lp_reference(y, Z).sum() == 0
+    assert _no_separation_certificate(y, X, fe)
+    assert _lp_reference(separated_y, Z).any()
+    assert not _no_separation_certificate(separated_y, X, fe)

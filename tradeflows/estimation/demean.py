@@ -23,8 +23,8 @@ from numba import njit, prange
 
 from tradeflows.estimation.threads import using_threads
 
-__all__ = ["demean", "demean_coef", "demean_fe_coef", "fe_residuals", "FEIndex", "fe_index",
-           "solve_fixef"]
+__all__ = ["demean", "demean_coef", "demean_fe_coef", "sweep_fe_coef", "fe_residuals", "FEIndex",
+           "fe_index", "solve_fixef"]
 
 _BLOCK = 1 << 16  # rows per block of the fixed-order parallel sums
 _CHUNKS = 8  # fixed chunks of the group-sum pass (each with its own (ncoef, m) totals)
@@ -86,32 +86,33 @@ def _codes_from_layout(ptr, order, other, starts, out):
                 out[i, p + 1] = other[p, t] - starts[p + 1]
 
 
-@njit(cache=True)
+@njit(parallel=True, cache=True)
 def _layout(codes, ncoef, other):
     """(ptr (ncoef + 1,), order (k n,)) of the grouped layout, and ``other`` (k - 1, k n)
-    filled; stable (rows in increasing order within a level)."""
+    filled; stable (rows in increasing order within a level). Each dimension's levels have
+    their own range of ptr and positions, so the dimensions are laid out in parallel."""
     k, n = codes.shape
     ptr = np.zeros(ncoef + 1, dtype=np.int64)
-    for q in range(k):
+    order = np.empty(k * n, dtype=np.int32)
+    for q in prange(k):
         for i in range(n):
             ptr[codes[q, i] + 1] += 1
     for g in range(ncoef):
         ptr[g + 1] += ptr[g]
-    fill = ptr[:-1].copy()
-    order = np.empty(k * n, dtype=np.int32)
-    for q in range(k):
+    for q in prange(k):
+        fill = ptr[:-1].copy()
         for i in range(n):
             g = codes[q, i]
             order[fill[g]] = i
             fill[g] += 1
-    for q in range(k):
-        for t in range(q * n, (q + 1) * n):
-            i = order[t]
-            pp = 0
-            for p in range(k):
-                if p != q:
-                    other[pp, t] = codes[p, i]
-                    pp += 1
+    for t in prange(k * n):
+        q = t // n
+        i = order[t]
+        pp = 0
+        for p in range(k):
+            if p != q:
+                other[pp, t] = codes[p, i]
+                pp += 1
     return ptr, order
 
 
@@ -145,9 +146,9 @@ def fe_index(fe: np.ndarray | FEIndex) -> FEIndex:
 
 
 @njit(parallel=True, cache=True)
-def _grouped_sums(x, init, w, order, ptr, other, vlo, vhi, wp, sumw, out, wp_ready):
+def _grouped_sums(x, init, w, order, ptr, other, vlo, vhi, wp, sumw, out, unit):
     """wp[t] <- the weight of the row at position t (the weights in the grouped layout; when
-    ``wp_ready`` wp already holds them and w is not read), sumw[g] <- the sum of w over the
+    ``unit`` every weight is 1 and neither w nor wp is read or written), sumw[g] <- the sum of w over the
     rows of level g, out[g, j] <- the sum of w_i (x[i, j] - init[i, j]) over those rows (init
     with 0 rows: none). The sums of w x are taken in one pass over the levels vlo..vhi-1 of
     the dimension whose positions follow the rows' order most closely (``FEIndex.visit``):
@@ -160,13 +161,13 @@ def _grouped_sums(x, init, w, order, ptr, other, vlo, vhi, wp, sumw, out, wp_rea
     m = x.shape[1]
     km1 = other.shape[0]
     for g in prange(ptr.size - 1):
+        if unit:
+            sumw[g] = ptr[g + 1] - ptr[g]
+            continue
         total = 0.0
         for t in range(ptr[g], ptr[g + 1]):
-            if wp_ready:
-                wi = wp[t]
-            else:
-                wi = w[order[t]]
-                wp[t] = wi
+            wi = w[order[t]]
+            wp[t] = wi
             total += wi
         sumw[g] = total
     # chunks of the visit dimension's levels add into their own copies of the other
@@ -179,7 +180,7 @@ def _grouped_sums(x, init, w, order, ptr, other, vlo, vhi, wp, sumw, out, wp_rea
                 out[g, j] = 0.0
             for t in range(ptr[g], ptr[g + 1]):
                 i = order[t]
-                wi = wp[t]
+                wi = 1.0 if unit else wp[t]
                 for j in range(m):
                     v = wi * (x[i, j] - init[i, j] if has_init else x[i, j])
                     out[g, j] += v
@@ -195,12 +196,12 @@ def _grouped_sums(x, init, w, order, ptr, other, vlo, vhi, wp, sumw, out, wp_rea
 
 
 @njit(parallel=True, cache=True)
-def _update_dim(A, wx, wp, invw, ptr, other, lo, hi, c0, width, out):
+def _update_dim(A, wx, wp, invw, ptr, other, lo, hi, c0, width, out, unit):
     """Levels lo..hi-1 of one dimension, columns c0..c0+width-1 (width <= 4) of A (ncoef, m):
     out[g, c] = (wx[g, c] - sum_{t in g} wp_t sum_{p != q} A[p's level of t, c]) * invw[g],
-    from the other dimensions' coefficients in A. ``out`` may be A itself (a Gauss-Seidel
-    step: no update of a dimension reads that dimension's levels). Up to four columns share each pass over the
-    rows (their weights and codes are read once; a row's coefficients of all columns lie in
+    from the other dimensions' coefficients in A (wp_t = 1, not read, when ``unit``). ``out``
+    may be A itself (a Gauss-Seidel step: no update of a dimension reads that dimension's
+    levels). Up to four columns share each pass over the rows (their weights and codes are read once; a row's coefficients of all columns lie in
     one cache line); each column's sums are in row order, as if it were demeaned alone."""
     km1 = other.shape[0]
     if km1 == 2:  # three dimensions (exporter-year, importer-year, pair): the common case
@@ -212,7 +213,7 @@ def _update_dim(A, wx, wp, invw, ptr, other, lo, hi, c0, width, out):
             s2 = 0.0
             s3 = 0.0
             for t in range(ptr[g], ptr[g + 1]):
-                wt = wp[t]
+                wt = 1.0 if unit else wp[t]
                 i0 = o0[t]
                 i1 = o1[t]
                 s0 += wt * (A[i0, c0] + A[i1, c0])
@@ -230,7 +231,7 @@ def _update_dim(A, wx, wp, invw, ptr, other, lo, hi, c0, width, out):
             s2 = 0.0
             s3 = 0.0
             for t in range(ptr[g], ptr[g + 1]):
-                wt = wp[t]
+                wt = 1.0 if unit else wp[t]
                 s0 += wt * _row_sum(A, other, t, c0)
                 if width > 1:
                     s1 += wt * _row_sum(A, other, t, c0 + 1)
@@ -262,11 +263,11 @@ def _store(out, wx, invw_g, g, c0, width, s0, s1, s2, s3):
 
 
 @njit(cache=True)
-def _sweep(wx, wp, ptr, other, starts, invw, a_in, a_out):
+def _sweep(wx, wp, ptr, other, starts, invw, a_in, a_out, unit):
     """One Gauss-Seidel sweep over the FE dimensions (the last first) for every column.
 
     a_in, a_out: (ncoef, m) coefficients; wx: (ncoef, m) group sums of w*x; invw: 1 / group
-    sums of w; wp: the weights in the grouped layout.
+    sums of w; wp: the weights in the grouped layout (not read when ``unit``: all 1).
     """
     k = starts.size - 1
     m = a_out.shape[1]
@@ -280,7 +281,7 @@ def _sweep(wx, wp, ptr, other, starts, invw, a_in, a_out):
         else:
             for c0 in range(0, m, 4):
                 _update_dim(a_out, wx, wp, invw, ptr, other, starts[q], starts[q + 1], c0,
-                            min(4, m - c0), a_out)
+                            min(4, m - c0), a_out, unit)
 
 
 @njit(cache=True)
@@ -364,7 +365,7 @@ def _drop(S, wx, scale, ssr_old, live, keep):
 
 @njit(cache=True)
 def _fixed_points(x, init, icoef, live, wx, w, wp, order, ptr, other, starts, invw, scale,
-                  tol, maxiter, coef, sweeps, conv):
+                  tol, maxiter, coef, sweeps, conv, unit):
     """Irons-Tuck accelerated fixed points of the columns ``live`` of x - init - D icoef
     (wx, scale: their group sums and scales, in the order of ``live``), with fixest's "grand
     acceleration" (Irons-Tuck on every fourth iterate). The columns advance together, so one
@@ -379,7 +380,7 @@ def _fixed_points(x, init, icoef, live, wx, w, wp, order, ptr, other, starts, in
     ncoef = starts[k]
     nstate = starts[k - 1]  # coefficients of dimensions 0..k-2 (the last is implied)
     S = np.zeros((6, ncoef, live.size))  # X, GX, GGX, Y, GY, GGY: one column per live column
-    _sweep(wx, wp, ptr, other, starts, invw, S[0], S[1])
+    _sweep(wx, wp, ptr, other, starts, invw, S[0], S[1], unit)
     it = 1
     if k == 1:
         _retire(S, 1, np.ones(live.size, dtype=np.bool_), live, it, True, coef, sweeps, conv)
@@ -398,7 +399,7 @@ def _fixed_points(x, init, icoef, live, wx, w, wp, order, ptr, other, starts, in
         S, wx, scale, ssr_old, live = _drop(S, wx, scale, ssr_old, live, keep)
         if live.size == 0:
             return
-        _sweep(wx, wp, ptr, other, starts, invw, S[1], S[2])
+        _sweep(wx, wp, ptr, other, starts, invw, S[1], S[2], unit)
         it += 1
         fin = np.zeros(live.size, dtype=np.bool_)
         for c in range(live.size):
@@ -408,7 +409,7 @@ def _fixed_points(x, init, icoef, live, wx, w, wp, order, ptr, other, starts, in
         S, wx, scale, ssr_old, live = _drop(S, wx, scale, ssr_old, live, keep)
         if live.size == 0:
             return
-        _sweep(wx, wp, ptr, other, starts, invw, S[0], S[1])
+        _sweep(wx, wp, ptr, other, starts, invw, S[0], S[1], unit)
         it += 1
         if it % 8 < 2:
             grand += 1
@@ -421,7 +422,7 @@ def _fixed_points(x, init, icoef, live, wx, w, wp, order, ptr, other, starts, in
                     if _irons_tuck(S[3], S[4], S[5], c, nstate):
                         S[0, :, c] = S[3, :, c]
                 # (a column whose acceleration failed sweeps its X again: the same GX)
-                _sweep(wx, wp, ptr, other, starts, invw, S[0], S[1])
+                _sweep(wx, wp, ptr, other, starts, invw, S[0], S[1], unit)
                 it += 1
         if it >= next_ssr:
             next_ssr += 200
@@ -436,15 +437,25 @@ def _fixed_points(x, init, icoef, live, wx, w, wp, order, ptr, other, starts, in
 
 
 @njit(cache=True)
+def _all_ones(w):
+    """Every weight is exactly 1 (stops at the first that is not)."""
+    for i in range(w.size):
+        if w[i] != 1.0:
+            return False
+    return True
+
+
+@njit(cache=True)
 def _demean_all(x, init, icoef, w, starts, ptr, order, other, visit, tol, maxiter, coef,
-                work, wp_ready=False):
+                work):
     """FE coefficients (into coef (ncoef, m)) of every column of x - init - D icoef (x: (n, m);
     init: (n, m) or (0, m) for none; icoef: (ncoef, m) coefficients of a previous solution,
     or (0, m) for none). Convergence: |change| <= tol * (|coef| + scale) with
     scale the largest weighted mean of x over the levels of any dimension (the size of the
     fixed effects, which a few rows with huge values and tiny weights cannot inflate).
-    work: (k n,) float64 workspace, or smaller for none; wp_ready: it already holds w in the
-    grouped layout (left there by a previous call with the same weights and index).
+    work: (k n,) float64 workspace for the weights in the grouped layout, or smaller for
+    none. Unit weights (all 1: unweighted OLS, the separation proof) are detected and never read in the
+    sweeps, whose passes over the rows then read only the codes.
     Returns (most sweeps of any column, sweeps of all columns, all converged)."""
     k = starts.size - 1
     n = x.shape[0]
@@ -452,12 +463,15 @@ def _demean_all(x, init, icoef, w, starts, ptr, order, other, visit, tol, maxite
     ncoef = starts[k]
     # the weights in the grouped layout: in the caller's workspace when it has room (repeated
     # calls then do not allocate and free (k n,) arrays, which fragments the heap)
-    wp = work[:order.size] if work.size >= order.size else np.empty(order.size)
+    unit = _all_ones(w)
+    if work.size >= order.size:
+        wp = work[:order.size]
+    else:
+        wp = np.empty(0 if unit else order.size)
     sumw = np.empty(ncoef)
     wx = np.empty((ncoef, m))
     vlo, vhi = starts[visit], starts[visit + 1]
-    _grouped_sums(x, init[:0], w, order, ptr, other, vlo, vhi, wp, sumw, wx,
-                  wp_ready and work.size >= order.size)
+    _grouped_sums(x, init[:0], w, order, ptr, other, vlo, vhi, wp, sumw, wx, unit)
     invw = np.zeros(ncoef)
     for g in range(ncoef):
         if sumw[g] > 0:
@@ -467,25 +481,44 @@ def _demean_all(x, init, icoef, w, starts, ptr, order, other, visit, tol, maxite
         for j in range(m):
             scale[j] = max(scale[j], abs(wx[g, j] * invw[g]))
     if init.shape[0] == n:
-        _grouped_sums(x, init, w, order, ptr, other, vlo, vhi, wp, sumw, wx, True)
+        _grouped_sums(x, init, w, order, ptr, other, vlo, vhi, wp, sumw, wx, unit)
     if icoef.shape[0] > 0:  # minus the group sums of w times each row's fitted component
         for g in range(ncoef):
             for j in range(m):
                 wx[g, j] -= sumw[g] * icoef[g, j]
         if k > 1:
-            unit = np.ones(ncoef)
+            ones = np.ones(ncoef)
             for q in range(k):
                 for c0 in range(0, m, 4):
-                    _update_dim(icoef, wx, wp, unit, ptr, other, starts[q], starts[q + 1], c0,
-                                min(4, m - c0), wx)
+                    _update_dim(icoef, wx, wp, ones, ptr, other, starts[q], starts[q + 1], c0,
+                                min(4, m - c0), wx, unit)
     sweeps = np.zeros(m, dtype=np.int64)
     conv = np.ones(m, dtype=np.bool_)
     live = np.array([j for j in range(m) if np.any(wx[:, j] != 0.0)], dtype=np.int64)
     coef[:] = 0.0  # columns whose group sums are all zero
     if live.size:
         _fixed_points(x, init, icoef, live, np.ascontiguousarray(wx[:, live]), w, wp, order,
-                      ptr, other, starts, invw, scale[live], tol, maxiter, coef, sweeps, conv)
+                      ptr, other, starts, invw, scale[live], tol, maxiter, coef, sweeps, conv,
+                      unit)
     return sweeps.max() if m else 0, sweeps.sum(), conv.all()
+
+
+@njit(cache=True)
+def _one_sweep(x, w, starts, ptr, order, other, visit, coef):
+    """One Gauss-Seidel sweep of coef (ncoef, m) in place towards the FE coefficients of x
+    (n, m) on the weights w (n,)."""
+    ncoef = starts[starts.size - 1]
+    unit = _all_ones(w)
+    wp = np.empty(0 if unit else order.size)
+    sumw = np.empty(ncoef)
+    wx = np.empty((ncoef, x.shape[1]))
+    _grouped_sums(x, x[:0], w, order, ptr, other, starts[visit], starts[visit + 1], wp, sumw,
+                  wx, unit)
+    invw = np.zeros(ncoef)
+    for g in range(ncoef):
+        if sumw[g] > 0:
+            invw[g] = 1.0 / sumw[g]
+    _sweep(wx, wp, ptr, other, starts, invw, coef, coef, unit)
 
 
 @njit(parallel=True, cache=True)
@@ -544,15 +577,13 @@ def _prepare(X, fe, weights):
 def demean_fe_coef(X: np.ndarray, idx: FEIndex, w: np.ndarray, coef: np.ndarray, *,
                    tol: float = 1e-8, maxiter: int = 10_000, warm: bool = True,
                    threads: int | None = None, work: np.ndarray | None = None,
-                   same_weights: bool = False) -> tuple[int, int, bool]:
+                   ) -> tuple[int, int, bool]:
     """In place, for repeated calls without (n, m) arrays: ``coef`` (ncoef, m) <- the
     fixed-effect coefficients of the columns of X (n, m) on the weights w (n,), on the flat
     coding of :class:`FEIndex` (row i's component: the sum of its levels' coefficients).
 
     warm: ``coef`` holds the coefficients of a previous call (e.g. with other weights), the
-    starting point. work: optional (k n,) float64 workspace reused across calls;
-    same_weights: the previous call that used ``work`` had the same w and index (the weights'
-    grouped layout it left there is reused: one random-access read per position less). Returns
+    starting point. work: optional (k n,) float64 workspace reused across calls. Returns
     (most sweeps of any column, sweeps summed over columns, converged).
     """
     m = X.shape[1]
@@ -565,13 +596,25 @@ def demean_fe_coef(X: np.ndarray, idx: FEIndex, w: np.ndarray, coef: np.ndarray,
         most, total, conv = _demean_all(X, np.zeros((0, m)), icoef, w, idx.starts, idx.ptr,
                                         idx.order, idx.other, idx.visit, float(tol),
                                         int(maxiter), delta,
-                                        np.empty(0) if work is None else work,
-                                        same_weights and work is not None)
+                                        np.empty(0) if work is None else work)
     if warm:
         coef += delta
     else:
         coef[:] = delta
     return int(most), int(total), bool(conv)
+
+
+def sweep_fe_coef(X: np.ndarray, idx: FEIndex, w: np.ndarray, coef: np.ndarray, *,
+                  threads: int | None = None) -> None:
+    """In place: one Gauss-Seidel sweep of ``coef`` (ncoef, m) towards the fixed-effect
+    coefficients of X (n, m) on the weights w (n,), without acceleration or a convergence
+    test (the step of :func:`demean_fe_coef` with ``maxiter=1``, at half its cost: for
+    iterative methods that take one inexact step per outer iteration)."""
+    if idx.k == 0:
+        coef[:] = 0.0
+        return
+    with using_threads(_threads(idx, threads)):
+        _one_sweep(X, w, idx.starts, idx.ptr, idx.order, idx.other, idx.visit, coef)
 
 
 def fe_residuals(X: np.ndarray, idx: FEIndex, coef: np.ndarray,

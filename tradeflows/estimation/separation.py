@@ -26,9 +26,16 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from tradeflows.errors import ConvergenceError, SpecificationError
+from tradeflows.estimation.demean import (
+    _CHUNKS,
+    demean_fe_coef,
+    fe_index,
+    fe_residuals,
+    sweep_fe_coef,
+)
 from tradeflows.estimation.singletons import _check_codes, singleton_mask
 
 if TYPE_CHECKING:  # scipy.sparse and scipy.optimize are imported where used (~40 MB of RSS
@@ -83,13 +90,28 @@ def _recode(fe: np.ndarray) -> np.ndarray:
 
 def _basis_coefficients(A: np.ndarray) -> np.ndarray:
     """(p, r) T such that A @ T is an orthonormal basis of the column space of A (n, p), r its
-    numerical rank (from the SVD of A's R factor: two passes over A instead of an SVD of A)."""
+    numerical rank. Columns of clearly full rank (the smallest eigenvalue of their scaled
+    cross-products above 1e-8 of the largest) are orthonormalised from their cross-products;
+    otherwise the rank is decided by the SVD of A's R factor. Either way a second pass from
+    the cross-products of the result removes the first's rounding (up to eps times the
+    squared, resp. plain, condition number of A)."""
     if A.shape[1] == 0:
         return np.zeros((0, 0))
-    r = np.linalg.qr(A, mode="r")
-    _, sv, vt = np.linalg.svd(r)
-    keep = sv > sv.max(initial=0.0) * max(A.shape) * 10 * np.finfo(np.float64).eps
-    return vt[keep].T / sv[keep]
+    norms = np.sqrt(np.einsum("ij,ij->j", A, A))
+    T = None
+    if (norms > 0).all():
+        scale = 1 / norms
+        ev, vec = np.linalg.eigh((A.T @ A) * np.outer(scale, scale))
+        if ev[0] > 1e-8 * ev[-1]:
+            T = scale[:, None] * (vec / np.sqrt(ev))
+    if T is None:
+        r = np.linalg.qr(A, mode="r")
+        _, sv, vt = np.linalg.svd(r)
+        keep = sv > sv.max(initial=0.0) * max(A.shape) * 10 * np.finfo(np.float64).eps
+        T = vt[keep].T / sv[keep]
+    B = A @ T
+    ev, vec = np.linalg.eigh(B.T @ B)
+    return T @ (vec / np.sqrt(ev))
 
 
 def fe_separation(y: np.ndarray, fe: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
@@ -113,22 +135,40 @@ def _clearly_full_rank(y: np.ndarray, X: np.ndarray, constant: bool) -> bool:
     rows with y > 0 have full column rank by a wide margin: the smallest eigenvalue of their
     cross-product matrix is above 1e-8 (singular values above 1e-4, far above both its
     rounding, at most n·eps, and the rank threshold of the SVD, n·10·eps). Needs only the
-    positive rows of X (one copy of p columns), not the design with its constant column;
-    False when there are fewer positive rows than columns. When this fails the rank is
-    decided by the SVD of the R factor."""
-    pos = y > 0
-    npos = int(pos.sum())
-    Xp = X[pos]
-    gram = Xp.T @ Xp
-    sq = np.einsum("ij,ij->j", X, X)
+    cross-products, taken in one compiled pass over X; False when there are fewer positive
+    rows than columns. When this fails the rank is decided by the SVD of the R factor."""
+    gram, total, sq, npos = _positive_cross_products(y, X)
     if constant:
-        total = Xp.sum(axis=0)
         gram = np.block([[gram, total[:, None]], [total[None, :], np.array([[float(npos)]])]])
         sq = np.r_[sq, float(y.size)]
     if npos < gram.shape[0] or not (sq > 0).all():
         return False
     scaled = gram / np.sqrt(np.outer(sq, sq))
     return bool(np.linalg.eigvalsh(scaled)[0] > 1e-8)
+
+
+@njit(cache=True)
+def _positive_cross_products(y, X):
+    """(X'X over the rows with y > 0 (p, p), X's column sums over those rows (p,), X's column
+    sums of squares over all rows (p,), the number of rows with y > 0)."""
+    p = X.shape[1]
+    gram = np.zeros((p, p))
+    total = np.zeros(p)
+    sq = np.zeros(p)
+    npos = 0
+    for i in range(y.size):
+        for j in range(p):
+            sq[j] += X[i, j] * X[i, j]
+        if y[i] > 0:
+            npos += 1
+            for j in range(p):
+                total[j] += X[i, j]
+                for h in range(j + 1):
+                    gram[j, h] += X[i, j] * X[i, h]
+    for j in range(p):
+        for h in range(j):
+            gram[h, j] = gram[j, h]
+    return gram, total, sq, npos
 
 
 def simplex_separation(y: np.ndarray, X: np.ndarray, *, constant: bool = False,
@@ -263,7 +303,7 @@ def _projector(Z: sparse.csr_matrix, w: np.ndarray) -> Callable[[np.ndarray], np
 
 def _no_separation_certificate(
     y: np.ndarray, X: np.ndarray, fe: np.ndarray, *, maxiter: int = 100,
-    polish_tol: float = 1e-11, xtol: float = 1e-6,
+    polish_tol: float = 1e-11, xtol: float = 1e-4,
 ) -> bool:
     """True when a proof that no observation is separated is found (False: no proof found).
 
@@ -277,7 +317,9 @@ def _no_separation_certificate(
     t = v - Xγ started from the fixed-effect coefficients of the previous pass (v changes
     little from pass to pass), then the regressors' part is taken out with a basis of X
     demeaned once at ``xtol`` (γ and the warm start absorb it, so the errors of that basis
-    are corrected by the later passes). A candidate that is positive on every zero is then
+    are corrected by the later passes); a pass reads the rows four times (the sweep, the
+    residual with its coordinates along the basis, their removal with the positivity test,
+    the next t), in compiled loops. A candidate that is positive on every zero is then
     projected at 1e-10 (and, if that fails the check, at ``polish_tol`` with the regressors'
     part refined until it no longer changes), and checked directly before it is trusted:
     every group sum of λ per fixed effect below 1e-8·max|λ|, X'λ below 1e-8 of |X|'|λ|, min λ
@@ -285,55 +327,59 @@ def _no_separation_certificate(
     the basis's errors enter its group sums: ``xtol`` = 1e-6 keeps them well below the limit
     (real panel: 1.5e-9 of max|λ|; 9.7e-9 with xtol = 1e-4).
     """
+    from tradeflows.estimation.threads import using_threads
+
+    with using_threads():
+        return _certificate_search(y, X, fe, maxiter=maxiter, polish_tol=polish_tol,
+                                   xtol=xtol)
+
+
+def _certificate_search(y: np.ndarray, X: np.ndarray, fe: np.ndarray, *, maxiter: int,
+                        polish_tol: float, xtol: float) -> bool:
+    """The search of :func:`_no_separation_certificate` (on the enclosing thread count)."""
     zero = y == 0
     has_fe = fe.shape[1] > 0
-    fe = _recode(fe)
+    unit = np.ones(y.size)
     if has_fe:
-        from tradeflows.estimation.demean import demean_fe_coef, fe_index, fe_residuals
-
-        idx = fe_index(fe)
-        unit = np.ones(y.size)
+        idx = fe_index(_recode(fe))
         ncoef = int(idx.starts[-1])
+        visit = idx.visit_levels
         xcoef = np.zeros((ncoef, X.shape[1]))  # of X, at xtol
         lcoef = np.zeros((ncoef, 1))  # of t = v - Xγ, the warm start of the next pass
-        work = np.empty(idx.order.size)  # the unit weights in the grouped layout, kept
-        calls = 0
         if X.shape[1]:
             demean_fe_coef(X, idx, unit, xcoef, tol=xtol, warm=False)
         Xd = fe_residuals(X, idx, xcoef)
     else:
         Xd = X
     T = _basis_coefficients(Xd)  # Xd @ T: orthonormal basis of the demeaned regressors
-    B = Xd @ T
+    B = np.ascontiguousarray(Xd @ T)
     del Xd
     gamma = np.zeros(X.shape[1])
+    e = np.empty(y.size)
 
-    def residual(v: np.ndarray, tol: float, sweeps: int) -> np.ndarray:
-        """v - Xγ minus its fixed-effect component (to ``tol`` or after ``sweeps``)."""
-        t = v - X @ gamma if X.shape[1] else v.copy()
-        if not has_fe:
-            return t
-        nonlocal calls
-        col = t[:, None]
-        demean_fe_coef(col, idx, unit, lcoef, tol=tol, maxiter=sweeps, warm=True, work=work,
-                       same_weights=calls > 0)
-        calls += 1
-        return fe_residuals(col, idx, lcoef, out=col)[:, 0]
-
-    def without_regressors(r: np.ndarray) -> tuple[np.ndarray, float]:
-        """r minus its part along the demeaned regressors (moved into γ and the warm start);
-        also the largest change of γ."""
+    def project(t: np.ndarray, tol: float | None) -> tuple[np.ndarray, float]:
+        """e <- t minus its fixed-effect component (one warm sweep when tol is None, else
+        demeaned to tol); its part along the demeaned regressors is moved into γ and the
+        warm start. Returns (that part's coordinates in B (r,), the largest change of γ); the
+        caller takes B @ coordinates out of e."""
         nonlocal gamma
-        if not B.shape[1]:
-            return r, 0.0
-        along = B.T @ r
+        if has_fe:
+            col = t[:, None]
+            if tol is None:
+                sweep_fe_coef(col, idx, unit, lcoef)
+            else:
+                demean_fe_coef(col, idx, unit, lcoef, tol=tol, maxiter=100_000, warm=True)
+            along = _residual_along(t, idx.ptr, idx.order, idx.other, *visit, lcoef[:, 0], B, e)
+        else:
+            e[:] = t
+            along = B.T @ e
         delta = T @ along
         gamma = gamma + delta
         if has_fe:
             lcoef[:, 0] -= xcoef @ delta
-        return r - B @ along, float(np.abs(delta).max())
+        return along, float(np.abs(delta).max(initial=0.0))
 
-    def verified(e: np.ndarray) -> bool:
+    def verified() -> bool:
         if not _positive_on_zeros(e, zero):
             return False
         scale = np.abs(e).max()
@@ -342,27 +388,73 @@ def _no_separation_certificate(
         checks += [np.abs(np.bincount(fe[:, j], weights=e)) / scale for j in range(fe.shape[1])]
         return bool(max((c.max(initial=0.0) for c in checks), default=0.0) < 1e-8)
 
-    def polished(v: np.ndarray) -> tuple[bool, np.ndarray]:
-        """(the projection of v passes the check, that projection). The first projection is
-        at 1e-10, which usually passes; then at ``polish_tol`` until γ no longer changes."""
+    def polished(v: np.ndarray) -> bool:
+        """The projection of v (into e) passes the check. The first projection is at 1e-10,
+        which usually passes; then at ``polish_tol`` until γ no longer changes."""
         for tol in [max(polish_tol, 1e-10)] + [polish_tol] * 7:
-            e, change = without_regressors(residual(v, tol, 100_000))
-            if verified(e):
-                return True, e
+            along, change = project(v - X @ gamma, tol)
+            _remove_along(e, B, along)
+            if verified():
+                return True
             if tol == polish_tol and change <= 1e-13 * max(np.abs(gamma).max(initial=0.0), 1.0):
                 break
-        return False, e
+        return False
 
     v = zero.astype(np.float64)
+    lifted = np.empty(y.size)
+    t = v.copy()
     push = np.zeros(y.size)
     for _ in range(maxiter):
-        e, _ = without_regressors(residual(v, polish_tol, 1))  # one sweep: tol unused
-        if _positive_on_zeros(e, zero):
-            ok, e = polished(v)
-            if ok:
+        along, _ = project(t, None)
+        # e - B along: positive on the zeros? Its lift (into ``lifted``, v is kept for the
+        # polish) and the next pass's t, in the same pass over the rows
+        if _remove_and_lift(e, B, along, zero, push, lifted, X, gamma, t):
+            if polished(v):
                 return True
-        _lift(e, zero, push, v)
+            t[:] = lifted - X @ gamma  # the polish moved γ
+        v, lifted = lifted, v
     return False
+
+
+_ROW_BLOCK = 1 << 15  # rows per block of the certificate's parallel row loops
+
+
+@njit(parallel=True, cache=True)
+def _residual_along(t, ptr, order, other, vlo, vhi, a, B, e):
+    """e <- t minus each row's sum of its fixed-effect coefficients a (ncoef,); returns B'e
+    (B: (n, p)). One pass through the levels vlo..vhi-1 of the visit dimension, in _CHUNKS
+    fixed chunks whose partial sums are combined in order (the same for any thread count)."""
+    p = B.shape[1]
+    km1 = other.shape[0]
+    part = np.zeros((_CHUNKS, p))
+    for c in prange(_CHUNKS):
+        for g in range(vlo + (vhi - vlo) * c // _CHUNKS, vlo + (vhi - vlo) * (c + 1) // _CHUNKS):
+            for s in range(ptr[g], ptr[g + 1]):
+                i = order[s]
+                f = a[g]
+                for q in range(km1):
+                    f += a[other[q, s]]
+                r = t[i] - f
+                e[i] = r
+                for j in range(p):
+                    part[c, j] += B[i, j] * r
+    along = np.zeros(p)
+    for c in range(_CHUNKS):
+        for j in range(p):
+            along[j] += part[c, j]
+    return along
+
+
+@njit(parallel=True, cache=True)
+def _remove_along(e, B, along):
+    """e <- e - B @ along (e: (n,), B: (n, r), along: (r,))."""
+    n = e.size
+    for b in prange((n + _ROW_BLOCK - 1) // _ROW_BLOCK):
+        for i in range(b * _ROW_BLOCK, min(n, (b + 1) * _ROW_BLOCK)):
+            r = e[i]
+            for j in range(along.size):
+                r -= B[i, j] * along[j]
+            e[i] = r
 
 
 @njit(cache=True)
@@ -379,16 +471,36 @@ def _positive_on_zeros(e: np.ndarray, zero: np.ndarray) -> bool:
     return low > 1e-6 * top
 
 
-@njit(cache=True)
-def _lift(e: np.ndarray, zero: np.ndarray, push: np.ndarray, v: np.ndarray) -> None:
-    """v <- the projection of e on {λ >= 1 on the zeros} plus the accumulated shortfalls
-    (push += this pass's shortfalls: rows that stay short are pushed harder at each pass)."""
-    for i in range(e.size):
-        if zero[i]:
-            push[i] += max(1.0 - e[i], 0.0)
-            v[i] = max(e[i], 1.0) + push[i]
-        else:
-            v[i] = e[i]
+@njit(parallel=True, cache=True)
+def _remove_and_lift(e, B, along, zero, push, lifted, X, gamma, t):
+    """e <- e - B @ along; lifted <- the projection of e on {λ >= 1 on the zeros} plus the
+    accumulated shortfalls (push += this pass's shortfalls: rows that stay short are pushed
+    harder at each pass); t <- lifted - X γ, the next pass's input. Returns whether e is
+    positive on every zero (as :func:`_positive_on_zeros`). (n,) arrays except B (n, r),
+    along (r,), X (n, p), gamma (p,)."""
+    n = e.size
+    nblocks = (n + _ROW_BLOCK - 1) // _ROW_BLOCK
+    low = np.full(nblocks, np.inf)
+    top = np.zeros(nblocks)
+    bad = np.zeros(nblocks, dtype=np.bool_)
+    for b in prange(nblocks):
+        for i in range(b * _ROW_BLOCK, min(n, (b + 1) * _ROW_BLOCK)):
+            r = e[i]
+            for j in range(along.size):
+                r -= B[i, j] * along[j]
+            e[i] = r
+            if np.isnan(r):
+                bad[b] = True
+            top[b] = max(top[b], abs(r))
+            if zero[i]:
+                low[b] = min(low[b], r)
+                push[i] += max(1.0 - r, 0.0)
+                r = max(r, 1.0) + push[i]
+            lifted[i] = r
+            for j in range(gamma.size):
+                r -= X[i, j] * gamma[j]
+            t[i] = r
+    return not bad.any() and low.min() > 1e-6 * top.max()
 
 
 def _relu_run(
@@ -430,7 +542,7 @@ def _reduce_singletons(y: np.ndarray, fe: np.ndarray) -> tuple[np.ndarray, np.nd
     """
     separated = np.zeros(y.size, dtype=bool)
     active = np.ones(y.size, dtype=bool)
-    if fe.shape[1] == 0:
+    if fe.shape[1] == 0 or _irreducible(y, fe):
         return separated, active
     while True:
         single = singleton_mask(fe, keep=active)
@@ -442,6 +554,31 @@ def _reduce_singletons(y: np.ndarray, fe: np.ndarray) -> tuple[np.ndarray, np.nd
         active[zero_group] = False
         if not single.any() and zero_group.size == 0:
             return separated, active
+
+
+@njit(cache=True)
+def _irreducible(y, fe):
+    """No group of any fixed effect has a single row or only zero outcomes (y: (n,), fe:
+    (n, k) non-negative codes): the common case, settled in three passes over the codes."""
+    n, k = fe.shape
+    offsets = np.zeros(k + 1, dtype=np.int64)
+    for j in range(k):
+        top = -1
+        for i in range(n):
+            top = max(top, fe[i, j])
+        offsets[j + 1] = offsets[j] + top + 1
+    rows = np.zeros(offsets[k], dtype=np.int64)
+    positives = np.zeros(offsets[k], dtype=np.int64)
+    for i in range(n):
+        for j in range(k):
+            g = offsets[j] + fe[i, j]
+            rows[g] += 1
+            if y[i] > 0:
+                positives[g] += 1
+    for g in range(offsets[k]):
+        if rows[g] == 1 or (rows[g] > 0 and positives[g] == 0):
+            return False
+    return True
 
 
 def relu_separation(
@@ -610,11 +747,20 @@ def sample_mask(
         return bool(sep.any())
 
     def cheap_fixed_point() -> bool:
-        """Singletons and the cheap methods to their joint fixed point; True if any drop."""
-        dropped = False
+        """Singletons and the cheap methods to their joint fixed point; True if any drop.
+        Each step is a fixed point of its own (singleton removal iterates; the cheap methods
+        find all they can on the rows they are given, and dropping zeros leaves every
+        group's positives), so the loop stops as soon as one step drops nothing after the
+        other has run."""
+        dropped = ran = False
         while True:
-            new = drop_single() if singletons else False
-            new = drop_separated(cheap) or new
+            if singletons:
+                new = drop_single()
+                dropped |= new
+                if ran and not new:
+                    return dropped
+            new = drop_separated(cheap)
+            ran = True
             dropped |= new
             if not new or not singletons:
                 return dropped
