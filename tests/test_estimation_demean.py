@@ -220,3 +220,38 @@ def test_one_sweep_is_the_first_step_of_the_demeaning(problem, unit):
     demean_fe_coef(X, idx, w, step, maxiter=1, warm=True)
     np.testing.assert_allclose(one, step, rtol=1e-10, atol=1e-10)
     assert np.abs(one - start).max() > 1e-3
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_conjugate_gradients_meet_their_level_sum_target(problem, k):
+    """fe_coef_cg: every level sum of the residual x - D a within the target (checked with
+    np.bincount), the residual equal to the tight unweighted demeaning, the warm start
+    honoured (fewer iterations from a good one), and fe_sums the level sums of np.bincount."""
+    from tradeflows.estimation.demean import fe_coef_cg, fe_residuals, fe_sums
+
+    X, fe, _ = problem
+    X = np.column_stack([X, np.zeros(X.shape[0])])  # and a column with nothing to solve
+    idx = fe_index(fe[:, :k])
+    ncoef = int(idx.starts[-1])
+    flat = fe[:, :k] + idx.starts[:-1]
+
+    def level_sums(v):
+        return sum(np.bincount(flat[:, q], weights=v, minlength=ncoef) for q in range(k))
+
+    sums = fe_sums(X, idx)
+    for j in range(X.shape[1]):
+        np.testing.assert_allclose(sums[:, j], level_sums(X[:, j]), rtol=1e-12, atol=1e-12)
+    target = np.array([1e-9, 1e-6, 1e-10, 1e-9]) * np.abs(X).max()
+    coef = np.zeros((ncoef, 4))
+    iters, met = fe_coef_cg(sums, idx, coef, target=target)
+    assert met
+    resid = fe_residuals(X, idx, coef)
+    for j in range(4):
+        assert np.abs(level_sums(resid[:, j])).max() <= target[j]
+    want, _ = demean(X[:, [0, 2]], fe[:, :k], tol=1e-13)
+    np.testing.assert_allclose(resid[:, [0, 2]], want, atol=1e-8 * np.abs(X).max())
+    np.testing.assert_array_equal(coef[:, 3], 0.0)
+    if k > 1:  # one dimension is solved in one iteration
+        nudged = coef + 1e-6 * np.random.default_rng(2).normal(size=coef.shape)
+        again, met = fe_coef_cg(sums, idx, nudged, target=target)
+        assert met and again < iters

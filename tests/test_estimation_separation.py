@@ -393,10 +393,10 @@ def test_irreducible_shortcut_agrees_with_the_reduction(seed):
         assert _irreducible(y[rows], fe[rows])
 
 
-@pytest.mark.parametrize("case", ["regressors_only", "fixed_effects_only"])
-def test_proof_of_no_separation_without_fixed_effects_or_regressors(base, case):
+@pytest.mark.parametrize("case", ["regressors_only", "fixed_effects_only", "one_fixed_effect"])
+def test_proof_of_no_separation_on_smaller_designs(base, case):
     """The proof is found on data without separation and not on data with it, when the
-    design has only regressors or only fixed effects."""
+    design has only regressors, only fixed effects, or one fixed effect and regressors."""
     from tradeflows.estimation.separation import _no_separation_certificate
 
     rng = np.random.default_rng(4)
@@ -407,11 +407,13 @@ def test_proof_of_no_separation_without_fixed_effects_or_regressors(base, case):
         y = rng.poisson(np.exp(0.2 * X[:, 1])).astype(float)
         separated_y = np.where(X[:, 2] == 1, 0.0, y)  # the dummy's rows: all zero
     else:
-        X = np.empty((n, 0))
+        X = np.empty((n, 0)) if case == "fixed_effects_only" else rng.normal(size=(n, 2))
         fe = np.column_stack([rng.integers(0, 10, n), rng.integers(0, 12, n)])
+        if case == "one_fixed_effect":
+            fe = fe[:, :1]
         y = rng.poisson(1.5, n).astype(float)
         separated_y = np.where(fe[:, 0] == 3, 0.0, y)  # an all-zero group
-    Z = X if case == "regressors_only" else _dummies(fe)
+    Z = X if case == "regressors_only" else np.column_stack([X, _dummies(fe)])
     assert _lp_reference(y, Z).sum() == 0
     assert _no_separation_certificate(y, X, fe)
     assert _lp_reference(separated_y, Z).any()

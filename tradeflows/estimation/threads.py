@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numba
+from threadpoolctl import ThreadpoolController
 
 __all__ = ["available_cores", "get_threads", "set_threads", "using_threads"]
 
@@ -24,6 +25,7 @@ __all__ = ["available_cores", "get_threads", "set_threads", "using_threads"]
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 _setting: int | None = None
+_blas: ThreadpoolController | None = None  # the BLAS libraries loaded, found on first use
 _active: int | None = None  # the number of the innermost using_threads block
 
 
@@ -65,14 +67,23 @@ def set_threads(n: int | None) -> None:
 def using_threads(n: int | None = None) -> Iterator[int]:
     """Run the enclosed kernels on ``n`` threads (None: the enclosing ``using_threads``
     block's number, else :func:`get_threads`); restores the previous setting afterwards.
-    Yields the number used."""
-    global _active
+    Yields the number used. The outermost block also runs BLAS (numpy's products of the
+    (n, p) regressors) on the calling thread alone: OpenBLAS's idle threads spin after each
+    call and would take the cores from the compiled kernels that follow (measured: the
+    separation proof on 2 threads 0.97 → 0.78 s)."""
+    global _active, _blas
     use = (_active or get_threads()) if n is None else _checked(n)
     before, active_before = numba.get_num_threads(), _active
     numba.set_num_threads(use)
     _active = use
     try:
-        yield use
+        if active_before is None:
+            if _blas is None:
+                _blas = ThreadpoolController()
+            with _blas.limit(limits=1, user_api="blas"):
+                yield use
+        else:
+            yield use
     finally:
         numba.set_num_threads(before)
         _active = active_before
