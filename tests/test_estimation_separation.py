@@ -202,6 +202,8 @@ def test_bad_input_raises_naming_the_row():
         separation_mask(np.ones(3), X, None)
     with pytest.raises(SpecificationError, match="unknown separation method"):
         separation_mask(np.ones(3), None, None, methods=("mu",))
+    with pytest.raises(SpecificationError, match="unknown separation method"):
+        sample_mask(np.ones(3), None, np.zeros((3, 1), dtype=np.int64), separation=("simplx",))
 
 
 # the known correct estimate: PPML after separation = Poisson GLM on the other rows ------------

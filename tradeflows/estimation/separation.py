@@ -685,11 +685,16 @@ def separation_mask(
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise SpecificationError(f"unknown separation method(s) {unknown}; choose from {METHODS}")
-    n = y.size
-    sample = np.ones(n, dtype=bool) if keep is None else np.asarray(keep, dtype=bool).copy()
+    sample = np.ones(y.size, dtype=bool) if keep is None else np.asarray(keep, dtype=bool).copy()
     if weights is not None:
         sample &= weights > 0
-    mask = np.zeros(n, dtype=bool)
+    return _separated(y, X, fe, tuple(methods), tol, sample)
+
+
+def _separated(y: np.ndarray, X: np.ndarray, fe: np.ndarray, methods: tuple[str, ...],
+               tol: float, sample: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
+    """:func:`separation_mask` on checked inputs, over the rows in ``sample`` (n,) bool."""
+    mask = np.zeros(y.size, dtype=bool)
     counts = {f"separation_{m}": 0 for m in METHODS}
     for method in METHODS:
         if method not in methods:
@@ -734,6 +739,9 @@ def sample_mask(
     of rows each removed (rows outside ``keep`` or with weight 0 are not counted).
     """
     y, X, fe, weights = _check_inputs(y, X, fe, weights)
+    unknown = [m for m in separation if m not in METHODS]
+    if unknown:
+        raise SpecificationError(f"unknown separation method(s) {unknown}; choose from {METHODS}")
     n = y.size
     alive = np.ones(n, dtype=bool) if keep is None else np.asarray(keep, dtype=bool).copy()
     if weights is not None:
@@ -750,7 +758,7 @@ def sample_mask(
     def drop_separated(methods: tuple[str, ...]) -> bool:
         if not methods:
             return False
-        sep, counts = separation_mask(y, X, fe, methods=methods, tol=tol, keep=alive)
+        sep, counts = _separated(y, X, fe, methods, tol, alive)
         for key, value in counts.items():
             drops[key] += value
         alive[sep] = False
