@@ -180,12 +180,11 @@ def _grouped_sums(x, init, w, order, ptr, other, vlo, vhi, wp, sumw, out, unit):
                 out[g, j] = 0.0
             for t in range(ptr[g], ptr[g + 1]):
                 i = order[t]
-                wi = 1.0 if unit else wp[t]
                 for j in range(m):
-                    v = wi * (x[i, j] - init[i, j] if has_init else x[i, j])
-                    out[g, j] += v
+                    v = x[i, j] - init[i, j] if has_init else x[i, j]
+                    out[g, j] += v if unit else wp[t] * v
                     for p in range(km1):
-                        part[c, other[p, t], j] += v
+                        part[c, other[p, t], j] += v if unit else wp[t] * v
     for h in prange(ncoef):
         if h < vlo or h >= vhi:
             for j in range(m):
@@ -212,17 +211,29 @@ def _update_dim(A, wx, wp, invw, ptr, other, lo, hi, c0, width, out, unit):
             s1 = 0.0
             s2 = 0.0
             s3 = 0.0
-            for t in range(ptr[g], ptr[g + 1]):
-                wt = 1.0 if unit else wp[t]
-                i0 = o0[t]
-                i1 = o1[t]
-                s0 += wt * (A[i0, c0] + A[i1, c0])
-                if width > 1:
-                    s1 += wt * (A[i0, c0 + 1] + A[i1, c0 + 1])
-                if width > 2:
-                    s2 += wt * (A[i0, c0 + 2] + A[i1, c0 + 2])
-                if width > 3:
-                    s3 += wt * (A[i0, c0 + 3] + A[i1, c0 + 3])
+            if unit:  # (two loops: a test inside the loop costs the weighted one 12%)
+                for t in range(ptr[g], ptr[g + 1]):
+                    i0 = o0[t]
+                    i1 = o1[t]
+                    s0 += A[i0, c0] + A[i1, c0]
+                    if width > 1:
+                        s1 += A[i0, c0 + 1] + A[i1, c0 + 1]
+                    if width > 2:
+                        s2 += A[i0, c0 + 2] + A[i1, c0 + 2]
+                    if width > 3:
+                        s3 += A[i0, c0 + 3] + A[i1, c0 + 3]
+            else:
+                for t in range(ptr[g], ptr[g + 1]):
+                    wt = wp[t]
+                    i0 = o0[t]
+                    i1 = o1[t]
+                    s0 += wt * (A[i0, c0] + A[i1, c0])
+                    if width > 1:
+                        s1 += wt * (A[i0, c0 + 1] + A[i1, c0 + 1])
+                    if width > 2:
+                        s2 += wt * (A[i0, c0 + 2] + A[i1, c0 + 2])
+                    if width > 3:
+                        s3 += wt * (A[i0, c0 + 3] + A[i1, c0 + 3])
             _store(out, wx, invw[g], g, c0, width, s0, s1, s2, s3)
     else:
         for g in prange(lo, hi):
