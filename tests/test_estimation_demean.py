@@ -177,7 +177,7 @@ def test_group_sums_match_bincount(problem, k):
 def test_unit_weights_path_is_bitwise_the_weighted_path(problem, k):
     """All-one weights are detected and not read (the sweeps read only the codes): the group
     sums and a sweep's updates are bitwise those of the general path given the ones."""
-    from tradeflows.estimation.demean import _grouped_sums, _update_dim
+    from tradeflows.estimation.demean import _grouped_sums, _update_dim, _update_dim_unit
 
     X, fe, _ = problem
     if k > fe.shape[1]:
@@ -192,8 +192,12 @@ def test_unit_weights_path_is_bitwise_the_weighted_path(problem, k):
                       sumw, out, unit)
         A = np.random.default_rng(5).normal(size=(ncoef, 3))
         for q in range(k):
-            _update_dim(A, out, wp if not unit else wp[:0], 1 / sumw, idx.ptr, idx.other,
-                        idx.starts[q], idx.starts[q + 1], 0, 3, A, unit)
+            if unit:
+                _update_dim_unit(A, out, 1 / sumw, idx.ptr, idx.other, idx.starts[q],
+                                 idx.starts[q + 1], 0, 3, A)
+            else:
+                _update_dim(A, out, wp, 1 / sumw, idx.ptr, idx.other, idx.starts[q],
+                            idx.starts[q + 1], 0, 3, A)
         sums[unit] = (sumw, out, A)
     for a, b in zip(sums[False], sums[True], strict=True):
         np.testing.assert_array_equal(a, b)

@@ -180,11 +180,12 @@ def _grouped_sums(x, init, w, order, ptr, other, vlo, vhi, wp, sumw, out, unit):
                 out[g, j] = 0.0
             for t in range(ptr[g], ptr[g + 1]):
                 i = order[t]
+                wi = 1.0 if unit else wp[t]  # (multiplying by 1.0 is exact)
                 for j in range(m):
-                    v = x[i, j] - init[i, j] if has_init else x[i, j]
-                    out[g, j] += v if unit else wp[t] * v
+                    v = wi * (x[i, j] - init[i, j] if has_init else x[i, j])
+                    out[g, j] += v
                     for p in range(km1):
-                        part[c, other[p, t], j] += v if unit else wp[t] * v
+                        part[c, other[p, t], j] += v
     for h in prange(ncoef):
         if h < vlo or h >= vhi:
             for j in range(m):
@@ -195,13 +196,14 @@ def _grouped_sums(x, init, w, order, ptr, other, vlo, vhi, wp, sumw, out, unit):
 
 
 @njit(parallel=True, cache=True)
-def _update_dim(A, wx, wp, invw, ptr, other, lo, hi, c0, width, out, unit):
+def _update_dim(A, wx, wp, invw, ptr, other, lo, hi, c0, width, out):
     """Levels lo..hi-1 of one dimension, columns c0..c0+width-1 (width <= 4) of A (ncoef, m):
     out[g, c] = (wx[g, c] - sum_{t in g} wp_t sum_{p != q} A[p's level of t, c]) * invw[g],
-    from the other dimensions' coefficients in A (wp_t = 1, not read, when ``unit``). ``out``
-    may be A itself (a Gauss-Seidel step: no update of a dimension reads that dimension's
-    levels). Up to four columns share each pass over the rows (their weights and codes are read once; a row's coefficients of all columns lie in
-    one cache line); each column's sums are in row order, as if it were demeaned alone."""
+    from the other dimensions' coefficients in A. ``out`` may be A itself (a Gauss-Seidel
+    step: no update of a dimension reads that dimension's levels). Up to four columns share
+    each pass over the rows (their weights and codes are read once; a row's coefficients of
+    all columns lie in one cache line); each column's sums are in row order, as if it were
+    demeaned alone."""
     km1 = other.shape[0]
     if km1 == 2:  # three dimensions (exporter-year, importer-year, pair): the common case
         o0 = other[0]
@@ -211,29 +213,17 @@ def _update_dim(A, wx, wp, invw, ptr, other, lo, hi, c0, width, out, unit):
             s1 = 0.0
             s2 = 0.0
             s3 = 0.0
-            if unit:  # (two loops: a test inside the loop costs the weighted one 12%)
-                for t in range(ptr[g], ptr[g + 1]):
-                    i0 = o0[t]
-                    i1 = o1[t]
-                    s0 += A[i0, c0] + A[i1, c0]
-                    if width > 1:
-                        s1 += A[i0, c0 + 1] + A[i1, c0 + 1]
-                    if width > 2:
-                        s2 += A[i0, c0 + 2] + A[i1, c0 + 2]
-                    if width > 3:
-                        s3 += A[i0, c0 + 3] + A[i1, c0 + 3]
-            else:
-                for t in range(ptr[g], ptr[g + 1]):
-                    wt = wp[t]
-                    i0 = o0[t]
-                    i1 = o1[t]
-                    s0 += wt * (A[i0, c0] + A[i1, c0])
-                    if width > 1:
-                        s1 += wt * (A[i0, c0 + 1] + A[i1, c0 + 1])
-                    if width > 2:
-                        s2 += wt * (A[i0, c0 + 2] + A[i1, c0 + 2])
-                    if width > 3:
-                        s3 += wt * (A[i0, c0 + 3] + A[i1, c0 + 3])
+            for t in range(ptr[g], ptr[g + 1]):
+                wt = wp[t]
+                i0 = o0[t]
+                i1 = o1[t]
+                s0 += wt * (A[i0, c0] + A[i1, c0])
+                if width > 1:
+                    s1 += wt * (A[i0, c0 + 1] + A[i1, c0 + 1])
+                if width > 2:
+                    s2 += wt * (A[i0, c0 + 2] + A[i1, c0 + 2])
+                if width > 3:
+                    s3 += wt * (A[i0, c0 + 3] + A[i1, c0 + 3])
             _store(out, wx, invw[g], g, c0, width, s0, s1, s2, s3)
     else:
         for g in prange(lo, hi):
@@ -242,7 +232,7 @@ def _update_dim(A, wx, wp, invw, ptr, other, lo, hi, c0, width, out, unit):
             s2 = 0.0
             s3 = 0.0
             for t in range(ptr[g], ptr[g + 1]):
-                wt = 1.0 if unit else wp[t]
+                wt = wp[t]
                 s0 += wt * _row_sum(A, other, t, c0)
                 if width > 1:
                     s1 += wt * _row_sum(A, other, t, c0 + 1)
@@ -250,6 +240,47 @@ def _update_dim(A, wx, wp, invw, ptr, other, lo, hi, c0, width, out, unit):
                     s2 += wt * _row_sum(A, other, t, c0 + 2)
                 if width > 3:
                     s3 += wt * _row_sum(A, other, t, c0 + 3)
+            _store(out, wx, invw[g], g, c0, width, s0, s1, s2, s3)
+
+
+@njit(parallel=True, cache=True)
+def _update_dim_unit(A, wx, invw, ptr, other, lo, hi, c0, width, out):
+    """:func:`_update_dim` with every weight 1: the pass reads only the codes. (A kernel of
+    its own: a test for unit weights inside the weighted kernel's loops cost it 4-12%.)"""
+    km1 = other.shape[0]
+    if km1 == 2:
+        o0 = other[0]
+        o1 = other[1]
+        for g in prange(lo, hi):
+            s0 = 0.0
+            s1 = 0.0
+            s2 = 0.0
+            s3 = 0.0
+            for t in range(ptr[g], ptr[g + 1]):
+                i0 = o0[t]
+                i1 = o1[t]
+                s0 += A[i0, c0] + A[i1, c0]
+                if width > 1:
+                    s1 += A[i0, c0 + 1] + A[i1, c0 + 1]
+                if width > 2:
+                    s2 += A[i0, c0 + 2] + A[i1, c0 + 2]
+                if width > 3:
+                    s3 += A[i0, c0 + 3] + A[i1, c0 + 3]
+            _store(out, wx, invw[g], g, c0, width, s0, s1, s2, s3)
+    else:
+        for g in prange(lo, hi):
+            s0 = 0.0
+            s1 = 0.0
+            s2 = 0.0
+            s3 = 0.0
+            for t in range(ptr[g], ptr[g + 1]):
+                s0 += _row_sum(A, other, t, c0)
+                if width > 1:
+                    s1 += _row_sum(A, other, t, c0 + 1)
+                if width > 2:
+                    s2 += _row_sum(A, other, t, c0 + 2)
+                if width > 3:
+                    s3 += _row_sum(A, other, t, c0 + 3)
             _store(out, wx, invw[g], g, c0, width, s0, s1, s2, s3)
 
 
@@ -291,8 +322,12 @@ def _sweep(wx, wp, ptr, other, starts, invw, a_in, a_out, unit):
                     a_out[g, c] = wx[g, c] * invw[g]
         else:
             for c0 in range(0, m, 4):
-                _update_dim(a_out, wx, wp, invw, ptr, other, starts[q], starts[q + 1], c0,
-                            min(4, m - c0), a_out, unit)
+                if unit:
+                    _update_dim_unit(a_out, wx, invw, ptr, other, starts[q], starts[q + 1],
+                                     c0, min(4, m - c0), a_out)
+                else:
+                    _update_dim(a_out, wx, wp, invw, ptr, other, starts[q], starts[q + 1], c0,
+                                min(4, m - c0), a_out)
 
 
 @njit(cache=True)
@@ -501,8 +536,12 @@ def _demean_all(x, init, icoef, w, starts, ptr, order, other, visit, tol, maxite
             ones = np.ones(ncoef)
             for q in range(k):
                 for c0 in range(0, m, 4):
-                    _update_dim(icoef, wx, wp, ones, ptr, other, starts[q], starts[q + 1], c0,
-                                min(4, m - c0), wx, unit)
+                    if unit:
+                        _update_dim_unit(icoef, wx, ones, ptr, other, starts[q],
+                                         starts[q + 1], c0, min(4, m - c0), wx)
+                    else:
+                        _update_dim(icoef, wx, wp, ones, ptr, other, starts[q], starts[q + 1],
+                                    c0, min(4, m - c0), wx)
     sweeps = np.zeros(m, dtype=np.int64)
     conv = np.ones(m, dtype=np.bool_)
     live = np.array([j for j in range(m) if np.any(wx[:, j] != 0.0)], dtype=np.int64)
@@ -575,15 +614,15 @@ def _residuals(x, ptr, order, other, glo, ghi, a, out):
 def _normal_product(p, ptr, other, starts, out):
     """out <- D'D p for the unweighted dummies D of every dimension (p, out: (ncoef, m)):
     level g's size times p[g] plus, over its rows, the row's other levels' p (the sums of
-    a sweep, :func:`_update_dim` with no data and a factor of -1)."""
+    a sweep, :func:`_update_dim_unit` with no data and a factor of -1)."""
     ncoef, m = p.shape
     none = np.zeros((ncoef, m))
     minus = np.full(ncoef, -1.0)
     out[:] = 0.0
     for q in range(starts.size - 1 if other.shape[0] else 0):  # (one dimension: no others)
         for c0 in range(0, m, 4):
-            _update_dim(p, none, np.empty(0), minus, ptr, other, starts[q], starts[q + 1], c0,
-                        min(4, m - c0), out, True)
+            _update_dim_unit(p, none, minus, ptr, other, starts[q], starts[q + 1], c0,
+                             min(4, m - c0), out)
     for g in range(ncoef):
         for j in range(m):
             out[g, j] += (ptr[g + 1] - ptr[g]) * p[g, j]
