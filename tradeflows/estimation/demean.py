@@ -148,8 +148,8 @@ def fe_index(fe: np.ndarray | FEIndex) -> FEIndex:
 @njit(parallel=True, cache=True)
 def _grouped_sums(x, init, w, order, ptr, other, vlo, vhi, wp, sumw, out, unit):
     """wp[t] <- the weight of the row at position t (the weights in the grouped layout; when
-    ``unit`` every weight is 1 and neither w nor wp is read or written), sumw[g] <- the sum of w over the
-    rows of level g, out[g, j] <- the sum of w_i (x[i, j] - init[i, j]) over those rows (init
+    ``unit`` every weight is 1 and neither w nor wp is read or written), sumw[g] <- the sum
+    of w over the rows of level g, out[g, j] <- the sum of w_i (x[i, j] - init[i, j]) over those rows (init
     with 0 rows: none). The sums of w x are taken in one pass over the levels vlo..vhi-1 of
     the dimension whose positions follow the rows' order most closely (``FEIndex.visit``):
     each row's value is added to its level there and to its levels in the other dimensions,
@@ -500,8 +500,8 @@ def _demean_all(x, init, icoef, w, starts, ptr, order, other, visit, tol, maxite
     scale the largest weighted mean of x over the levels of any dimension (the size of the
     fixed effects, which a few rows with huge values and tiny weights cannot inflate).
     work: (k n,) float64 workspace for the weights in the grouped layout, or smaller for
-    none. Unit weights (all 1: unweighted OLS, the separation proof) are detected and never read in the
-    sweeps, whose passes over the rows then read only the codes.
+    none. Unit weights (all 1: unweighted OLS, the separation proof) are detected and never
+    read in the sweeps, whose passes over the rows then read only the codes.
     Returns (most sweeps of any column, sweeps of all columns, all converged)."""
     k = starts.size - 1
     n = x.shape[0]
