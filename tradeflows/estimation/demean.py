@@ -492,6 +492,30 @@ def _all_ones(w):
 
 
 @njit(cache=True)
+def _level_sums(x, w, starts, ptr, order, other, visit, work):
+    """(unit, wp, sumw, wx, invw) of the columns of x (n, m) on the weights w (n,): whether
+    every weight is 1, the weights in the grouped layout (in ``work`` when it has room:
+    repeated calls then do not allocate and free (k n,) arrays, which fragments the heap;
+    empty when unit), the level sums of w and of w x, and 1 / the sums of w (0 for empty
+    levels)."""
+    ncoef = starts[starts.size - 1]
+    unit = _all_ones(w)
+    if work.size >= order.size:
+        wp = work[:order.size]
+    else:
+        wp = np.empty(0 if unit else order.size)
+    sumw = np.empty(ncoef)
+    wx = np.empty((ncoef, x.shape[1]))
+    _grouped_sums(x, x[:0], w, order, ptr, other, starts[visit], starts[visit + 1], wp, sumw,
+                  wx, unit)
+    invw = np.zeros(ncoef)
+    for g in range(ncoef):
+        if sumw[g] > 0:
+            invw[g] = 1.0 / sumw[g]
+    return unit, wp, sumw, wx, invw
+
+
+@njit(cache=True)
 def _demean_all(x, init, icoef, w, starts, ptr, order, other, visit, tol, maxiter, coef,
                 work):
     """FE coefficients (into coef (ncoef, m)) of every column of x - init - D icoef (x: (n, m);
@@ -507,21 +531,8 @@ def _demean_all(x, init, icoef, w, starts, ptr, order, other, visit, tol, maxite
     n = x.shape[0]
     m = x.shape[1]
     ncoef = starts[k]
-    # the weights in the grouped layout: in the caller's workspace when it has room (repeated
-    # calls then do not allocate and free (k n,) arrays, which fragments the heap)
-    unit = _all_ones(w)
-    if work.size >= order.size:
-        wp = work[:order.size]
-    else:
-        wp = np.empty(0 if unit else order.size)
-    sumw = np.empty(ncoef)
-    wx = np.empty((ncoef, m))
+    unit, wp, sumw, wx, invw = _level_sums(x, w, starts, ptr, order, other, visit, work)
     vlo, vhi = starts[visit], starts[visit + 1]
-    _grouped_sums(x, init[:0], w, order, ptr, other, vlo, vhi, wp, sumw, wx, unit)
-    invw = np.zeros(ncoef)
-    for g in range(ncoef):
-        if sumw[g] > 0:
-            invw[g] = 1.0 / sumw[g]
     scale = np.zeros(m)
     for g in range(ncoef):
         for j in range(m):
@@ -557,17 +568,7 @@ def _demean_all(x, init, icoef, w, starts, ptr, order, other, visit, tol, maxite
 def _one_sweep(x, w, starts, ptr, order, other, visit, coef):
     """One Gauss-Seidel sweep of coef (ncoef, m) in place towards the FE coefficients of x
     (n, m) on the weights w (n,)."""
-    ncoef = starts[starts.size - 1]
-    unit = _all_ones(w)
-    wp = np.empty(0 if unit else order.size)
-    sumw = np.empty(ncoef)
-    wx = np.empty((ncoef, x.shape[1]))
-    _grouped_sums(x, x[:0], w, order, ptr, other, starts[visit], starts[visit + 1], wp, sumw,
-                  wx, unit)
-    invw = np.zeros(ncoef)
-    for g in range(ncoef):
-        if sumw[g] > 0:
-            invw[g] = 1.0 / sumw[g]
+    unit, wp, _, wx, invw = _level_sums(x, w, starts, ptr, order, other, visit, np.empty(0))
     _sweep(wx, wp, ptr, other, starts, invw, coef, coef, unit)
 
 

@@ -38,6 +38,7 @@ from tradeflows.estimation.demean import (
     sweep_fe_coef,
 )
 from tradeflows.estimation.singletons import _check_codes, singleton_mask
+from tradeflows.estimation.threads import using_threads
 
 if TYPE_CHECKING:  # scipy.sparse and scipy.optimize are imported where used (~40 MB of RSS
     from scipy import sparse  # that a fit with the "fe" check alone does not need)
@@ -77,6 +78,13 @@ def _check_inputs(
         if weights.shape != (n,) or not np.isfinite(weights).all() or (weights < 0).any():
             raise SpecificationError("weights must be an (n,) array of finite non-negative numbers")
     return y, X, fe, weights
+
+
+def _check_methods(methods: Sequence[str]) -> None:
+    """SpecificationError naming any method that is not one of METHODS."""
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise SpecificationError(f"unknown separation method(s) {unknown}; choose from {METHODS}")
 
 
 def _recode(fe: np.ndarray) -> np.ndarray:
@@ -332,8 +340,6 @@ def _no_separation_certificate(
     group sum of λ per fixed effect below 1e-8·max|λ|, X'λ below 1e-8 of |X|'|λ|, min λ on
     the zeros above 1e-6·max|λ| (real panel: 3.7e-10 and 1.7e-11 of the limits' scales).
     """
-    from tradeflows.estimation.threads import using_threads
-
     with using_threads():
         return _certificate_search(y, X, fe, maxiter=maxiter, polish_tol=polish_tol,
                                    xtol=xtol)
@@ -682,9 +688,7 @@ def separation_mask(
     fixed point of singleton removal and separation.
     """
     y, X, fe, weights = _check_inputs(y, X, fe, weights)
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        raise SpecificationError(f"unknown separation method(s) {unknown}; choose from {METHODS}")
+    _check_methods(methods)
     sample = np.ones(y.size, dtype=bool) if keep is None else np.asarray(keep, dtype=bool).copy()
     if weights is not None:
         sample &= weights > 0
@@ -739,9 +743,7 @@ def sample_mask(
     of rows each removed (rows outside ``keep`` or with weight 0 are not counted).
     """
     y, X, fe, weights = _check_inputs(y, X, fe, weights)
-    unknown = [m for m in separation if m not in METHODS]
-    if unknown:
-        raise SpecificationError(f"unknown separation method(s) {unknown}; choose from {METHODS}")
+    _check_methods(separation)
     n = y.size
     alive = np.ones(n, dtype=bool) if keep is None else np.asarray(keep, dtype=bool).copy()
     if weights is not None:
