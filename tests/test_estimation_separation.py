@@ -378,6 +378,28 @@ def test_basis_of_the_regressors_is_orthonormal_with_their_span_and_rank(design)
     np.testing.assert_allclose(B @ (B.T @ A), A, atol=1e-8 * np.abs(A).max())
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_fe_check_matches_group_counts_of_positives(seed):
+    """The compiled all-zero-group check (parallel over rows, several row blocks) against
+    np.bincount counts of positive outcomes, on all rows and through ``rows``."""
+    from tradeflows.estimation.separation import fe_separation
+
+    rng = np.random.default_rng(seed)
+    n = 70_000
+    fe = np.column_stack([rng.integers(0, m, n) for m in (40, 3_000, 20_000)[: 1 + seed % 3]])
+    y = rng.poisson(0.15, n).astype(float)
+    expected = np.zeros(n, dtype=bool)
+    for j in range(fe.shape[1]):
+        expected |= np.bincount(fe[:, j], weights=y > 0)[fe[:, j]] == 0
+    np.testing.assert_array_equal(fe_separation(y, fe), expected)
+    rows = np.flatnonzero(rng.uniform(size=n) < 0.6)
+    sub = np.zeros(rows.size, dtype=bool)
+    for j in range(fe.shape[1]):
+        sub |= np.bincount(fe[rows, j], weights=y[rows] > 0,
+                           minlength=fe[:, j].max() + 1)[fe[rows, j]] == 0
+    np.testing.assert_array_equal(fe_separation(y[rows], fe, rows), sub)
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_irreducible_shortcut_agrees_with_the_reduction(seed):
     """The one-pass test that no group is a singleton or all zeros says True exactly when the

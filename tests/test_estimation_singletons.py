@@ -39,6 +39,22 @@ def test_chain_cascades_across_two_fixed_effects():
     assert singleton_mask(fe).tolist() == [True, True, True, True, False, False, False, False]
 
 
+@pytest.mark.parametrize("order", ["forward", "backward", "shuffled"])
+def test_long_chain_across_row_blocks(order):
+    # a chain of 301 rows (a_j = j // 2, b_j = (j + 1) // 2: row 0 alone in b, each removal
+    # leaves the next row alone) among 60,000 rows in groups of five, spread over several
+    # of the parallel pass's row blocks and in three row orders: the whole chain goes
+    chain, filler = 301, 60_000
+    j = np.arange(chain)
+    r = np.arange(filler)
+    a = np.r_[j // 2, 10_000 + r // 5]
+    b = np.r_[(j + 1) // 2, 10_000 + r % (filler // 5)]
+    perm = {"forward": np.arange(a.size), "backward": np.arange(a.size)[::-1],
+            "shuffled": np.random.default_rng(0).permutation(a.size)}[order]
+    fe = np.column_stack([a, b])[perm]
+    np.testing.assert_array_equal(singleton_mask(fe), perm < chain)
+
+
 def test_keep_excludes_rows_from_group_sizes():
     fe = np.array([[0], [0], [1], [1], [1]])
     assert singleton_mask(fe).tolist() == [False] * 5

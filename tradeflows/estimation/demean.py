@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
+from tradeflows.estimation.singletons import code_sizes
 from tradeflows.estimation.threads import using_threads
 
 __all__ = ["demean", "demean_coef", "demean_fe_coef", "sweep_fe_coef", "fe_coef_cg", "fe_sums",
@@ -125,8 +126,7 @@ def fe_index(fe: np.ndarray | FEIndex) -> FEIndex:
         fe = fe[:, None]
     if fe.size and fe.min() < 0:
         raise ValueError("demean: fixed-effect codes must be non-negative (0-based)")
-    sizes = (fe.max(axis=0).astype(np.int64) + 1 if fe.shape[0]
-             else np.zeros(fe.shape[1], dtype=np.int64))
+    sizes = code_sizes(fe)
     starts = np.zeros(fe.shape[1] + 1, dtype=np.int64)
     starts[1:] = np.cumsum(sizes)
     if starts[-1] >= 2**31 or fe.shape[0] >= 2**31:

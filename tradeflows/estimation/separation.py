@@ -37,7 +37,7 @@ from tradeflows.estimation.demean import (
     fe_sums,
     sweep_fe_coef,
 )
-from tradeflows.estimation.singletons import _check_codes, singleton_mask
+from tradeflows.estimation.singletons import _check_codes, code_sizes, singleton_mask
 from tradeflows.estimation.threads import using_threads
 
 if TYPE_CHECKING:  # scipy.sparse and scipy.optimize are imported where used (~40 MB of RSS
@@ -130,12 +130,33 @@ def fe_separation(y: np.ndarray, fe: np.ndarray, rows: np.ndarray | None = None)
     rows; saves a copy of the codes). One pass is a fixed point: dropping zeros never turns a
     group with a positive outcome into an all-zero group.
     """
-    out = np.zeros(y.size, dtype=bool)
-    positive = (y > 0).astype(np.float64)
-    for j in range(fe.shape[1]):
-        codes = fe[:, j] if rows is None else fe[rows, j]
-        npos = np.bincount(codes, weights=positive)
-        out |= npos[codes] == 0
+    rows = np.arange(y.size) if rows is None else rows
+    if fe.shape[1] == 0 or y.size == 0:
+        return np.zeros(y.size, dtype=bool)
+    sizes = code_sizes(fe)
+    offsets = np.zeros(sizes.size + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum(sizes)
+    return _in_zero_group(y, fe, rows, offsets)
+
+
+@njit(parallel=True, cache=True)
+def _in_zero_group(y, fe, rows, offsets):
+    """:func:`fe_separation` in two parallel passes over the rows: flag the levels (fixed
+    effect j's code c at offsets[j] + c) that hold a positive outcome, then mark the rows
+    with an unflagged level. (Threads may set the same flag at once: they all write True.)"""
+    n = y.size
+    k = fe.shape[1]
+    positive = np.zeros(offsets[k], dtype=np.bool_)
+    for i in prange(n):
+        if y[i] > 0:
+            for j in range(k):
+                positive[offsets[j] + fe[rows[i], j]] = True
+    out = np.zeros(n, dtype=np.bool_)
+    for i in prange(n):
+        for j in range(k):
+            if not positive[offsets[j] + fe[rows[i], j]]:
+                out[i] = True
+                break
     return out
 
 

@@ -9,9 +9,11 @@ create singletons in another (a chain), so removal is iterated to a fixed point.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from tradeflows.errors import SpecificationError
+
+_ROW_BLOCK = 1 << 14  # rows per block of the singleton rounds' parallel pass
 
 
 def _check_codes(fe: np.ndarray) -> np.ndarray:
@@ -36,30 +38,51 @@ def _check_codes(fe: np.ndarray) -> np.ndarray:
     return fe
 
 
-@njit(cache=True)
+def code_sizes(fe: np.ndarray) -> np.ndarray:
+    """(k,) int64 number of codes of each column of (n, k) non-negative codes: max + 1 (0
+    when n = 0). Column by column: numpy's axis-0 reduction of a narrow (n, k) array walks
+    it row by row, 20 times slower (26 against 1.3 ms at 1.45M rows and k = 3)."""
+    if fe.shape[0] == 0:
+        return np.zeros(fe.shape[1], dtype=np.int64)
+    return np.array([int(fe[:, q].max()) + 1 for q in range(fe.shape[1])], dtype=np.int64)
+
+
+@njit(parallel=True, cache=True)
 def _drop_singletons(fe: np.ndarray, offsets: np.ndarray, alive: np.ndarray, ncodes: int) -> None:
     """In place: clear ``alive`` for singletons until none is left. fe: (n, k) codes; fixed
     effect j's code c is counted at offsets[j] + c, so that every fixed effect has its own
-    range in 0..ncodes-1 (without an offset copy of the codes)."""
+    range in 0..ncodes-1 (without an offset copy of the codes). The group sizes are counted
+    per fixed effect in parallel; then rounds, each marking in parallel the rows alone in a
+    group and removing them from the counts, until a round marks none."""
     n, k = fe.shape
     counts = np.zeros(ncodes, dtype=np.int64)
-    for i in range(n):
-        if alive[i]:
-            for j in range(k):
-                counts[offsets[j] + fe[i, j]] += 1
-    changed = True
-    while changed:
-        changed = False
+    for j in prange(k):
         for i in range(n):
-            if not alive[i]:
-                continue
-            for j in range(k):
-                if counts[offsets[j] + fe[i, j]] == 1:
-                    alive[i] = False
-                    for q in range(k):
-                        counts[offsets[q] + fe[i, q]] -= 1
-                    changed = True
-                    break
+            if alive[i]:
+                counts[offsets[j] + fe[i, j]] += 1
+    single = np.zeros(n, dtype=np.bool_)
+    nblocks = (n + _ROW_BLOCK - 1) // _ROW_BLOCK
+    found = np.zeros(nblocks, dtype=np.int64)
+    while True:
+        for b in prange(nblocks):
+            found[b] = 0
+            for i in range(b * _ROW_BLOCK, min(n, (b + 1) * _ROW_BLOCK)):
+                if alive[i]:
+                    for j in range(k):
+                        if counts[offsets[j] + fe[i, j]] == 1:
+                            single[i] = True
+                            found[b] += 1
+                            break
+        if found.sum() == 0:
+            return
+        for b in range(nblocks):
+            if found[b]:
+                for i in range(b * _ROW_BLOCK, min(n, (b + 1) * _ROW_BLOCK)):
+                    if single[i]:
+                        single[i] = False
+                        alive[i] = False
+                        for j in range(k):
+                            counts[offsets[j] + fe[i, j]] -= 1
 
 
 def singleton_mask(fe: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
@@ -68,10 +91,10 @@ def singleton_mask(fe: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray
     fe: (n, k) int64 0-based group codes, one column per fixed effect ((n,) is read as k=1).
     keep: optional (n,) bool, the observations still in the sample (default all); rows already
     out are neither counted in the group sizes nor flagged.
-    Returns an (n,) bool mask, True = singleton to drop. Sweeps over the rows (compiled with
-    numba), dropping a row as soon as one of its groups has exactly one remaining member and
-    updating the group sizes at once, until a sweep drops nothing: the result is the fixed
-    point, whatever the order (a singleton stays a singleton as other rows leave).
+    Returns an (n,) bool mask, True = singleton to drop. Rounds over the rows (compiled with
+    numba), each dropping every row that is alone in one of its groups and updating the group
+    sizes, until a round drops nothing: the result is the fixed point, whatever the order (a
+    singleton stays a singleton as other rows leave).
     """
     fe = _check_codes(fe)
     n, k = fe.shape
@@ -81,7 +104,7 @@ def singleton_mask(fe: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray
     if n == 0 or k == 0:
         return np.zeros(n, dtype=bool)
     start = alive.copy()
-    sizes = fe.max(axis=0) + 1
+    sizes = code_sizes(fe)
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     _drop_singletons(fe, offsets.astype(np.int64), alive, int(sizes.sum()))
     return start & ~alive
