@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from tradeflows.estimation.singletons import code_sizes
+from tradeflows.estimation.codes import code_sizes
 from tradeflows.estimation.threads import using_threads
 
 __all__ = ["demean", "demean_coef", "demean_fe_coef", "sweep_fe_coef", "fe_coef_cg", "fe_sums",

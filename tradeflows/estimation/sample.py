@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from tradeflows.errors import SpecificationError
+from tradeflows.estimation.codes import recode
 from tradeflows.estimation.formula import Formula, factorize_fe, model_frame, parse_formula
 from tradeflows.estimation.separation import sample_mask
 from tradeflows.estimation.singletons import singleton_mask
@@ -76,17 +77,6 @@ def _column_or_array(data: pd.DataFrame, value: object, what: str) -> tuple[np.n
     if arr.shape != (len(data),):
         raise SpecificationError(f"{what} must be a column name or an array of length {len(data)}")
     return arr, None
-
-
-def _recode(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Contiguous 0-based codes of the levels still present (order kept), and the kept
-    original codes. codes: (n,) non-negative int64."""
-    if codes.size == 0:
-        return codes.astype(np.int64), codes.astype(np.int64)
-    present = np.flatnonzero(np.bincount(codes))
-    new = np.full(int(codes.max()) + 1, -1, dtype=np.int64)
-    new[present] = np.arange(present.size)
-    return new[codes], present
 
 
 def build_sample(data: pd.DataFrame, formula: str, *, model: str, vcov: object,
@@ -159,15 +149,11 @@ def build_sample(data: pd.DataFrame, formula: str, *, model: str, vcov: object,
     del mf, keep
     if fe.shape[0] >= 2**31:
         raise SpecificationError(f"{formula!r}: more than 2^31 observations")
-    # one array at a time, so that the full-length copies are released as the sample's are
-    # made (the codes are int32: fewer levels than rows)
-    fe_levels = []
-    fe_new = np.empty((rows.size, fe.shape[1]), dtype=np.int32)
-    for q in range(fe.shape[1]):
-        fe_new[:, q], present = _recode(fe[rows, q])
-        fe_levels.append(fe_levels_all[q][present])
+    # the sample's codes (int32: fewer levels than rows), without full-length copies
+    fe_new, kept = recode(fe, rows)
+    fe_levels = [levels[present] for levels, present in zip(fe_levels_all, kept, strict=True)]
     del fe
-    clusters = [_recode(ex.pop(f"cluster:{c}")[rows].astype(np.int64))[0].astype(np.int32)
+    clusters = [recode(ex.pop(f"cluster:{c}")[rows].astype(np.int64)[:, None])[0][:, 0]
                 for c in spec.clusters]
     X = np.ascontiguousarray(X[rows])
     y, w, off = y[rows], w[rows], off[rows]

@@ -29,6 +29,7 @@ import numpy as np
 from numba import njit, prange
 
 from tradeflows.errors import ConvergenceError, SpecificationError
+from tradeflows.estimation.codes import check_codes, code_sizes, recode
 from tradeflows.estimation.demean import (
     _CHUNKS,
     fe_coef_cg,
@@ -37,7 +38,7 @@ from tradeflows.estimation.demean import (
     fe_sums,
     sweep_fe_coef,
 )
-from tradeflows.estimation.singletons import _check_codes, code_sizes, singleton_mask
+from tradeflows.estimation.singletons import singleton_mask
 from tradeflows.estimation.threads import using_threads
 
 if TYPE_CHECKING:  # scipy.sparse and scipy.optimize are imported where used (~40 MB of RSS
@@ -70,7 +71,7 @@ def _check_inputs(
     if not np.isfinite(X).all():
         row, col = (int(v[0]) for v in np.nonzero(~np.isfinite(X)))
         raise SpecificationError(f"regressor column {col}, row {row} is not finite: {X[row, col]}")
-    fe = np.empty((n, 0), dtype=np.int64) if fe is None else _check_codes(fe)
+    fe = np.empty((n, 0), dtype=np.int64) if fe is None else check_codes(fe)
     if fe.shape[0] != n:
         raise SpecificationError(f"fixed effects have {fe.shape[0]} rows, dependent variable has {n}")
     if weights is not None:
@@ -85,16 +86,6 @@ def _check_methods(methods: Sequence[str]) -> None:
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise SpecificationError(f"unknown separation method(s) {unknown}; choose from {METHODS}")
-
-
-def _recode(fe: np.ndarray) -> np.ndarray:
-    """Renumber each fixed-effect column to consecutive 0-based codes (no empty groups), in
-    the order of the old codes (as ``np.unique``'s inverse, in O(n) for non-negative codes)."""
-    out = np.empty_like(fe)
-    for j in range(fe.shape[1]):
-        present = np.bincount(fe[:, j]) > 0
-        out[:, j] = (np.cumsum(present) - 1)[fe[:, j]]
-    return out
 
 
 def _basis_coefficients(A: np.ndarray) -> np.ndarray:
@@ -373,7 +364,7 @@ def _certificate_search(y: np.ndarray, X: np.ndarray, fe: np.ndarray, *, maxiter
     has_fe = fe.shape[1] > 0
     unit = np.ones(y.size)
     if has_fe:
-        idx = fe_index(_recode(fe))
+        idx = fe_index(recode(fe)[0])
         ncoef = int(idx.starts[-1])
         visit = idx.visit_levels
         xcoef = np.zeros((ncoef, X.shape[1]))  # of X, level sums of Xd within xtol
@@ -419,7 +410,8 @@ def _certificate_search(y: np.ndarray, X: np.ndarray, fe: np.ndarray, *, maxiter
             return False
         scale = np.abs(e).max()
         # Z'λ = 0 up to rounding and the demeaning tolerance, relative to the size of λ
-        checks = [np.abs(X.T @ e) / np.maximum(np.abs(X).T @ np.abs(e), 1e-300)]
+        cross, size = _cross_products_and_sizes(X, e)
+        checks = [np.abs(cross) / np.maximum(size, 1e-300)]
         checks += [np.abs(np.bincount(fe[:, j], weights=e)) / scale for j in range(fe.shape[1])]
         return bool(max((c.max(initial=0.0) for c in checks), default=0.0) < 1e-8)
 
@@ -495,6 +487,19 @@ def _remove_along(e, B, along):
 
 
 @njit(cache=True)
+def _cross_products_and_sizes(X, e):
+    """(X'e (p,), |X|'|e| (p,)) in one pass over the rows (no |X| copy)."""
+    p = X.shape[1]
+    cross = np.zeros(p)
+    size = np.zeros(p)
+    for i in range(e.size):
+        for j in range(p):
+            cross[j] += X[i, j] * e[i]
+            size[j] += abs(X[i, j] * e[i])
+    return cross, size
+
+
+@njit(cache=True)
 def _positive_on_zeros(e: np.ndarray, zero: np.ndarray) -> bool:
     """min of e over the zeros > 1e-6 · max |e| (e, zero: (n,); False if e has a NaN)."""
     low = np.inf
@@ -549,7 +554,7 @@ def _relu_run(
     """
     pos = y > 0
     w = np.where(pos, max(pos.sum(), 1) / tol**2, 1.0)
-    fit = _projector(_design(X, _recode(fe)), w)
+    fit = _projector(_design(X, recode(fe)[0]), w)
     u = (~pos).astype(np.float64)
     for it in range(1, maxiter + 1):
         z = fit(u)
@@ -676,7 +681,7 @@ def relu_separation(
         sep, used = _relu_run(y[rows], X[rows], fe[rows], tol=tol, maxiter=budget)
         budget -= used
         if sep is None:
-            found[rows[_lp_separation(y[rows], _design(X[rows], _recode(fe[rows])))]] = True
+            found[rows[_lp_separation(y[rows], _design(X[rows], recode(fe, rows)[0]))]] = True
             break
         if not sep.any():
             break

@@ -12,39 +12,9 @@ import numpy as np
 from numba import njit, prange
 
 from tradeflows.errors import SpecificationError
+from tradeflows.estimation.codes import check_codes, code_sizes
 
 _ROW_BLOCK = 1 << 14  # rows per block of the singleton rounds' parallel pass
-
-
-def _check_codes(fe: np.ndarray) -> np.ndarray:
-    """Validate fixed-effect codes: (n, k) non-negative integers. Returns an int64 2-D view."""
-    fe = np.asarray(fe)
-    if fe.ndim == 1:
-        fe = fe[:, None]
-    if fe.ndim != 2:
-        raise SpecificationError(f"fixed-effect codes must be an (n, k) array, got shape {fe.shape}")
-    if fe.size and not np.issubdtype(fe.dtype, np.integer):
-        raise SpecificationError(
-            f"fixed-effect codes must be integers (0-based group codes), got dtype {fe.dtype}"
-        )
-    fe = fe.astype(np.int64, copy=False)
-    if fe.size and fe.min() < 0:
-        col = int(np.where((fe < 0).any(axis=0))[0][0])
-        row = int(np.where(fe[:, col] < 0)[0][0])
-        raise SpecificationError(
-            f"fixed-effect codes must be 0-based and non-negative: fixed effect {col}, "
-            f"row {row} has code {fe[row, col]}"
-        )
-    return fe
-
-
-def code_sizes(fe: np.ndarray) -> np.ndarray:
-    """(k,) int64 number of codes of each column of (n, k) non-negative codes: max + 1 (0
-    when n = 0). Column by column: numpy's axis-0 reduction of a narrow (n, k) array walks
-    it row by row, 20 times slower (26 against 1.3 ms at 1.45M rows and k = 3)."""
-    if fe.shape[0] == 0:
-        return np.zeros(fe.shape[1], dtype=np.int64)
-    return np.array([int(fe[:, q].max()) + 1 for q in range(fe.shape[1])], dtype=np.int64)
 
 
 @njit(parallel=True, cache=True)
@@ -96,7 +66,7 @@ def singleton_mask(fe: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray
     sizes, until a round drops nothing: the result is the fixed point, whatever the order (a
     singleton stays a singleton as other rows leave).
     """
-    fe = _check_codes(fe)
+    fe = check_codes(fe)
     n, k = fe.shape
     alive = np.ones(n, dtype=bool) if keep is None else np.asarray(keep, dtype=bool).copy()
     if alive.shape != (n,):

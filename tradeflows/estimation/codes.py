@@ -1,0 +1,92 @@
+"""Fixed-effect codes: validation, sizes and renumbering.
+
+Codes are (n, k) non-negative integers, one column per fixed effect. The helpers work column
+by column (numpy's axis-0 reductions of a narrow (n, k) array walk it row by row, about 20
+times slower) and in compiled parallel passes over the rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from tradeflows.errors import SpecificationError
+
+
+def check_codes(fe: np.ndarray) -> np.ndarray:
+    """Validate fixed-effect codes: (n, k) non-negative integers. Returns an int64 2-D view."""
+    fe = np.asarray(fe)
+    if fe.ndim == 1:
+        fe = fe[:, None]
+    if fe.ndim != 2:
+        raise SpecificationError(f"fixed-effect codes must be an (n, k) array, got shape {fe.shape}")
+    if fe.size and not np.issubdtype(fe.dtype, np.integer):
+        raise SpecificationError(
+            f"fixed-effect codes must be integers (0-based group codes), got dtype {fe.dtype}"
+        )
+    fe = fe.astype(np.int64, copy=False)
+    if fe.size and fe.min() < 0:
+        col = int(np.where((fe < 0).any(axis=0))[0][0])
+        row = int(np.where(fe[:, col] < 0)[0][0])
+        raise SpecificationError(
+            f"fixed-effect codes must be 0-based and non-negative: fixed effect {col}, "
+            f"row {row} has code {fe[row, col]}"
+        )
+    return fe
+
+
+def code_sizes(fe: np.ndarray) -> np.ndarray:
+    """(k,) int64 number of codes of each column of (n, k) non-negative codes: max + 1 (0
+    when n = 0). Column by column: numpy's axis-0 reduction of a narrow (n, k) array walks
+    it row by row, 20 times slower (26 against 1.3 ms at 1.45M rows and k = 3)."""
+    if fe.shape[0] == 0:
+        return np.zeros(fe.shape[1], dtype=np.int64)
+    return np.array([int(fe[:, q].max()) + 1 for q in range(fe.shape[1])], dtype=np.int64)
+
+
+def recode(fe: np.ndarray, rows: np.ndarray | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Consecutive 0-based codes of fe[rows] (no empty level), in the order of the old codes
+    (as ``np.unique``'s inverse, in O(n)).
+
+    fe: (N, k) non-negative integer codes; rows: (n,) row indices (default: all N rows).
+    Returns ((n, k) int32 codes, per column the (levels,) int64 old codes kept, in order).
+    """
+    if rows is not None and len(rows) == 0:
+        return (np.empty((0, fe.shape[1]), dtype=np.int32),
+                [np.empty(0, dtype=np.int64) for _ in range(fe.shape[1])])
+    # the kernels read an empty ``rows`` as every row
+    rows = np.empty(0, dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
+    n = rows.size or fe.shape[0]
+    out = np.empty((n, fe.shape[1]), dtype=np.int32)
+    kept = []
+    for j, size in enumerate(code_sizes(fe)):
+        present = np.flatnonzero(_levels_present(fe, j, rows, size))
+        new = np.full(size, -1, dtype=np.int32)
+        new[present] = np.arange(present.size, dtype=np.int32)
+        _renumber(fe, j, rows, new, out)
+        kept.append(present)
+    return out, kept
+
+
+@njit(inline="always")
+def _row(rows, i):
+    """Row i of the selection: i itself when ``rows`` is empty (every row)."""
+    return np.int64(i) if rows.size == 0 else np.int64(rows[i])
+
+
+@njit(parallel=True, cache=True)
+def _levels_present(fe, j, rows, size):
+    """(size,) bool: the codes of column j found in the selected rows (threads may set the
+    same flag at once: they all write True)."""
+    n = rows.size if rows.size else fe.shape[0]
+    present = np.zeros(size, dtype=np.bool_)
+    for i in prange(n):
+        present[fe[_row(rows, i), j]] = True
+    return present
+
+
+@njit(parallel=True, cache=True)
+def _renumber(fe, j, rows, new, out):
+    """out[i, j] <- new[fe[row i, j]] over the selected rows."""
+    for i in prange(out.shape[0]):
+        out[i, j] = new[fe[_row(rows, i), j]]
