@@ -318,6 +318,7 @@ def test_proof_of_no_separation_is_polished_before_the_check():
     y, X = df["flow"].to_numpy(), df[["x1", "x2"]].to_numpy()
     keep, drops = sample_mask(y, X, fe, separation=("fe",))
     assert drops["separation_fe"] > 0
+    assert _no_separation_certificate(y[keep], X[keep], fe, np.flatnonzero(keep), xtol=0.1)
     y, X, fe = y[keep], X[keep], fe[keep]
     assert _no_separation_certificate(y, X, fe, xtol=0.1)
     assert not _no_separation_certificate(y, X, fe, maxiter=1)
@@ -378,6 +379,21 @@ def test_basis_of_the_regressors_is_orthonormal_with_their_span_and_rank(design)
     np.testing.assert_allclose(B @ (B.T @ A), A, atol=1e-8 * np.abs(A).max())
 
 
+@pytest.mark.parametrize(("p", "r"), [(3, 3), (3, 2), (2, 3)])
+def test_basis_product_in_place(p, r):
+    """A @ T over A's own columns, block by block, equals the plain product."""
+    from tradeflows.estimation.separation import _ROW_BLOCK, _times
+
+    rng = np.random.default_rng(p * 10 + r)
+    A = rng.normal(size=(2 * _ROW_BLOCK + 17, p))
+    T = rng.normal(size=(p, r))
+    expected = A @ T
+    for overwrite in (False, True):
+        out = _times(A.copy(), T, overwrite=overwrite)
+        assert out.flags.c_contiguous and out.shape == expected.shape
+        np.testing.assert_allclose(out, expected, rtol=1e-14, atol=1e-14)
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_fe_check_matches_group_counts_of_positives(seed):
     """The compiled all-zero-group check (parallel over rows, several row blocks) against
@@ -410,11 +426,13 @@ def test_irreducible_shortcut_agrees_with_the_reduction(seed):
     n = 300
     fe = np.column_stack([rng.integers(0, 12 + 20 * (seed % 2), n), rng.integers(0, 15, n)])
     y = rng.poisson(0.3 + 2.0 * (seed % 4 > 1), n).astype(float)
-    sep, active = _reduce_singletons(y, fe)
-    assert _irreducible(y, fe) == (active.all() and not sep.any())
+    every = np.arange(n)
+    sep, active = _reduce_singletons(y, fe, every)
+    assert _irreducible(y, fe, every) == (active.all() and not sep.any())
     rows = np.flatnonzero(active)
-    if rows.size:  # what the reduction leaves is irreducible
-        assert _irreducible(y[rows], fe[rows])
+    if rows.size:  # what the reduction leaves is irreducible, copied or named by rows
+        assert _irreducible(y[rows], fe[rows], np.arange(rows.size))
+        assert _irreducible(y[rows], fe, rows)
 
 
 @pytest.mark.parametrize("case", ["regressors_only", "fixed_effects_only", "one_fixed_effect"])

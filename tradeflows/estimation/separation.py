@@ -46,6 +46,7 @@ if TYPE_CHECKING:  # scipy.sparse and scipy.optimize are imported where used (~4
 
 METHODS = ("fe", "simplex", "relu")
 MAX_DIRECT_COLUMNS = 20_000  # fixed-effect levels + regressors for the rectifier's sparse LU
+_ROW_BLOCK = 1 << 15  # rows per block of the certificate's row loops
 
 
 def _check_inputs(
@@ -97,11 +98,12 @@ def _basis_coefficients(A: np.ndarray) -> np.ndarray:
     squared, resp. plain, condition number of A)."""
     if A.shape[1] == 0:
         return np.zeros((0, 0))
-    norms = np.sqrt(np.einsum("ij,ij->j", A, A))
+    gram = A.T @ A
+    norms = np.sqrt(np.diag(gram))
     T = None
     if (norms > 0).all():
         scale = 1 / norms
-        ev, vec = np.linalg.eigh((A.T @ A) * np.outer(scale, scale))
+        ev, vec = np.linalg.eigh(gram * np.outer(scale, scale))
         if ev[0] > 1e-8 * ev[-1]:
             T = scale[:, None] * (vec / np.sqrt(ev))
     if T is None:
@@ -109,8 +111,11 @@ def _basis_coefficients(A: np.ndarray) -> np.ndarray:
         _, sv, vt = np.linalg.svd(r)
         keep = sv > sv.max(initial=0.0) * max(A.shape) * 10 * np.finfo(np.float64).eps
         T = vt[keep].T / sv[keep]
-    B = A @ T
-    ev, vec = np.linalg.eigh(B.T @ B)
+    # the cross-products of A @ T, block by block (no (n, r) product in memory)
+    gram = sum((b.T @ b for b in (A[lo:lo + _ROW_BLOCK] @ T
+                                  for lo in range(0, A.shape[0], _ROW_BLOCK))),
+               np.zeros((T.shape[1], T.shape[1])))
+    ev, vec = np.linalg.eigh(gram)
     return T @ (vec / np.sqrt(ev))
 
 
@@ -323,10 +328,12 @@ def _projector(Z: sparse.csr_matrix, w: np.ndarray) -> Callable[[np.ndarray], np
 
 
 def _no_separation_certificate(
-    y: np.ndarray, X: np.ndarray, fe: np.ndarray, *, maxiter: int = 100,
-    polish_tol: float = 1e-10, xtol: float = 1e-4,
+    y: np.ndarray, X: np.ndarray, fe: np.ndarray, rows: np.ndarray | None = None, *,
+    maxiter: int = 100, polish_tol: float = 1e-10, xtol: float = 1e-4,
 ) -> bool:
     """True when a proof that no observation is separated is found (False: no proof found).
+    y (n,), X (n, p); fe: (n, k) codes, or the codes of more rows with ``rows`` (n,) naming
+    those of y (no copy of them).
 
     By Stiemke's lemma, no z = Zb (Z = [X, dummies]) can be >= 0 and nonzero on the zeros and
     0 on the positives if some λ with Z'λ = 0 is > 0 on every zero (λ free on the positives):
@@ -353,18 +360,19 @@ def _no_separation_certificate(
     the zeros above 1e-6·max|λ| (real panel: 3.7e-10 and 1.7e-11 of the limits' scales).
     """
     with using_threads():
-        return _certificate_search(y, X, fe, maxiter=maxiter, polish_tol=polish_tol,
-                                   xtol=xtol)
+        return _certificate_search(y, X, recode(fe, rows)[0], maxiter=maxiter,
+                                   polish_tol=polish_tol, xtol=xtol)
 
 
-def _certificate_search(y: np.ndarray, X: np.ndarray, fe: np.ndarray, *, maxiter: int,
+def _certificate_search(y: np.ndarray, X: np.ndarray, codes: np.ndarray, *, maxiter: int,
                         polish_tol: float, xtol: float) -> bool:
-    """The search of :func:`_no_separation_certificate` (on the enclosing thread count)."""
+    """The search of :func:`_no_separation_certificate` (on the enclosing thread count);
+    codes: (n, k) consecutive fixed-effect codes of y's rows."""
     zero = y == 0
-    has_fe = fe.shape[1] > 0
+    has_fe = codes.shape[1] > 0
     unit = np.ones(y.size)
     if has_fe:
-        idx = fe_index(recode(fe)[0])
+        idx = fe_index(codes)
         ncoef = int(idx.starts[-1])
         visit = idx.visit_levels
         xcoef = np.zeros((ncoef, X.shape[1]))  # of X, level sums of Xd within xtol
@@ -376,7 +384,7 @@ def _certificate_search(y: np.ndarray, X: np.ndarray, fe: np.ndarray, *, maxiter
     else:
         Xd = X
     T = _basis_coefficients(Xd)  # Xd @ T: orthonormal basis of the demeaned regressors
-    B = np.ascontiguousarray(Xd @ T)
+    B = _times(Xd, T, overwrite=has_fe)
     del Xd
     gamma = np.zeros(X.shape[1])
     e = np.empty(y.size)
@@ -405,6 +413,11 @@ def _certificate_search(y: np.ndarray, X: np.ndarray, fe: np.ndarray, *, maxiter
             lcoef[:, 0] -= xcoef @ delta
         return along, float(np.abs(delta).max(initial=0.0))
 
+    def without_regressors(u: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """out <- u - Xγ (no (n,) temporaries)."""
+        np.matmul(X, gamma, out=out)
+        return np.subtract(u, out, out=out)
+
     def verified() -> bool:
         if not _positive_on_zeros(e, zero):
             return False
@@ -412,7 +425,8 @@ def _certificate_search(y: np.ndarray, X: np.ndarray, fe: np.ndarray, *, maxiter
         # Z'λ = 0 up to rounding and the demeaning tolerance, relative to the size of λ
         cross, size = _cross_products_and_sizes(X, e)
         checks = [np.abs(cross) / np.maximum(size, 1e-300)]
-        checks += [np.abs(np.bincount(fe[:, j], weights=e)) / scale for j in range(fe.shape[1])]
+        checks += [np.abs(np.bincount(codes[:, j], weights=e)) / scale
+                   for j in range(codes.shape[1])]
         return bool(max((c.max(initial=0.0) for c in checks), default=0.0) < 1e-8)
 
     def polished(v: np.ndarray) -> bool:
@@ -421,7 +435,7 @@ def _certificate_search(y: np.ndarray, X: np.ndarray, fe: np.ndarray, *, maxiter
         passes; then within ``polish_tol`` of it until γ no longer changes."""
         scale = float(np.abs(e).max())
         for level in [max(polish_tol, 1e-9)] + [polish_tol] * 7:
-            along, change = project(v - X @ gamma, level * scale)
+            along, change = project(without_regressors(v, t), level * scale)
             _remove_along(e, B, along)
             if verified():
                 return True
@@ -440,12 +454,21 @@ def _certificate_search(y: np.ndarray, X: np.ndarray, fe: np.ndarray, *, maxiter
         if _remove_and_lift(e, B, along, zero, push, lifted, X, gamma, t):
             if polished(v):
                 return True
-            t[:] = lifted - X @ gamma  # the polish moved γ
+            without_regressors(lifted, t)  # the polish moved γ
         v, lifted = lifted, v
     return False
 
 
-_ROW_BLOCK = 1 << 15  # rows per block of the certificate's parallel row loops
+def _times(A: np.ndarray, T: np.ndarray, *, overwrite: bool) -> np.ndarray:
+    """A @ T (A: (n, p) C-ordered, T: (p, r), r <= p) as a C-ordered array, written over A's
+    first r columns block by block when ``overwrite`` (no second (n, p) array)."""
+    if not overwrite or T.shape[1] > A.shape[1]:
+        return np.ascontiguousarray(A @ T)
+    r = T.shape[1]
+    for lo in range(0, A.shape[0], _ROW_BLOCK):
+        block = A[lo:lo + _ROW_BLOCK]
+        block[:, :r] = block @ T
+    return A if r == A.shape[1] else np.ascontiguousarray(A[:, :r])
 
 
 @njit(parallel=True, cache=True)
@@ -571,8 +594,10 @@ def _at(a: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return a if rows.size == a.shape[0] else a[rows]
 
 
-def _reduce_singletons(y: np.ndarray, fe: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Exact reduction before the rectifier: (separated, active), both (n,) bool.
+def _reduce_singletons(y: np.ndarray, fe: np.ndarray,
+                       rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact reduction before the rectifier: (separated, active), both (n,) bool, for the
+    outcomes y (n,) of the rows ``rows`` (n,) of the codes fe.
 
     A row alone in its group of some fixed effect imposes nothing on the other rows: that
     group's coefficient can always make its z = 0 (so a positive singleton leaves the problem)
@@ -584,8 +609,9 @@ def _reduce_singletons(y: np.ndarray, fe: np.ndarray) -> tuple[np.ndarray, np.nd
     """
     separated = np.zeros(y.size, dtype=bool)
     active = np.ones(y.size, dtype=bool)
-    if fe.shape[1] == 0 or _irreducible(y, fe):
+    if fe.shape[1] == 0 or _irreducible(y, fe, rows):
         return separated, active
+    fe = _at(fe, rows)
     while True:
         single = singleton_mask(fe, keep=active)
         separated |= single & (y == 0)
@@ -599,26 +625,27 @@ def _reduce_singletons(y: np.ndarray, fe: np.ndarray) -> tuple[np.ndarray, np.nd
 
 
 @njit(cache=True)
-def _irreducible(y, fe):
-    """No group of any fixed effect has a single row or only zero outcomes (y: (n,), fe:
-    (n, k) non-negative codes): the common case, settled in three passes over the codes."""
-    n, k = fe.shape
+def _irreducible(y, fe, rows):
+    """No group of any fixed effect has a single row or only zero outcomes (y: (n,), the
+    outcomes of the rows ``rows`` (n,) of fe (N, k), non-negative codes): the common case,
+    settled in two passes over the codes."""
+    k = fe.shape[1]
     offsets = np.zeros(k + 1, dtype=np.int64)
     for j in range(k):
         top = -1
-        for i in range(n):
+        for i in rows:
             top = max(top, fe[i, j])
         offsets[j + 1] = offsets[j] + top + 1
-    rows = np.zeros(offsets[k], dtype=np.int64)
+    members = np.zeros(offsets[k], dtype=np.int64)
     positives = np.zeros(offsets[k], dtype=np.int64)
-    for i in range(n):
+    for s in range(rows.size):
         for j in range(k):
-            g = offsets[j] + fe[i, j]
-            rows[g] += 1
-            if y[i] > 0:
+            g = offsets[j] + fe[rows[s], j]
+            members[g] += 1
+            if y[s] > 0:
                 positives[g] += 1
     for g in range(offsets[k]):
-        if rows[g] == 1 or (rows[g] > 0 and positives[g] == 0):
+        if members[g] == 1 or (members[g] > 0 and positives[g] == 0):
             return False
     return True
 
@@ -631,8 +658,12 @@ def relu_separation(
     tol: float = 1e-4,
     maxiter: int = 1000,
     max_columns: int = MAX_DIRECT_COLUMNS,
+    rows: np.ndarray | None = None,
 ) -> np.ndarray:
     """(n,) bool: observations separated by any combination of X and the fixed effects.
+
+    y: (n,); X (n, p) and fe (n, k), or with ``rows`` (n,) the increasing indices of the rows
+    of larger X and fe that y belongs to (copied only where the search needs them).
 
     Singletons and the all-zero groups they leave are settled first, exactly
     (``_reduce_singletons``). Then a fast proof that nothing else is separated is sought
@@ -656,17 +687,19 @@ def relu_separation(
     found = np.zeros(n, dtype=bool)
     if n == 0 or (y > 0).all() or (X.shape[1] == 0 and fe.shape[1] == 0):
         return found
+    source = np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64)
     active = np.ones(n, dtype=bool)
     budget = maxiter
     while True:
-        rows = np.flatnonzero(active)
-        sep, left = _reduce_singletons(_at(y, rows), _at(fe, rows))
-        found[rows[sep]] = True
-        active[rows[~left]] = False
-        rows = rows[left]
-        if rows.size == 0 or (y[rows] > 0).all():
+        sub = np.flatnonzero(active)  # y's rows still in play; source[sub]: X's and fe's
+        sep, left = _reduce_singletons(_at(y, sub), fe, source[sub])
+        found[sub[sep]] = True
+        active[sub[~left]] = False
+        sub = sub[left]
+        if sub.size == 0 or (y[sub] > 0).all():
             break
-        if _no_separation_certificate(_at(y, rows), _at(X, rows), _at(fe, rows)):
+        rows = source[sub]
+        if _no_separation_certificate(_at(y, sub), _at(X, rows), fe, rows):
             break
         ncols = X.shape[1] + sum(np.unique(fe[rows, j]).size for j in range(fe.shape[1]))
         if ncols > max_columns:
@@ -678,15 +711,15 @@ def relu_separation(
                 stacklevel=2,
             )
             break
-        sep, used = _relu_run(y[rows], X[rows], fe[rows], tol=tol, maxiter=budget)
+        sep, used = _relu_run(y[sub], X[rows], fe[rows], tol=tol, maxiter=budget)
         budget -= used
         if sep is None:
-            found[rows[_lp_separation(y[rows], _design(X[rows], recode(fe, rows)[0]))]] = True
+            found[sub[_lp_separation(y[sub], _design(X[rows], recode(fe, rows)[0]))]] = True
             break
         if not sep.any():
             break
-        found[rows[sep]] = True
-        active[rows[sep]] = False
+        found[sub[sep]] = True
+        active[sub[sep]] = False
     return found
 
 
@@ -740,7 +773,7 @@ def _separated(y: np.ndarray, X: np.ndarray, fe: np.ndarray, methods: tuple[str,
         elif method == "simplex":
             sep = simplex_separation(ys, X[rows], constant=fe.shape[1] > 0)
         else:
-            sep = relu_separation(ys, X[rows], fe[rows], tol=tol)
+            sep = relu_separation(ys, X, fe, tol=tol, rows=rows)
         mask[rows[sep]] = True
         counts[f"separation_{method}"] = int(sep.sum())
     return mask, counts
