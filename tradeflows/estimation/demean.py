@@ -88,22 +88,24 @@ def _codes_from_layout(ptr, order, other, starts, out):
 
 
 @njit(parallel=True, cache=True)
-def _layout(codes, ncoef, other):
-    """(ptr (ncoef + 1,), order (k n,)) of the grouped layout, and ``other`` (k - 1, k n)
-    filled; stable (rows in increasing order within a level). Each dimension's levels have
-    their own range of ptr and positions, so the dimensions are laid out in parallel."""
-    k, n = codes.shape
+def _layout(fe, starts, other):
+    """(ptr (ncoef + 1,), order (k n,)) of the grouped layout of the codes fe (n, k) (level
+    fe[i, q] of dimension q is starts[q] + fe[i, q]), and ``other`` (k - 1, k n) filled;
+    stable (rows in increasing order within a level). Each dimension's levels have their
+    own range of ptr and positions, so the dimensions are laid out in parallel."""
+    n, k = fe.shape
+    ncoef = starts[k]
     ptr = np.zeros(ncoef + 1, dtype=np.int64)
     order = np.empty(k * n, dtype=np.int32)
     for q in prange(k):
         for i in range(n):
-            ptr[codes[q, i] + 1] += 1
+            ptr[starts[q] + fe[i, q] + 1] += 1
     for g in range(ncoef):
         ptr[g + 1] += ptr[g]
     for q in prange(k):
         fill = ptr[:-1].copy()
         for i in range(n):
-            g = codes[q, i]
+            g = starts[q] + fe[i, q]
             order[fill[g]] = i
             fill[g] += 1
     for t in prange(k * n):
@@ -112,7 +114,7 @@ def _layout(codes, ncoef, other):
         pp = 0
         for p in range(k):
             if p != q:
-                other[pp, t] = codes[p, i]
+                other[pp, t] = starts[p] + fe[i, p]
                 pp += 1
     return ptr, order
 
@@ -126,19 +128,18 @@ def fe_index(fe: np.ndarray | FEIndex) -> FEIndex:
         fe = fe[:, None]
     if fe.size and fe.min() < 0:
         raise ValueError("demean: fixed-effect codes must be non-negative (0-based)")
+    # int32 (the sample's codes) or int64, C-ordered: the layout reads them as they are
+    fe = np.ascontiguousarray(fe if fe.dtype == np.int32 else fe.astype(np.int64, copy=False))
     sizes = code_sizes(fe)
     starts = np.zeros(fe.shape[1] + 1, dtype=np.int64)
     starts[1:] = np.cumsum(sizes)
     if starts[-1] >= 2**31 or fe.shape[0] >= 2**31:
         raise ValueError("demean: more than 2^31 rows or fixed-effect levels")
-    codes = np.empty((fe.shape[1], fe.shape[0]), dtype=np.int32)
-    for q in range(fe.shape[1]):
-        np.add(fe[:, q], starts[q], out=codes[q], casting="unsafe")
     # the codes the sweeps read at every position: 2 bytes each when the levels allow
     narrow = starts[-1] <= np.iinfo(np.uint16).max + 1
     other = np.empty((max(fe.shape[1] - 1, 0), fe.shape[1] * fe.shape[0]),
                      dtype=np.uint16 if narrow else np.int32)
-    ptr, order = _layout(codes, int(starts[-1]), other)
+    ptr, order = _layout(fe, starts, other)
     n = fe.shape[0]
     in_sequence = [np.count_nonzero(np.diff(order[q * n:(q + 1) * n]) == 1)
                    for q in range(fe.shape[1])]
@@ -172,10 +173,13 @@ def _grouped_sums(x, init, w, order, ptr, other, vlo, vhi, wp, sumw, out, unit):
         sumw[g] = total
     # chunks of the visit dimension's levels add into their own copies of the other
     # dimensions' totals, summed in chunk order afterwards: parallel, thread-count free
+    # (the totals hold only the other dimensions' levels: h, or h - nvisit above the visit
+    # dimension's range)
     ncoef = ptr.size - 1
-    part = np.zeros((_CHUNKS, ncoef, m))
+    nvisit = vhi - vlo
+    part = np.zeros((_CHUNKS, ncoef - nvisit, m))
     for c in prange(_CHUNKS):
-        for g in range(vlo + (vhi - vlo) * c // _CHUNKS, vlo + (vhi - vlo) * (c + 1) // _CHUNKS):
+        for g in range(vlo + nvisit * c // _CHUNKS, vlo + nvisit * (c + 1) // _CHUNKS):
             for j in range(m):
                 out[g, j] = 0.0
             for t in range(ptr[g], ptr[g + 1]):
@@ -185,13 +189,15 @@ def _grouped_sums(x, init, w, order, ptr, other, vlo, vhi, wp, sumw, out, unit):
                     v = wi * (x[i, j] - init[i, j] if has_init else x[i, j])
                     out[g, j] += v
                     for p in range(km1):
-                        part[c, other[p, t], j] += v
+                        h = np.int64(other[p, t])
+                        part[c, h if h < vlo else h - nvisit, j] += v
     for h in prange(ncoef):
         if h < vlo or h >= vhi:
+            s = np.int64(h) if h < vlo else np.int64(h) - nvisit
             for j in range(m):
                 total = 0.0
                 for c in range(_CHUNKS):
-                    total += part[c, h, j]
+                    total += part[c, s, j]
                 out[h, j] = total
 
 

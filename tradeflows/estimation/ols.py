@@ -74,6 +74,6 @@ def _fit(s, *, tol: float, strict: bool) -> OLSResults:
         vcov_matrix=V, vcov_type=s.vcov_spec.label, ssc=s.ssc, nobs=n,
         nobs_original=s.nobs_original, drops=s.drops, df_k=K, df_t=df_t, iterations=iters,
         converged=ok, collinear=[s.coefnames[j] for j in drop], fixed_coefs={},
-        fe_levels=s.fe_levels, sample_index=s.index, eta=y - e, X=X, fe=fe,
+        fe_levels=s.fe_levels, sample_index=s.index, y=y, eta=y - e, X=X, fe=fe,
         offset=np.zeros(n), rss=rss, tss=float(np.sum(w * (y - ybar) ** 2)),
         tss_within=float(np.sum(w * yd**2)), fit_stats=stats)

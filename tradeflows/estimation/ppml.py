@@ -390,6 +390,6 @@ def _fit(s, *, tol: float, maxiter: int, strict: bool, progress: bool) -> PPMLRe
         vcov_matrix=V, vcov_type=s.vcov_spec.label, ssc=s.ssc, nobs=n,
         nobs_original=s.nobs_original, drops=s.drops, df_k=K, df_t=df_t, iterations=it,
         converged=converged and demean_ok, collinear=collinear, fixed_coefs=s.fixed_coefs,
-        fe_levels=s.fe_levels, sample_index=s.index, eta=eta, X=X, fe=s.fe, offset=off,
+        fe_levels=s.fe_levels, sample_index=s.index, y=y, eta=eta, X=X, fe=s.fe, offset=off,
         offset_name=s.offset_name, deviance=dev, loglik=ll, loglik_null=ll0,
         fit_stats=stats)

@@ -11,7 +11,7 @@ import pandas as pd
 
 from tradeflows.errors import SpecificationError
 from tradeflows.estimation.demean import solve_fixef
-from tradeflows.estimation.formula import Formula, _check_expr, _eval_numeric
+from tradeflows.estimation.formula import Formula
 from tradeflows.estimation.hypotheses import WaldTest, delta_method, hypothesis_matrix, wald_test
 from tradeflows.estimation.vcov import SSC
 
@@ -30,11 +30,9 @@ class Summary(str):
 
 
 def attach_data(res: Results, data: pd.DataFrame) -> Results:
-    """Record the input's index and the dependent variable of the estimation sample, for
-    ``predict()``/``resid()`` on the data's index (done by ``tradeflows.ppml``/``ols``)."""
+    """Record the input's index, for ``predict()``/``resid()`` on the data's index (done by
+    ``tradeflows.ppml``/``ols``; the estimators keep the sample's dependent variable)."""
     res.data_index = data.index
-    tree, cols = _check_expr(res.depvar, res.formula, {"log", "exp", "sqrt", "log1p", "abs"})
-    res.y = _eval_numeric(tree, data[list(dict.fromkeys(cols))].iloc[res.sample_index])
     return res
 
 

@@ -119,24 +119,24 @@ def _basis_coefficients(A: np.ndarray) -> np.ndarray:
     return T @ (vec / np.sqrt(ev))
 
 
-def fe_separation(y: np.ndarray, fe: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+def fe_separation(y: np.ndarray, fe: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
     """(n,) bool: observations in a group of any fixed effect whose outcomes are all zero.
 
-    rows: optional (n,) indices of the rows of ``fe`` that y belongs to (fe then has more
-    rows; saves a copy of the codes). One pass is a fixed point: dropping zeros never turns a
-    group with a positive outcome into an all-zero group.
+    y: (n,) outcomes, fe: (n, k) codes; keep: optional (n,) bool, the rows in the sample
+    (others are neither counted nor flagged; no copies of the rows kept). One pass is a
+    fixed point: dropping zeros never turns a group with a positive outcome into an all-zero
+    group.
     """
-    rows = np.arange(y.size) if rows is None else rows
+    keep = np.ones(y.size, dtype=bool) if keep is None else keep
     if fe.shape[1] == 0 or y.size == 0:
         return np.zeros(y.size, dtype=bool)
-    sizes = code_sizes(fe)
-    offsets = np.zeros(sizes.size + 1, dtype=np.int64)
-    offsets[1:] = np.cumsum(sizes)
-    return _in_zero_group(y, fe, rows, offsets)
+    offsets = np.zeros(fe.shape[1] + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum(code_sizes(fe))
+    return _in_zero_group(y, fe, keep, offsets)
 
 
 @njit(parallel=True, cache=True)
-def _in_zero_group(y, fe, rows, offsets):
+def _in_zero_group(y, fe, keep, offsets):
     """:func:`fe_separation` in two parallel passes over the rows: flag the levels (fixed
     effect j's code c at offsets[j] + c) that hold a positive outcome, then mark the rows
     with an unflagged level. (Threads may set the same flag at once: they all write True.)"""
@@ -144,15 +144,16 @@ def _in_zero_group(y, fe, rows, offsets):
     k = fe.shape[1]
     positive = np.zeros(offsets[k], dtype=np.bool_)
     for i in prange(n):
-        if y[i] > 0:
+        if keep[i] and y[i] > 0:
             for j in range(k):
-                positive[offsets[j] + fe[rows[i], j]] = True
+                positive[offsets[j] + fe[i, j]] = True
     out = np.zeros(n, dtype=np.bool_)
     for i in prange(n):
-        for j in range(k):
-            if not positive[offsets[j] + fe[rows[i], j]]:
-                out[i] = True
-                break
+        if keep[i]:
+            for j in range(k):
+                if not positive[offsets[j] + fe[i, j]]:
+                    out[i] = True
+                    break
     return out
 
 
@@ -616,11 +617,10 @@ def _reduce_singletons(y: np.ndarray, fe: np.ndarray,
         single = singleton_mask(fe, keep=active)
         separated |= single & (y == 0)
         active &= ~single
-        rows = np.flatnonzero(active)
-        zero_group = rows[fe_separation(_at(y, rows), _at(fe, rows))]
-        separated[zero_group] = True
-        active[zero_group] = False
-        if not single.any() and zero_group.size == 0:
+        zero_group = fe_separation(y, fe, keep=active)
+        separated |= zero_group
+        active &= ~zero_group
+        if not single.any() and not zero_group.any():
             return separated, active
 
 
@@ -762,15 +762,16 @@ def _separated(y: np.ndarray, X: np.ndarray, fe: np.ndarray, methods: tuple[str,
     for method in METHODS:
         if method not in methods:
             continue
+        if method == "fe":  # on all rows, through the sample's mask (no copies)
+            sep = fe_separation(y, fe, keep=sample & ~mask)
+            mask |= sep
+            counts["separation_fe"] = int(sep.sum())
+            continue
         rows = np.flatnonzero(sample & ~mask)
         ys = y[rows]
         if rows.size == 0 or (ys > 0).all():
             continue
-        if method == "fe":
-            if fe.shape[1] == 0:
-                continue
-            sep = fe_separation(ys, fe, rows)
-        elif method == "simplex":
+        if method == "simplex":
             sep = simplex_separation(ys, X[rows], constant=fe.shape[1] > 0)
         else:
             sep = relu_separation(ys, X, fe, tol=tol, rows=rows)
