@@ -224,6 +224,10 @@ def test_one_sweep_is_the_first_step_of_the_demeaning(problem, unit):
     demean_fe_coef(X, idx, w, step, maxiter=1, warm=True)
     np.testing.assert_allclose(one, step, rtol=1e-10, atol=1e-10)
     assert np.abs(one - start).max() > 1e-3
+    if unit:  # no weights (None): the same sweep, bit for bit
+        none = start.copy()
+        sweep_fe_coef(X, idx, None, none)
+        np.testing.assert_array_equal(none, one)
 
 
 @pytest.mark.parametrize("k", [1, 2, 3])

@@ -757,15 +757,17 @@ def demean_fe_coef(X: np.ndarray, idx: FEIndex, w: np.ndarray, coef: np.ndarray,
     return int(most), int(total), bool(conv)
 
 
-def sweep_fe_coef(X: np.ndarray, idx: FEIndex, w: np.ndarray, coef: np.ndarray, *,
+def sweep_fe_coef(X: np.ndarray, idx: FEIndex, w: np.ndarray | None, coef: np.ndarray, *,
                   threads: int | None = None) -> None:
     """In place: one Gauss-Seidel sweep of ``coef`` (ncoef, m) towards the fixed-effect
-    coefficients of X (n, m) on the weights w (n,), without acceleration or a convergence
-    test (the step of :func:`demean_fe_coef` with ``maxiter=1``, at half its cost: for
-    iterative methods that take one inexact step per outer iteration)."""
+    coefficients of X (n, m) on the weights w (n,) (None: unweighted), without acceleration
+    or a convergence test (the step of :func:`demean_fe_coef` with ``maxiter=1``, at half its
+    cost: for iterative methods that take one inexact step per outer iteration)."""
     if idx.k == 0:
         coef[:] = 0.0
         return
+    # no weights: an empty array, which the kernels read as all ones (and never index)
+    w = np.empty(0) if w is None else w
     with using_threads(_threads(idx, threads)):
         _one_sweep(X, w, idx.starts, idx.ptr, idx.order, idx.other, idx.visit, coef)
 

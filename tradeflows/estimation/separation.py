@@ -371,7 +371,6 @@ def _certificate_search(y: np.ndarray, X: np.ndarray, codes: np.ndarray, *, maxi
     codes: (n, k) consecutive fixed-effect codes of y's rows."""
     zero = y == 0
     has_fe = codes.shape[1] > 0
-    unit = np.ones(y.size)
     if has_fe:
         idx = fe_index(codes)
         ncoef = int(idx.starts[-1])
@@ -400,7 +399,7 @@ def _certificate_search(y: np.ndarray, X: np.ndarray, codes: np.ndarray, *, maxi
         if has_fe:
             col = t[:, None]
             if target is None:
-                sweep_fe_coef(col, idx, unit, lcoef)
+                sweep_fe_coef(col, idx, None, lcoef)
             else:
                 fe_coef_cg(fe_sums(col, idx), idx, lcoef, target=np.array([target]),
                            maxiter=10_000)
@@ -692,13 +691,13 @@ def relu_separation(
     budget = maxiter
     while True:
         sub = np.flatnonzero(active)  # y's rows still in play; source[sub]: X's and fe's
-        sep, left = _reduce_singletons(_at(y, sub), fe, source[sub])
+        sep, left = _reduce_singletons(_at(y, sub), fe, _at(source, sub))
         found[sub[sep]] = True
         active[sub[~left]] = False
         sub = sub[left]
-        if sub.size == 0 or (y[sub] > 0).all():
+        if sub.size == 0 or (_at(y, sub) > 0).all():
             break
-        rows = source[sub]
+        rows = _at(source, sub)
         if _no_separation_certificate(_at(y, sub), _at(X, rows), fe, rows):
             break
         ncols = X.shape[1] + sum(np.unique(fe[rows, j]).size for j in range(fe.shape[1]))
