@@ -52,8 +52,10 @@ _ROW_BLOCK = 1 << 15  # rows per block of the certificate's row loops
 def _check_inputs(
     y: np.ndarray, X: np.ndarray | None, fe: np.ndarray | None, weights: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-    """Validate shapes and values; return y (n,), X (n, p), fe (n, k) and weights."""
-    y = np.asarray(y, dtype=np.float64)
+    """Validate shapes and values; return y (n,), X (n, p), fe (n, k) and weights (writable
+    arrays: a read-only view of a data frame's column would need read-only variants of
+    every compiled kernel, each loaded at its first use in a process)."""
+    y = np.require(y, np.float64, ["W"])
     if y.ndim != 1:
         raise SpecificationError(f"dependent variable must be 1-D (n,), got shape {y.shape}")
     n = y.size
@@ -64,7 +66,7 @@ def _check_inputs(
             f"dependent variable must be finite and non-negative for Poisson models: "
             f"row {row} has {y[row]!r}"
         )
-    X = np.empty((n, 0)) if X is None else np.asarray(X, dtype=np.float64)
+    X = np.empty((n, 0)) if X is None else np.require(X, np.float64, ["W"])
     if X.ndim == 1:
         X = X[:, None]
     if X.shape[0] != n:
