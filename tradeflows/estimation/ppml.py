@@ -188,17 +188,47 @@ def _take_step(eta, eta_full, frac):
         eta[i] = eta[i] + frac * (eta_full[i] - eta[i])
 
 
-@njit(cache=True)
+@njit(parallel=True, cache=True)
 def _loglik(y, mu, w):
-    """Poisson log-likelihood sum w [y log mu - mu - log y!]; mu (n,) or (1,) for a constant."""
-    acc = 0.0
-    for i in range(y.size):
-        m = mu[i] if mu.size == y.size else mu[0]
-        t = -m
-        if y[i] > 0:
-            t += y[i] * np.log(m) - math.lgamma(y[i] + 1.0)
-        acc += w[i] * t
-    return acc
+    """Poisson log-likelihood sum w [y log mu - mu - log y!]; mu (n,) or (1,) for a constant.
+    Sums over fixed blocks combined in order."""
+    n = y.size
+    part = np.zeros(_BLOCKS)
+    for blk in prange(_BLOCKS):
+        acc = 0.0
+        for i in range(blk * n // _BLOCKS, (blk + 1) * n // _BLOCKS):
+            m = mu[i] if mu.size == n else mu[0]
+            t = -m
+            if y[i] > 0:
+                t += y[i] * np.log(m) - math.lgamma(y[i] + 1.0)
+            acc += w[i] * t
+        part[blk] = acc
+    total = 0.0
+    for blk in range(_BLOCKS):
+        total += part[blk]
+    return total
+
+
+@njit(parallel=True, cache=True)
+def _weighted_gram(X, W):
+    """X' diag(W) X (p, p) for X (n, p), W (n,): sums over fixed blocks combined in order."""
+    n, p = X.shape
+    part = np.zeros((_BLOCKS, p, p))
+    for blk in prange(_BLOCKS):
+        acc = np.zeros((p, p))
+        for i in range(blk * n // _BLOCKS, (blk + 1) * n // _BLOCKS):
+            for a in range(p):
+                v = W[i] * X[i, a]
+                for c in range(a + 1):
+                    acc[a, c] += v * X[i, c]
+        part[blk] = acc
+    out = np.zeros((p, p))
+    for blk in range(_BLOCKS):
+        out += part[blk]
+    for a in range(p):
+        for c in range(a):
+            out[c, a] = out[a, c]
+    return out
 
 
 def _warn_vanishing_fit(y: np.ndarray, mu: np.ndarray, rel_tol: float = 1e-12) -> None:
@@ -374,7 +404,7 @@ def _fit(s, *, tol: float, maxiter: int, strict: bool, progress: bool) -> PPMLRe
         warnings.warn(msg, RuntimeWarning, stacklevel=3)
     mu = np.exp(eta)
     _warn_vanishing_fit(y, mu)
-    info = np.einsum("ij,i,ik->jk", Xd, W, Xd)  # X~'WX~ without an (n, p) temporary
+    info = _weighted_gram(Xd, W)  # X~'WX~ without an (n, p) temporary
     del W
     resid = y - mu
     resid *= w

@@ -94,7 +94,12 @@ def build_sample(data: pd.DataFrame, formula: str, *, model: str, vcov: object,
         extra["weights"], wname = _column_or_array(data, weights, "weights")
     if offset is not None:
         extra["offset"], oname = _column_or_array(data, offset, "offset")
+    # a cluster that is also a fixed effect takes the fixed effect's codes (not factorized
+    # twice: 0.3-0.5 s at 10M rows)
+    shared = {c: f.fixef.index(c) for c in spec.clusters if c in f.fixef}
     for c in spec.clusters:
+        if c in shared:
+            continue
         cols = c.split("^")
         unknown = [x for x in cols if x not in data.columns]
         if unknown:
@@ -153,7 +158,8 @@ def build_sample(data: pd.DataFrame, formula: str, *, model: str, vcov: object,
     fe_new, kept = recode(fe, rows)
     fe_levels = [levels[present] for levels, present in zip(fe_levels_all, kept, strict=True)]
     del fe
-    clusters = [recode(ex.pop(f"cluster:{c}")[rows].astype(np.int64)[:, None])[0][:, 0]
+    clusters = [fe_new[:, shared[c]].copy() if c in shared
+                else recode(ex.pop(f"cluster:{c}")[rows].astype(np.int64)[:, None])[0][:, 0]
                 for c in spec.clusters]
     X = np.ascontiguousarray(X[rows])
     y, w, off = y[rows], w[rows], off[rows]

@@ -12,6 +12,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from tradeflows.errors import SpecificationError
 
@@ -136,11 +137,18 @@ def fixef_dof(fe: np.ndarray, cluster_codes: list[np.ndarray], kind: str) -> int
     return total
 
 
+@njit(cache=True)
 def _nested(codes: np.ndarray, cluster: np.ndarray, ngroups: int) -> bool:
-    """True when every level of ``codes`` lies in a single cluster."""
+    """True when every level of ``codes`` lies in a single cluster (one pass over the rows,
+    stopping at the first level seen in two clusters)."""
     first = np.full(ngroups, -1, dtype=np.int64)
-    first[codes[::-1]] = cluster[::-1]
-    return bool(np.all(first[codes] == cluster))
+    for i in range(codes.size):
+        g = codes[i]
+        if first[g] < 0:
+            first[g] = cluster[i]
+        elif first[g] != cluster[i]:
+            return False
+    return True
 
 
 def _cluster_meat(scores: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, int]:
