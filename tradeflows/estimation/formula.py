@@ -559,13 +559,14 @@ def factorize_fe(data: pd.DataFrame, term: str) -> tuple[np.ndarray, pd.Index]:
     for codes, levels in parts:
         combined = combined * len(levels) + codes
     codes, uniq = pd.factorize(combined, sort=True)
-    labels = []
-    for u in uniq:
-        digits = []
-        for _, levels in reversed(parts):
-            u, d = divmod(int(u), len(levels))
-            digits.append(str(levels[d]))
-        labels.append("^".join(reversed(digits)))
+    # each level's label from its digits in the mixed radix of the parts' level counts
+    rest = uniq.astype(np.int64)
+    names = []
+    for _, levels in reversed(parts):
+        rest, digit = np.divmod(rest, len(levels))
+        text = np.array([str(v) for v in levels], dtype=object)  # (few: one per value)
+        names.append(text[digit].tolist())
+    labels = ["^".join(label) for label in zip(*reversed(names), strict=True)]
     return codes.astype(np.int64), pd.Index(labels)
 
 
