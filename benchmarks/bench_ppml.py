@@ -4,6 +4,7 @@
     python benchmarks/bench_ppml.py --panels 1.2M --engines tf1,tf2,pyfixest
     python benchmarks/bench_ppml.py --panels real --real data/processed/panel.parquet
     python benchmarks/bench_ppml.py --panels 10M --engines tf2   # the 10M-row run
+    python benchmarks/bench_ppml.py --panels 1.2M --engines tf1,tf2 --repeat 3  # medians
 
 Panels come from the project's synthetic generator ``gen_gravity.py`` (``--generator``,
 default ``../shared/bench/gen_gravity.py`` next to the repository, seed 1; written once into
@@ -25,7 +26,9 @@ cache; pyfixest's first-call overheads), then the timed fit. Reported: wall and 
 the fit (CPU over all threads), IRLS steps, demeaning sweeps (summed over columns and calls),
 tradeflows' split of the fit time into demeaning / singletons and separation / rest, the
 whole process's peak RSS (ru_maxrss: interpreter, imports, data and fit), and coefficients
-and standard errors (relative differences to pyfixest in the same run).
+and standard errors (relative differences to pyfixest in the same run). ``--repeat N`` runs
+the whole list N times in rounds (the engines compared see the same spells of a noisy host)
+and reports each engine's median run with the range of its wall times.
 """
 
 from __future__ import annotations
@@ -220,7 +223,9 @@ def _fixest_worker(a: argparse.Namespace, panel: str, path: Path, model: str, en
 
 
 def run(a: argparse.Namespace) -> list[dict]:
-    """Every (panel, model, engine) in its own subprocess; one dict each."""
+    """Every (panel, model, engine) in its own subprocess, ``a.repeat`` times in rounds over
+    the whole list (so that the engines compared share the host's quiet and busy spells);
+    one dict per run."""
     results = []
     if a.mmap_threshold:  # every engine's process: glibc maps large blocks and unmaps them
         os.environ["MALLOC_MMAP_THRESHOLD_"] = str(a.mmap_threshold)  # when freed
@@ -231,7 +236,7 @@ def run(a: argparse.Namespace) -> list[dict]:
         if panel == "real" and a.model_default_separation:
             jobs += [("ppml", e, "fe,simplex,relu") for e in a.engines.split(",")
                      if e.startswith("tf") and "ppml" in a.models]
-        for model, engine, sep in jobs:
+        for model, engine, sep in [job for _ in range(a.repeat) for job in jobs]:
             if engine == "pyfixest" and (a.skip_pyfixest == "all"
                                          or panel in a.skip_pyfixest.split(",")):
                 continue
@@ -263,6 +268,19 @@ def run(a: argparse.Namespace) -> list[dict]:
     return results
 
 
+def median_runs(results: list[dict]) -> list[dict]:
+    """One record per (panel, model, engine, separation): its run of median wall time (the
+    lower of the two middle ones for an even count), with every run's wall time in "runs"."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in results:
+        groups.setdefault((r["panel"], r["model"], r["engine"], r["separation"]), []).append(r)
+    out = []
+    for runs in groups.values():
+        middle = sorted(runs, key=lambda r: r["seconds"])[(len(runs) - 1) // 2]
+        out.append(middle | {"runs": [r["seconds"] for r in runs]})
+    return out
+
+
 def _rel(a: list[float], b: list[float]) -> float:
     return max(abs(x / y - 1) for x, y in zip(a, b, strict=True)) if a and b else float("nan")
 
@@ -276,8 +294,9 @@ def _family(engine: str) -> tuple[str, int]:
 
 
 def table(results: list[dict]) -> str:
-    """Markdown table: one row per run, with ratios to the same engine on 1 thread, to
-    pyfixest and to R fixest on as many threads (wall-clock, same invocation)."""
+    """Markdown table: one row per record (the median run when repeated: its wall time, then
+    the range of the runs'), with ratios to the same engine on 1 thread, to pyfixest and to
+    R fixest on as many threads (wall-clock, same invocation)."""
     head = ("| panel | model | engine | separation | obs | wall s | CPU s | IRLS steps | sweeps "
             "| demean / separation / rest s | peak MB | wall 1 thread / this | pyfixest wall / "
             "this | R fixest wall / this | coef, SE max rel. diff to pyfixest | coef, SE max "
@@ -305,9 +324,12 @@ def table(results: list[dict]) -> str:
         speed = f"{one['seconds'] / r['seconds']:.2f}" if one else ""
         vs_pf = f"{pf['seconds'] / r['seconds']:.1f}" if pf and r is not pf else ""
         vs_rf = f"{rf['seconds'] / r['seconds']:.2f}" if rf else ""
+        runs = r.get("runs", [])
+        wall = f"{r['seconds']:.2f}" + (f" ({min(runs):.2f}–{max(runs):.2f})"
+                                          if len(runs) > 1 else "")
         lines.append(
             f"| {r['panel']} | {r['model']} | {r['engine']} | {r['separation']} "
-            f"| {r['nobs']:,} | {r['seconds']:.2f} | {r['cpu_seconds']:.2f} "
+            f"| {r['nobs']:,} | {wall} | {r['cpu_seconds']:.2f} "
             f"| {r['irls_steps'] if r['irls_steps'] is not None else ''} "
             f"| {r.get('sweeps', '')} | {split_s} | {r['peak_rss_mb']:.0f} | {speed} "
             f"| {vs_pf} | {vs_rf} | {diff(r, pf) if fam == 'tf' else ''} "
@@ -326,6 +348,9 @@ def main() -> None:
                     help="panels on which pyfixest is not run (default 10M; 'all': every panel; "
                     "pyfixest takes 3-5 min at 1.2M rows)")
     ap.add_argument("--tol", type=float, default=1e-8)
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="runs of every engine, in rounds over the list; the table shows "
+                         "each one's median run and the range")
     ap.add_argument("--separation", default="fe")
     ap.add_argument("--no-default-separation", dest="model_default_separation",
                     action="store_false",
@@ -351,7 +376,7 @@ def main() -> None:
     results = run(a)
     if a.json:
         Path(a.json).write_text(json.dumps(results, indent=1))
-    print(table(results))
+    print(table(median_runs(results)))
 
 
 if __name__ == "__main__":
