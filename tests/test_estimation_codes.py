@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tradeflows.estimation.codes import code_sizes, recode
+from tradeflows.estimation.codes import code_offsets, code_sizes, recode
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -42,3 +42,5 @@ def test_code_sizes_column_by_column():
     fe = np.array([[0, 4], [2, 1]])
     assert code_sizes(fe).tolist() == [3, 5]
     assert code_sizes(np.empty((0, 3), dtype=np.int64)).tolist() == [0, 0, 0]
+    assert code_offsets(fe).tolist() == [0, 3, 8]
+    assert code_offsets(np.empty((5, 0), dtype=np.int64)).tolist() == [0]

@@ -420,6 +420,7 @@ def test_fe_check_matches_group_counts_of_positives(seed):
 def test_irreducible_shortcut_agrees_with_the_reduction(seed):
     """The one-pass test that no group is a singleton or all zeros says True exactly when the
     singleton reduction (and its all-zero-group check) would remove nothing."""
+    from tradeflows.estimation.codes import code_offsets
     from tradeflows.estimation.separation import _irreducible, _reduce_singletons
 
     rng = np.random.default_rng(seed)
@@ -428,11 +429,11 @@ def test_irreducible_shortcut_agrees_with_the_reduction(seed):
     y = rng.poisson(0.3 + 2.0 * (seed % 4 > 1), n).astype(float)
     every = np.arange(n)
     sep, active = _reduce_singletons(y, fe, every)
-    assert _irreducible(y, fe, every) == (active.all() and not sep.any())
+    assert _irreducible(y, fe, every, code_offsets(fe)) == (active.all() and not sep.any())
     rows = np.flatnonzero(active)
     if rows.size:  # what the reduction leaves is irreducible, copied or named by rows
-        assert _irreducible(y[rows], fe[rows], np.arange(rows.size))
-        assert _irreducible(y[rows], fe, rows)
+        assert _irreducible(y[rows], fe[rows], np.arange(rows.size), code_offsets(fe[rows]))
+        assert _irreducible(y[rows], fe, rows, code_offsets(fe))
 
 
 @pytest.mark.parametrize("case", ["regressors_only", "fixed_effects_only", "one_fixed_effect"])

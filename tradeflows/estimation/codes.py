@@ -44,6 +44,15 @@ def code_sizes(fe: np.ndarray) -> np.ndarray:
     return np.array([int(fe[:, q].max()) + 1 for q in range(fe.shape[1])], dtype=np.int64)
 
 
+def code_offsets(fe: np.ndarray) -> np.ndarray:
+    """(k + 1,) int64 starts of each column's codes in one flat numbering of all of them
+    (column q's code c is offsets[q] + c): 0, then the running sums of :func:`code_sizes`;
+    the last entry is the number of codes."""
+    offsets = np.zeros(fe.shape[1] + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum(code_sizes(fe))
+    return offsets
+
+
 def recode(fe: np.ndarray, rows: np.ndarray | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
     """Consecutive 0-based codes of fe[rows] (no empty level), in the order of the old codes
     (as ``np.unique``'s inverse, in O(n)).

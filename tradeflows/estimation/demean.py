@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from tradeflows.estimation.codes import code_sizes
+from tradeflows.estimation.codes import code_offsets
 from tradeflows.estimation.threads import using_threads
 
 __all__ = ["demean", "demean_coef", "demean_fe_coef", "sweep_fe_coef", "fe_coef_cg", "fe_sums",
@@ -130,9 +130,7 @@ def fe_index(fe: np.ndarray | FEIndex) -> FEIndex:
         raise ValueError("demean: fixed-effect codes must be non-negative (0-based)")
     # int32 (the sample's codes) or int64, C-ordered: the layout reads them as they are
     fe = np.ascontiguousarray(fe if fe.dtype == np.int32 else fe.astype(np.int64, copy=False))
-    sizes = code_sizes(fe)
-    starts = np.zeros(fe.shape[1] + 1, dtype=np.int64)
-    starts[1:] = np.cumsum(sizes)
+    starts = code_offsets(fe)
     if starts[-1] >= 2**31 or fe.shape[0] >= 2**31:
         raise ValueError("demean: more than 2^31 rows or fixed-effect levels")
     # the codes the sweeps read at every position: 2 bytes each when the levels allow

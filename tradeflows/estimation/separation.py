@@ -29,7 +29,7 @@ import numpy as np
 from numba import njit, prange
 
 from tradeflows.errors import ConvergenceError, SpecificationError
-from tradeflows.estimation.codes import check_codes, code_sizes, recode
+from tradeflows.estimation.codes import check_codes, code_offsets, recode
 from tradeflows.estimation.demean import (
     _CHUNKS,
     fe_coef_cg,
@@ -132,9 +132,7 @@ def fe_separation(y: np.ndarray, fe: np.ndarray, keep: np.ndarray | None = None)
     keep = np.ones(y.size, dtype=bool) if keep is None else keep
     if fe.shape[1] == 0 or y.size == 0:
         return np.zeros(y.size, dtype=bool)
-    offsets = np.zeros(fe.shape[1] + 1, dtype=np.int64)
-    offsets[1:] = np.cumsum(code_sizes(fe))
-    return _in_zero_group(y, fe, keep, offsets)
+    return _in_zero_group(y, fe, keep, code_offsets(fe))
 
 
 @njit(parallel=True, cache=True)
@@ -611,7 +609,7 @@ def _reduce_singletons(y: np.ndarray, fe: np.ndarray,
     """
     separated = np.zeros(y.size, dtype=bool)
     active = np.ones(y.size, dtype=bool)
-    if fe.shape[1] == 0 or _irreducible(y, fe, rows):
+    if fe.shape[1] == 0 or _irreducible(y, fe, rows, code_offsets(fe)):
         return separated, active
     fe = _at(fe, rows)
     while True:
@@ -626,17 +624,12 @@ def _reduce_singletons(y: np.ndarray, fe: np.ndarray,
 
 
 @njit(cache=True)
-def _irreducible(y, fe, rows):
+def _irreducible(y, fe, rows, offsets):
     """No group of any fixed effect has a single row or only zero outcomes (y: (n,), the
-    outcomes of the rows ``rows`` (n,) of fe (N, k), non-negative codes): the common case,
-    settled in two passes over the codes."""
+    outcomes of the rows ``rows`` (n,) of fe (N, k), non-negative codes, numbered flat by
+    ``offsets`` (:func:`codes.code_offsets`)): the common case, settled in one pass over the
+    codes."""
     k = fe.shape[1]
-    offsets = np.zeros(k + 1, dtype=np.int64)
-    for j in range(k):
-        top = -1
-        for i in rows:
-            top = max(top, fe[i, j])
-        offsets[j + 1] = offsets[j] + top + 1
     members = np.zeros(offsets[k], dtype=np.int64)
     positives = np.zeros(offsets[k], dtype=np.int64)
     for s in range(rows.size):

@@ -12,20 +12,20 @@ import numpy as np
 from numba import njit, prange
 
 from tradeflows.errors import SpecificationError
-from tradeflows.estimation.codes import check_codes, code_sizes
+from tradeflows.estimation.codes import check_codes, code_offsets
 
 _ROW_BLOCK = 1 << 14  # rows per block of the singleton rounds' parallel pass
 
 
 @njit(parallel=True, cache=True)
-def _drop_singletons(fe: np.ndarray, offsets: np.ndarray, alive: np.ndarray, ncodes: int) -> None:
+def _drop_singletons(fe: np.ndarray, offsets: np.ndarray, alive: np.ndarray) -> None:
     """In place: clear ``alive`` for singletons until none is left. fe: (n, k) codes; fixed
-    effect j's code c is counted at offsets[j] + c, so that every fixed effect has its own
-    range in 0..ncodes-1 (without an offset copy of the codes). The group sizes are counted
-    per fixed effect in parallel; then rounds, each marking in parallel the rows alone in a
-    group and removing them from the counts, until a round marks none."""
+    effect j's code c is counted at offsets[j] + c (:func:`codes.code_offsets`), so that
+    every fixed effect has its own range (without an offset copy of the codes). The group
+    sizes are counted per fixed effect in parallel; then rounds, each marking in parallel the
+    rows alone in a group and removing them from the counts, until a round marks none."""
     n, k = fe.shape
-    counts = np.zeros(ncodes, dtype=np.int64)
+    counts = np.zeros(offsets[k], dtype=np.int64)
     for j in prange(k):
         for i in range(n):
             if alive[i]:
@@ -74,7 +74,5 @@ def singleton_mask(fe: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray
     if n == 0 or k == 0:
         return np.zeros(n, dtype=bool)
     start = alive.copy()
-    sizes = code_sizes(fe)
-    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    _drop_singletons(fe, offsets.astype(np.int64), alive, int(sizes.sum()))
+    _drop_singletons(fe, code_offsets(fe), alive)
     return start & ~alive

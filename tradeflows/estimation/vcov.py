@@ -15,6 +15,7 @@ import numpy as np
 from numba import njit
 
 from tradeflows.errors import SpecificationError
+from tradeflows.estimation.codes import code_sizes
 
 __all__ = ["SSC", "ssc", "ssc_stata", "as_ssc", "VcovSpec", "parse_vcov", "sandwich", "fixef_dof",
            "compute_vcov"]
@@ -125,7 +126,7 @@ def fixef_dof(fe: np.ndarray, cluster_codes: list[np.ndarray], kind: str) -> int
     k = fe.shape[1]
     if kind == "none" or k == 0:
         return 0
-    sizes = [int(fe[:, q].max()) + 1 if fe.shape[0] else 0 for q in range(k)]
+    sizes = code_sizes(fe).tolist()
     total = sum(sizes) - (k - 1)
     if kind == "full":
         return total
