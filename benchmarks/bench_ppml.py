@@ -4,7 +4,7 @@
     python benchmarks/bench_ppml.py --panels 1.2M --engines tf1,tf2,pyfixest
     python benchmarks/bench_ppml.py --panels real --real data/processed/panel.parquet
     python benchmarks/bench_ppml.py --panels 10M --engines tf2   # the 10M-row run
-    python benchmarks/bench_ppml.py --panels 1.2M --engines tf1,tf2 --repeat 3  # medians
+    python benchmarks/bench_ppml.py --panels 1.2M,real --models ppml --engines tf1,tf2 --repeat 3
 
 Panels come from the project's synthetic generator ``gen_gravity.py`` (``--generator``,
 default ``../shared/bench/gen_gravity.py`` next to the repository, seed 1; written once into
