@@ -263,3 +263,37 @@ def test_conjugate_gradients_meet_their_level_sum_target(problem, k):
         nudged = coef + 1e-6 * np.random.default_rng(2).normal(size=coef.shape)
         again, met = fe_coef_cg(sums, idx, nudged, target=target)
         assert met and again < iters
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4])
+@pytest.mark.parametrize("n", [5, 1001, 20_003])
+def test_layout_is_a_stable_counting_sort(k, n):
+    """The grouped layout built by row blocks in parallel: dimension q's positions list the
+    rows of each level in increasing order (a stable sort by the level, as np.argsort with
+    kind="stable"), ptr the levels' boundaries (empty levels included), ``other`` the rows'
+    flat codes in the other dimensions, and codes() the codes back; the same with 1 and 2
+    threads, and with fewer rows than the layout has blocks."""
+    from tradeflows.estimation.threads import using_threads
+
+    rng = np.random.default_rng(n + k)
+    sizes = [7, 300, 2, 40][:k]
+    fe = np.column_stack([rng.integers(0, s, n) for s in sizes]).astype(np.int32)
+    fe[:, 0] = np.where(fe[:, 0] == 3, 4, fe[:, 0])  # an empty level inside the range
+    layouts = []
+    for threads in (1, 2):
+        with using_threads(threads):
+            layouts.append(fe_index(fe))
+    idx = layouts[0]
+    for q in range(k):
+        rows = idx.order[q * n:(q + 1) * n]
+        np.testing.assert_array_equal(rows, np.argsort(fe[:, q], kind="stable"))
+        counts = np.bincount(fe[:, q], minlength=idx.starts[q + 1] - idx.starts[q])
+        np.testing.assert_array_equal(np.diff(idx.ptr[idx.starts[q]:idx.starts[q + 1] + 1]),
+                                      counts)
+        others = [p for p in range(k) if p != q]
+        for pp, p in enumerate(others):
+            np.testing.assert_array_equal(idx.other[pp, q * n:(q + 1) * n],
+                                          fe[rows, p] + idx.starts[p])
+    np.testing.assert_array_equal(idx.codes(), fe)
+    for name in ("ptr", "order", "other"):
+        np.testing.assert_array_equal(getattr(layouts[1], name), getattr(idx, name))

@@ -29,6 +29,7 @@ __all__ = ["demean", "demean_coef", "demean_fe_coef", "sweep_fe_coef", "fe_coef_
 
 _BLOCK = 1 << 16  # rows per block of the fixed-order parallel sums
 _CHUNKS = 8  # fixed chunks of the group-sum pass (each with its own (ncoef, m) totals)
+_LAYOUT_BLOCKS = 8  # fixed row blocks of the layout's counting sort
 PARALLEL_MIN_ROWS = 100_000  # below this, one thread: a sweep is too short to share out
 
 
@@ -91,31 +92,44 @@ def _codes_from_layout(ptr, order, other, starts, out):
 def _layout(fe, starts, other):
     """(ptr (ncoef + 1,), order (k n,)) of the grouped layout of the codes fe (n, k) (level
     fe[i, q] of dimension q is starts[q] + fe[i, q]), and ``other`` (k - 1, k n) filled;
-    stable (rows in increasing order within a level). Each dimension's levels have their
-    own range of ptr and positions, so the dimensions are laid out in parallel."""
+    stable (rows in increasing order within a level). A counting sort by fixed row blocks:
+    each block counts its rows per level, the blocks' places within a level follow in block
+    order, and each block then writes its own rows (their index and other codes, read in
+    sequence), so every (dimension, block) pair is a
+    task of its own and the layout is the same for any thread count."""
     n, k = fe.shape
     ncoef = starts[k]
+    nb = _LAYOUT_BLOCKS
+    place = np.zeros((nb, ncoef), dtype=np.int64)  # rows per (block, level), then places
+    for task in prange(k * nb):
+        q, b = task // nb, task % nb
+        for i in range(b * n // nb, (b + 1) * n // nb):
+            place[b, starts[q] + fe[i, q]] += 1
     ptr = np.zeros(ncoef + 1, dtype=np.int64)
-    order = np.empty(k * n, dtype=np.int32)
-    for q in prange(k):
-        for i in range(n):
-            ptr[starts[q] + fe[i, q] + 1] += 1
     for g in range(ncoef):
-        ptr[g + 1] += ptr[g]
-    for q in prange(k):
-        fill = ptr[:-1].copy()
-        for i in range(n):
+        total = 0
+        for b in range(nb):
+            total += place[b, g]
+        ptr[g + 1] = ptr[g] + total
+    for g in prange(ncoef):
+        at = ptr[g]
+        for b in range(nb):
+            rows = place[b, g]
+            place[b, g] = at
+            at += rows
+    order = np.empty(k * n, dtype=np.int32)
+    for task in prange(k * nb):
+        q, b = task // nb, task % nb
+        for i in range(b * n // nb, (b + 1) * n // nb):
             g = starts[q] + fe[i, q]
-            order[fill[g]] = i
-            fill[g] += 1
-    for t in prange(k * n):
-        q = t // n
-        i = order[t]
-        pp = 0
-        for p in range(k):
-            if p != q:
-                other[pp, t] = starts[p] + fe[i, p]
-                pp += 1
+            t = place[b, g]
+            place[b, g] += 1
+            order[t] = i
+            pp = 0
+            for p in range(k):
+                if p != q:
+                    other[pp, t] = starts[p] + fe[i, p]
+                    pp += 1
     return ptr, order
 
 
