@@ -297,3 +297,32 @@ def test_layout_is_a_stable_counting_sort(k, n):
     np.testing.assert_array_equal(idx.codes(), fe)
     for name in ("ptr", "order", "other"):
         np.testing.assert_array_equal(getattr(layouts[1], name), getattr(idx, name))
+
+
+def test_conjugate_gradients_eliminate_the_largest_dimension(problem):
+    """The solve runs on the Schur complement of the dimension with the most levels (here
+    the middle one, with an empty level and a level of one row): the residual's level sums
+    meet the target in every dimension and are zero up to rounding in the eliminated one,
+    and the answer is the tight unweighted demeaning."""
+    from tradeflows.estimation.demean import fe_coef_cg, fe_residuals, fe_sums
+
+    X, fe, _ = problem
+    fe = fe[:, [1, 2, 0]].copy()  # 25, 120 and 40 levels: the middle one is eliminated
+    fe[fe[:, 1] == 7, 1] = 8  # an empty level
+    fe[np.flatnonzero(fe[:, 1] == 9)[1:], 1] = 10  # a level with one row
+    idx = fe_index(fe)
+    ncoef = int(idx.starts[-1])
+    flat = fe + idx.starts[:-1]
+    sums = fe_sums(X, idx)
+    target = 1e-9 * np.abs(X).max() * np.ones(X.shape[1])
+    coef = np.zeros((ncoef, X.shape[1]))
+    iters, met = fe_coef_cg(sums, idx, coef, target=target)
+    assert met and 0 < iters < 100
+    resid = fe_residuals(X, idx, coef)
+    for j in range(X.shape[1]):
+        for q in range(3):
+            level_sums = np.bincount(flat[:, q], weights=resid[:, j], minlength=ncoef)
+            bound = 1e-11 * np.abs(X).max() if q == 1 else target[j]  # q = 1: rounding
+            assert np.abs(level_sums).max() <= bound
+    want, _ = demean(X, fe, tol=1e-13)
+    np.testing.assert_allclose(resid, want, atol=1e-8 * np.abs(X).max())

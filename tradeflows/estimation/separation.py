@@ -351,7 +351,7 @@ def _no_separation_certificate(
     the next t), in compiled loops. The projections that must be accurate (the regressors
     once, each candidate) are solved by conjugate gradients until the level sums of the
     residual are small enough, which takes about half the passes over the rows of the
-    accelerated sweeps (real panel: 23 iterations for X, 30 for the candidate, where the
+    accelerated sweeps (real panel: 18 iterations for X, 22 for the candidate, where the
     sweeps took 29 and 57 for less accuracy). The regressors: every level sum of their
     residual within ``xtol`` of the largest level sum of the column. A candidate that is
     positive on every zero is projected until the level sums of λ are within 1e-9 of its
