@@ -22,10 +22,11 @@ Engines: ``tf<threads>`` (tradeflows), ``pyfixest``, ``fixest<threads>`` (R fixe
 handed over as a CSV written once next to the parquet cache, read by ``data.table::fread``).
 Every (panel, model, engine) runs in a fresh subprocess: data loaded from parquet (pyarrow,
 the needed columns), a warm-up fit on a tiny panel (numba's compiled kernels come from the
-cache; pyfixest's first-call overheads), then the timed fit. Reported: wall and CPU seconds of
-the fit (CPU over all threads), IRLS steps, demeaning sweeps (summed over columns and calls),
-tradeflows' split of the fit time into demeaning / singletons and separation / rest, the
-whole process's peak RSS (ru_maxrss: interpreter, imports, data and fit), and coefficients
+cache; on panels with more than 65,536 fixed-effect levels a wider one, for the kernels'
+int32 variants; pyfixest's first-call overheads), then the timed fit. Reported: wall and
+CPU seconds of the fit (CPU over all threads), IRLS steps, demeaning sweeps (summed over
+columns and calls), tradeflows' split of the fit time into demeaning / singletons and
+separation / rest, the whole process's peak RSS (ru_maxrss: interpreter, imports, data and fit), and coefficients
 and standard errors (relative differences to pyfixest in the same run). ``--repeat N`` runs
 the whole list N times in rounds (the engines compared see the same spells of a noisy host)
 and reports each engine's median run with the range of its wall times.
@@ -100,14 +101,21 @@ def _load(panel: str, path: Path, model: str):
     return df, fml
 
 
-def _tiny(model: str):
+WIDE_LEVELS = 65_536  # above this many fixed-effect levels the kernels take int32 codes
+
+
+def _tiny(model: str, wide: bool = False):
+    """A small panel for the warm-up fit; ``wide``: 70,000 pairs of two rows each, so that
+    the warm-up also loads the kernels' variants for int32 codes (more than WIDE_LEVELS
+    levels), which the 10M panel needs."""
     import numpy as np
     import pandas as pd
 
     rng = np.random.default_rng(0)
-    n = 2000
+    n = 140_000 if wide else 2000
+    pair = np.repeat(np.arange(n // 2), 2) if wide else rng.integers(0, 60, n)
     df = pd.DataFrame({"exp_year": rng.integers(0, 20, n), "imp_year": rng.integers(0, 20, n),
-                       "pair": rng.integers(0, 60, n), "rta": rng.uniform(size=n) < 0.3,
+                       "pair": pair, "rta": rng.uniform(size=n) < 0.3,
                        "ots": rng.normal(size=n)}).astype(float)
     df["flow"] = rng.poisson(np.exp(0.3 * df.rta - 0.2 * df.ots + 1))
     df["ln_flow"] = np.log1p(df.flow)
@@ -117,7 +125,8 @@ def _tiny(model: str):
 def _worker(a: argparse.Namespace) -> dict:
     warnings.simplefilter("ignore")
     df, fml = _load(a.panel, Path(a.path), a.model)
-    tiny, tiny_fml = _tiny(a.model)
+    fe_cols = [c for c in ("exp_year", "imp_year", "pair") if c in df]
+    tiny, tiny_fml = _tiny(a.model, wide=sum(df[c].nunique() for c in fe_cols) > WIDE_LEVELS)
     sep = tuple(a.separation.split(","))
     if a.engine.startswith("tf"):
         from tradeflows.estimation import ols, ppml

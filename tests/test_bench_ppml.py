@@ -29,3 +29,19 @@ def test_repeated_runs_reduce_to_each_engines_median_run():
     assert "| 2.50 (2.00–9.00) |" in tf2 and "| 1.80 |" in tf2  # range; 4.5 / 2.5 vs 1 thread
     single = bench.table(bench.median_runs([_run("tf1", 4.0, 1)]))
     assert "| 4.00 |" in single  # one run: no range
+
+
+def test_wide_warm_up_panel_takes_the_int32_code_path():
+    """The warm-up panel for panels with more than 65,536 fixed-effect levels (10M rows) has
+    enough levels for the layout's int32 codes, so that the timed fit compiles nothing; the
+    usual one stays on the uint16 path."""
+    import numpy as np
+    import pandas as pd
+
+    from tradeflows.estimation.demean import fe_index
+
+    for wide, dtype in ((True, np.int32), (False, np.uint16)):
+        tiny, _ = bench._tiny("ppml", wide=wide)
+        codes = np.column_stack([pd.factorize(tiny[c])[0]
+                                 for c in ("exp_year", "imp_year", "pair")])
+        assert fe_index(codes).other.dtype == dtype
