@@ -125,6 +125,8 @@ def _tiny(model: str, wide: bool = False):
 def _worker(a: argparse.Namespace) -> dict:
     warnings.simplefilter("ignore")
     df, fml = _load(a.panel, Path(a.path), a.model)
+    # the synthetic panels' fixed-effect columns (the real panel's 55k levels, of which only
+    # "pair" is a column here, stay below WIDE_LEVELS)
     fe_cols = [c for c in ("exp_year", "imp_year", "pair") if c in df]
     tiny, tiny_fml = _tiny(a.model, wide=sum(df[c].nunique() for c in fe_cols) > WIDE_LEVELS)
     sep = tuple(a.separation.split(","))

@@ -95,8 +95,8 @@ def _layout(fe, starts, other):
     stable (rows in increasing order within a level). A counting sort by fixed row blocks:
     each block counts its rows per level, the blocks' places within a level follow in block
     order, and each block then writes its own rows (their index and other codes, read in
-    sequence), so every (dimension, block) pair is a
-    task of its own and the layout is the same for any thread count."""
+    sequence), so every (dimension, block) pair is a task of its own and the layout is the
+    same for any thread count."""
     n, k = fe.shape
     ncoef = starts[k]
     nb = _LAYOUT_BLOCKS
@@ -658,6 +658,20 @@ def _max_abs(r, j):
 
 
 @njit(cache=True)
+def _sums_over_others(p, ptr, other, starts, e, zero, minus, out):
+    """out[g] <- for every level g outside dimension e, the sum over g's rows of p (ncoef,
+    m) at the rows' other levels (the off-diagonal part of D'D p; e's block of out is not
+    written). zero: (ncoef, m) zeros, minus: (ncoef,) -1s (the sweep kernel's data and
+    factor: (0 - the sum) * -1)."""
+    m = p.shape[1]
+    for q in range(starts.size - 1):
+        if q != e:
+            for c0 in range(0, m, 4):
+                _update_dim_unit(p, zero, minus, ptr, other, starts[q], starts[q + 1], c0,
+                                 min(4, m - c0), out)
+
+
+@njit(cache=True)
 def _schur_product(p, ptr, other, starts, e, size, inv_e, zero, minus, tmp, out):
     """out <- S p for the Schur complement S = D_R'(I - P_e) D_R of the unweighted dummies
     after eliminating dimension e (R: the other dimensions; P_e: the means over e's groups);
@@ -668,15 +682,19 @@ def _schur_product(p, ptr, other, starts, e, size, inv_e, zero, minus, tmp, out)
     tmp[:] = p
     for c0 in range(0, m, 4):  # e's block <- (0 - the group's sum of D_R p) / its size
         _update_dim_unit(tmp, zero, inv_e, ptr, other, lo, hi, c0, min(4, m - c0), tmp)
-    for q in range(starts.size - 1):
-        if q == e:
-            continue
-        for c0 in range(0, m, 4):  # (0 - the sum over the row's other levels) * -1
-            _update_dim_unit(tmp, zero, minus, ptr, other, starts[q], starts[q + 1], c0,
-                             min(4, m - c0), out)
+    _sums_over_others(tmp, ptr, other, starts, e, zero, minus, out)
     for g in range(ncoef):
         for j in range(m):
             out[g, j] = 0.0 if lo <= g < hi else out[g, j] + size[g] * p[g, j]
+
+
+@njit(cache=True)
+def _schur_residual(a, rhs, ptr, other, starts, e, size, inv_e, zero, minus, tmp, q, r):
+    """r <- rhs - S a (every column; q: (ncoef, m) workspace for S a)."""
+    _schur_product(a, ptr, other, starts, e, size, inv_e, zero, minus, tmp, q)
+    for g in range(r.shape[0]):
+        for j in range(r.shape[1]):
+            r[g, j] = rhs[g, j] - q[g, j]
 
 
 @njit(cache=True)
@@ -718,11 +736,7 @@ def _conjugate_gradients(b, ptr, other, starts, a, target, maxiter):
         for g in range(lo, hi):
             for j in range(m):
                 tmp[g, j] = b[g, j] * inv_e[g]
-        for p in range(k):
-            if p != e:
-                for c0 in range(0, m, 4):
-                    _update_dim_unit(tmp, zero, minus, ptr, other, starts[p], starts[p + 1],
-                                     c0, min(4, m - c0), rhs)
+        _sums_over_others(tmp, ptr, other, starts, e, zero, minus, rhs)
         for g in range(ncoef):
             for j in range(m):
                 rhs[g, j] = 0.0 if lo <= g < hi else b[g, j] - rhs[g, j]
@@ -731,10 +745,7 @@ def _conjugate_gradients(b, ptr, other, starts, a, target, maxiter):
     rz = np.zeros(m)
     live = np.ones(m, dtype=np.bool_)
     if k > 1:
-        _schur_product(a, ptr, other, starts, e, size, inv_e, zero, minus, tmp, q)
-        for g in range(ncoef):
-            for j in range(m):
-                r[g, j] = rhs[g, j] - q[g, j]
+        _schur_residual(a, rhs, ptr, other, starts, e, size, inv_e, zero, minus, tmp, q, r)
     most = 0
     it = 0
     restarted = False
@@ -764,11 +775,8 @@ def _conjugate_gradients(b, ptr, other, starts, a, target, maxiter):
                     rz[j] = 0.0
             if not live.any() or it >= maxiter or k == 1:  # (one dimension: solved directly)
                 return most, not live.any()
-            _schur_product(a, ptr, other, starts, e, size, inv_e, zero, minus, tmp, q)
-            for g in range(ncoef):
-                for j in range(m):
-                    if live[j]:
-                        r[g, j] = rhs[g, j] - q[g, j]
+            # (columns that stay converged are not read until they restart themselves)
+            _schur_residual(a, rhs, ptr, other, starts, e, size, inv_e, zero, minus, tmp, q, r)
             restarted = True
         if it >= maxiter:
             return most, False
@@ -878,8 +886,8 @@ def fe_coef_cg(sums: np.ndarray, idx: FEIndex, coef: np.ndarray, *, target: np.n
     """In place: ``coef`` (ncoef, m) <- the unweighted fixed-effect coefficients of columns
     whose level sums (:func:`fe_sums`) are ``sums`` (ncoef, m), by conjugate gradients on
     the normal equations D'D a = sums with the largest dimension eliminated exactly
-    (:func:`_conjugate_gradients`), from the warm start in ``coef``, until every level sum of each column's residual (x - D a) is within
-    ``target`` (m,). An alternative to :func:`demean_fe_coef` when the accuracy needed is
+    (:func:`_conjugate_gradients`), from the warm start in ``coef``, until every level sum
+    of each column's residual (x - D a) is within ``target`` (m,). An alternative to :func:`demean_fe_coef` when the accuracy needed is
     that of the residual's level sums (unweighted only): it reaches them in about half
     the passes over the rows of the accelerated sweeps. Returns (iterations, met)."""
     if idx.k == 0:

@@ -79,17 +79,23 @@ def _working(eta, off, y, w, M, W):
 
 
 @njit(inline="always")
+def _component(coef, g, t, other, a):
+    """Column a's fixed-effect component of the row at position t of level g (g: its level
+    in the dimension its rows are visited through; g = -1 without fixed effects: 0)."""
+    if g < 0:
+        return 0.0
+    c = coef[g, a]
+    for p in range(other.shape[0]):
+        c += coef[other[p, t], a]
+    return c
+
+
+@njit(inline="always")
 def _demeaned_row(M, coef, i, g, t, other, r):
-    """r[:m] <- row i of M (n, m) minus its fixed-effect component (g: its level in the
-    dimension its rows are visited through, t: its position there; g = -1 without fixed
-    effects)."""
+    """r[:m] <- row i of M (n, m) minus its fixed-effect component (g, t as in
+    :func:`_component`)."""
     for a in range(M.shape[1]):
-        c = 0.0
-        if g >= 0:
-            c = coef[g, a]
-            for p in range(other.shape[0]):
-                c += coef[other[p, t], a]
-        r[a] = M[i, a] - c
+        r[a] = M[i, a] - _component(coef, g, t, other, a)
 
 
 @njit(inline="always")
@@ -154,20 +160,16 @@ def _linear_predictor(M, coef, beta, off, out, ptr, order, other, glo, ghi):
     for u in prange(units):
         g = glo + u  # (without fixed effects glo = 0: g is the row)
         lo, hi = _positions(g, has_fe, ptr)
+        h = g if has_fe else -1
         for t in range(lo, hi):
             i = order[t] if has_fe else t
             e = off[i]
-            if has_fe:  # the component of z from its coefficients
+            if has_fe:  # the component of z from its coefficients, added one by one
                 e += coef[g, 0]
                 for p in range(other.shape[0]):
                     e += coef[other[p, t], 0]
-            for a in range(1, m):  # plus X~ beta, X~ as in _demeaned_row
-                c = 0.0
-                if has_fe:
-                    c = coef[g, a]
-                    for p in range(other.shape[0]):
-                        c += coef[other[p, t], a]
-                e += (M[i, a] - c) * beta[a - 1]
+            for a in range(1, m):  # plus X~ beta
+                e += (M[i, a] - _component(coef, h, t, other, a)) * beta[a - 1]
             out[i] = e
 
 
