@@ -1,11 +1,44 @@
-"""Fixed-effect codes: sizes and renumbering against numpy references."""
+"""Fixed-effect codes: factorization, sizes and renumbering against numpy and pandas
+references."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from tradeflows.estimation.codes import code_offsets, code_sizes, recode
+from tradeflows.estimation.codes import code_offsets, code_sizes, factorize_integers, recode
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int32", "int64", "uint16", "uint64", "bool"])
+def test_factorize_integers_matches_sorted_pandas_factorize(dtype):
+    rng = np.random.default_rng(3)
+    if dtype == "bool":
+        values = rng.uniform(size=10_000) < 0.3
+    else:
+        lo = 0 if dtype.startswith("u") else -50
+        values = rng.integers(lo, 100, 10_000).astype(dtype)
+    values[:3] = values[3]  # repeated first values: codes follow the order, not appearance
+    codes, uniques = factorize_integers(values)
+    ref_codes, ref_uniques = pd.factorize(values, sort=True)
+    np.testing.assert_array_equal(codes, ref_codes)
+    assert codes.dtype == np.int64 and uniques.dtype == values.dtype
+    np.testing.assert_array_equal(uniques, ref_uniques)
+    out = np.full((values.size, 2), -7, dtype=np.int64)  # into a strided column
+    factorize_integers(values, out=out[:, 1])
+    np.testing.assert_array_equal(out[:, 1], ref_codes)
+    assert (out[:, 0] == -7).all()
+
+
+def test_factorize_integers_declines_what_a_range_table_does_not_suit():
+    assert factorize_integers(np.array([1.0, 2.0])) is None  # not integers
+    assert factorize_integers(np.array(["a", "b"], dtype=object)) is None
+    assert factorize_integers(np.array([0, 10**9])) is None  # range >> rows
+    assert factorize_integers(np.array([2**63 + 5, 2**63 + 1], dtype=np.uint64)) is None
+    codes, uniques = factorize_integers(np.array([60_000, 5]))  # range <= 2^16: a table
+    assert codes.tolist() == [1, 0] and uniques.tolist() == [5, 60_000]
+    codes, uniques = factorize_integers(np.empty(0, dtype=np.int32))
+    assert codes.size == 0 and uniques.size == 0
 
 
 @pytest.mark.parametrize("seed", range(5))

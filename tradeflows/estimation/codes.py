@@ -1,4 +1,4 @@
-"""Fixed-effect codes: validation, sizes and renumbering.
+"""Fixed-effect codes: factorization of integer columns, validation, sizes and renumbering.
 
 Codes are (n, k) non-negative integers, one column per fixed effect. The helpers work column
 by column (numpy's axis-0 reductions of a narrow (n, k) array walk it row by row, about 20
@@ -11,6 +11,54 @@ import numpy as np
 from numba import njit, prange
 
 from tradeflows.errors import SpecificationError
+
+# integer columns whose values span at most this many times their length (or 2^16) are
+# factorized by a table over their range instead of a hash table
+_RANGE_PER_ROW = 4
+
+
+def factorize_integers(values: np.ndarray, out: np.ndarray | None = None,
+                       ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Sorted factorization of integer (or boolean) values (n,), as ``pd.factorize(values,
+    sort=True)``: (codes (n,) int64, the distinct values in increasing order, in the input's
+    dtype), by a presence table over the values' range and two parallel passes (a hash table
+    takes ~10 ms per 1.2M rows, serial). ``out``: an (n,) int64 array (a column of an (n, k)
+    array, strided) written instead of a new one. None when the values are not integers or
+    their range exceeds max(4 n, 2^16) (the caller factorizes them otherwise)."""
+    values = np.asarray(values)
+    if values.ndim != 1 or not (np.issubdtype(values.dtype, np.integer)
+                                or values.dtype == np.bool_):
+        return None
+    if values.size == 0:
+        return (np.empty(0, dtype=np.int64) if out is None else out), values[:0]
+    v = values.view(np.uint8) if values.dtype == np.bool_ else values
+    lo, hi = int(v.min()), int(v.max())
+    if hi - lo + 1 > max(_RANGE_PER_ROW * v.size, 1 << 16) or hi > np.iinfo(np.int64).max:
+        return None
+    present = _values_present(v, lo, hi - lo + 1)
+    uniques = np.flatnonzero(present)
+    rank = np.full(present.size, -1, dtype=np.int64)
+    rank[uniques] = np.arange(uniques.size)
+    codes = np.empty(v.size, dtype=np.int64) if out is None else out
+    _rank_codes(v, lo, rank, codes)
+    return codes, (uniques + lo).astype(values.dtype)
+
+
+@njit(parallel=True, cache=True)
+def _values_present(v, lo, size):
+    """(size,) bool: the values lo..lo+size-1 found in v (threads may set the same flag at
+    once: they all write True)."""
+    present = np.zeros(size, dtype=np.bool_)
+    for i in prange(v.size):
+        present[np.int64(v[i]) - lo] = True
+    return present
+
+
+@njit(parallel=True, cache=True)
+def _rank_codes(v, lo, rank, out):
+    """out[i] <- rank[v[i] - lo]."""
+    for i in prange(v.size):
+        out[i] = rank[np.int64(v[i]) - lo]
 
 
 def check_codes(fe: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from numba import njit, prange
 
 from tradeflows.errors import SpecificationError
 from tradeflows.estimation.codes import recode
@@ -79,6 +80,21 @@ def _column_or_array(data: pd.DataFrame, value: object, what: str) -> tuple[np.n
     return arr, None
 
 
+def take_rows(a: np.ndarray, rows: np.ndarray, dtype: type | None = None) -> np.ndarray:
+    """a[rows] (a: (N,) or (N, p); rows: (n,) int64 row indices), C-contiguous, in ``dtype``
+    (default a's), by a parallel compiled gather (numpy's takes run on one thread and its
+    (N, p) fancy indexing does not give a contiguous copy directly)."""
+    out = np.empty((rows.size, *a.shape[1:]), dtype=dtype or a.dtype)
+    _gather(np.ascontiguousarray(a), rows, out)
+    return out
+
+
+@njit(parallel=True, cache=True)
+def _gather(a, rows, out):
+    for i in prange(rows.size):
+        out[i] = a[rows[i]]
+
+
 def build_sample(data: pd.DataFrame, formula: str, *, model: str, vcov: object,
                  weights: object = None, offset: object = None,
                  fixed_coefs: dict[str, float] | None = None,
@@ -114,9 +130,9 @@ def build_sample(data: pd.DataFrame, formula: str, *, model: str, vcov: object,
     y, X, fe = mf.y, mf.X, mf.fe
     index, fe_levels_all, nobs_original = mf.index, mf.fe_levels, mf.nobs_original
     names = list(mf.coefnames)
-    w = ex.get("weights", np.ones(y.size))
-    off = ex.get("offset", np.zeros(y.size))
-    if (w < 0).any():
+    # absent weights and offset: constants, made at the sample's size at the end
+    w, off = ex.get("weights"), ex.get("offset")
+    if w is not None and (w < 0).any():
         row = int(mf.index[np.flatnonzero(w < 0)[0]])
         label = f"weights {wname!r}" if wname else "weights"
         raise SpecificationError(f"{label} negative at row {row} ({w[w < 0][0]})")
@@ -131,12 +147,12 @@ def build_sample(data: pd.DataFrame, formula: str, *, model: str, vcov: object,
         if name not in names:
             raise SpecificationError(f"fixed_coefs: {name!r} is not a regressor of {formula!r}")
         j = names.index(name)
-        off = off + float(b) * X[:, j]
+        off = float(b) * X[:, j] + (0.0 if off is None else off)
         X = np.delete(X, j, axis=1)
         names.pop(j)
         fixed[name] = float(b)
-    keep = w > 0
-    drops["zero_weight"] = int((~keep).sum())
+    keep = np.ones(y.size, dtype=bool) if w is None else w > 0
+    drops["zero_weight"] = int(y.size - np.count_nonzero(keep))
     started = time.perf_counter()
     if model == "ppml":
         alive, sd = sample_mask(y, X, fe, separation=tuple(separation), keep=keep)
@@ -161,9 +177,10 @@ def build_sample(data: pd.DataFrame, formula: str, *, model: str, vcov: object,
     clusters = [fe_new[:, shared[c]].copy() if c in shared
                 else recode(ex.pop(f"cluster:{c}")[rows].astype(np.int64)[:, None])[0][:, 0]
                 for c in spec.clusters]
-    X = np.ascontiguousarray(X[rows])
-    y, w, off = y[rows], w[rows], off[rows]
-    index = index[rows].astype(np.int32 if nobs_original < 2**31 else np.int64)
+    X, y = take_rows(X, rows), take_rows(y, rows)
+    w = np.ones(rows.size) if w is None else take_rows(w, rows)
+    off = np.zeros(rows.size) if off is None else take_rows(off, rows)
+    index = take_rows(index, rows, np.int32 if nobs_original < 2**31 else np.int64)
     return Sample(f, y, X, names, fe_new, fe_levels, w, off, clusters, spec, conv, index,
                   nobs_original, drops, fixed, oname, wname, weights is not None,
                   seconds_separation)
