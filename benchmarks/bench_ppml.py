@@ -26,7 +26,9 @@ cache; on panels with more than 65,536 fixed-effect levels a wider one, for the 
 int32 variants; pyfixest's first-call overheads), then the timed fit. Reported: wall and
 CPU seconds of the fit (CPU over all threads), IRLS steps, demeaning sweeps (summed over
 columns and calls), tradeflows' split of the fit time into demeaning / singletons and
-separation / rest, the whole process's peak RSS (ru_maxrss: interpreter, imports, data and fit), and coefficients
+separation / rest, the whole process's peak RSS (ru_maxrss: interpreter, imports, data and fit;
+in brackets the resident pages of mapped files, the shared libraries', which vary with the
+page cache's state), and coefficients
 and standard errors (relative differences to pyfixest in the same run). ``--repeat N`` runs
 the whole list N times in rounds (the engines compared see the same spells of a noisy host)
 and reports each engine's median run with the range of its wall times.
@@ -56,6 +58,21 @@ REAL = {"ppml": "trade ~ both_ots + fta + both_eaeu | exporter^year + importer^y
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _file_mb() -> float | None:
+    """Resident pages of mapped files (the shared libraries' code and data), MB: part of the
+    peak RSS, though not memory the process allocated. How many of a library's pages a
+    process maps depends on the page cache (pages cached in large folios are mapped whole):
+    llvmlite's 179 MB library added 41 MB to a fresh process's RSS after the cache was
+    dropped and 99 MB after it had been read in other ways. None off Linux."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    kb = [int(line.split()[1]) for line in status.splitlines()
+          if line.startswith(("RssFile:", "RssShmem:"))]
+    return sum(kb) / 1024.0 if kb else None
 
 
 def _panel_path(name: str, cache: Path, generator: Path) -> Path:
@@ -155,7 +172,8 @@ def _worker(a: argparse.Namespace) -> dict:
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     out = {"panel": a.panel, "model": a.model, "engine": a.engine, "rows": len(df),
            "seconds": seconds, "cpu_seconds": cpu, "peak_rss_mb": _peak_mb(),
-           "peak_before_fit_mb": before, "separation": a.separation}
+           "file_rss_mb": _file_mb(), "peak_before_fit_mb": before,
+           "separation": a.separation}
     if a.engine.startswith("tf"):
         st = res.fit_stats
         out |= {"nobs": res.nobs, "coef": list(res.coef_values), "se": list(res.se),
@@ -188,12 +206,15 @@ invisible(fit(tiny, as.formula(paste(if (model == "ppml") "flow" else "ln_flow",
 d <- fread(csv, showProgress = FALSE)
 hwm <- function() as.numeric(sub("[^0-9]*([0-9]+).*", "\\1",
   grep("^VmHWM", readLines("/proc/self/status"), value = TRUE))) / 1024
+filerss <- function() sum(as.numeric(sub("[^0-9]*([0-9]+).*", "\\1",
+  grep("^Rss(File|Shmem)", readLines("/proc/self/status"), value = TRUE)))) / 1024
 before <- hwm()
 t0 <- proc.time()
 res <- fit(d, fml)
 t1 <- proc.time() - t0
 cat(sprintf('{"seconds": %.17g, "cpu_seconds": %.17g, "peak_rss_mb": %.17g, ',
             t1[["elapsed"]], t1[["user.self"]] + t1[["sys.self"]], hwm()),
+    sprintf('"file_rss_mb": %.17g, ', filerss()),
     sprintf('"peak_before_fit_mb": %.17g, "nobs": %d, "irls_steps": %s, ', before, nobs(res),
             if (model == "ppml") res$iterations else "null"),
     '"coef": [', paste(sprintf("%.17g", coef(res)), collapse = ", "), '], ',
@@ -309,7 +330,7 @@ def table(results: list[dict]) -> str:
     the range of the runs'), with ratios to the same engine on 1 thread, to pyfixest and to
     R fixest on as many threads (wall-clock, same invocation)."""
     head = ("| panel | model | engine | separation | obs | wall s | CPU s | IRLS steps | sweeps "
-            "| demean / separation / rest s | peak MB | wall 1 thread / this | pyfixest wall / "
+            "| demean / separation / rest s | peak MB (of which file pages) | wall 1 thread / this | pyfixest wall / "
             "this | R fixest wall / this | coef, SE max rel. diff to pyfixest | coef, SE max "
             "rel. diff to R fixest |")
     lines = [head, "|" + "---|" * 16]
@@ -338,11 +359,13 @@ def table(results: list[dict]) -> str:
         runs = r.get("runs", [])
         wall = f"{r['seconds']:.2f}" + (f" ({min(runs):.2f}–{max(runs):.2f})"
                                           if len(runs) > 1 else "")
+        peak = f"{r['peak_rss_mb']:.0f}" + (f" ({r['file_rss_mb']:.0f})"
+                                            if r.get("file_rss_mb") is not None else "")
         lines.append(
             f"| {r['panel']} | {r['model']} | {r['engine']} | {r['separation']} "
             f"| {r['nobs']:,} | {wall} | {r['cpu_seconds']:.2f} "
             f"| {r['irls_steps'] if r['irls_steps'] is not None else ''} "
-            f"| {r.get('sweeps', '')} | {split_s} | {r['peak_rss_mb']:.0f} | {speed} "
+            f"| {r.get('sweeps', '')} | {split_s} | {peak} | {speed} "
             f"| {vs_pf} | {vs_rf} | {diff(r, pf) if fam == 'tf' else ''} "
             f"| {diff(r, rf) if fam == 'tf' else ''} |")
     return "\n".join(lines)

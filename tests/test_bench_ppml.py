@@ -28,7 +28,9 @@ def test_repeated_runs_reduce_to_each_engines_median_run():
     tf2 = next(line for line in rows if "| tf2 |" in line)
     assert "| 2.50 (2.00–9.00) |" in tf2 and "| 1.80 |" in tf2  # range; 4.5 / 2.5 vs 1 thread
     single = bench.table(bench.median_runs([_run("tf1", 4.0, 1)]))
-    assert "| 4.00 |" in single  # one run: no range
+    assert "| 4.00 |" in single and "| 500 |" in single  # one run: no range
+    mapped = bench.table([_run("tf1", 4.0, 1) | {"file_rss_mb": 61.4}])
+    assert "| 500 (61) |" in mapped  # the peak's pages of mapped files, when measured
 
 
 def test_wide_warm_up_panel_takes_the_int32_code_path():
