@@ -88,6 +88,7 @@ def main(ctx: click.Context, root: Path | None, quiet: bool) -> None:
       tradeflows estimate           gravity estimations -> tables and figures
       tradeflows simulate zangezur  a general-equilibrium counterfactual
       tradeflows reproduce          everything, raw data -> reports/index.html
+      tradeflows warm-up            compile the numerical kernels (once, after installing)
     """
     ctx.obj = _Obj(root=root, progress=out.progress_wanted(quiet))
 
@@ -386,6 +387,23 @@ def report(obj: dict) -> None:
     index = _study().build_report(paths, progress=obj["progress"])
     verdicts = pd.read_csv(paths.reports / "tables" / "claims.csv")
     out.print_verdicts(out.console(), verdicts, report=index)
+
+
+@main.command("warm-up")
+@click.option("--wide", is_flag=True,
+              help="Also the variants for more than 65,536 fixed-effect levels (panels of "
+                   "millions of rows; 35-80 s more the first time).")
+@click.pass_obj
+def warm_up(obj: dict, wide: bool) -> None:
+    """Compile the estimators' numerical kernels now, once per installation (1-2 minutes the
+    first time; later fits, in any process, load them from the cache in about a second)."""
+    from tradeflows.estimation.warmup import warm_up as run
+
+    seconds = run(wide=wide, progress=obj["progress"])
+    con = out.console()
+    for name, s in seconds.items():
+        con.print(f"  {name:<34}{s:7.1f} s")
+    con.print(f"kernels ready in {sum(seconds.values()):.1f} s")
 
 
 @main.command()
