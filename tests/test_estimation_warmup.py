@@ -7,12 +7,14 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 from click.testing import CliRunner
 
 from tradeflows.cli import main
 from tradeflows.estimation.codes import code_sizes
+from tradeflows.estimation.demean import NARROW_LEVELS, fe_index
 from tradeflows.estimation.sample import build_sample
-from tradeflows.estimation.warmup import FORMULA, WIDE_LEVELS, wide_panel
+from tradeflows.estimation.warmup import FORMULA, wide_panel
 
 _AFTER_WARM_UP = r"""
 import json, sys, warnings
@@ -60,7 +62,8 @@ def test_fits_after_the_warm_up_compile_nothing():
 
 def test_wide_panel_has_more_levels_than_the_narrow_codes_hold():
     s = build_sample(wide_panel(), FORMULA, model="ppml", vcov=None, separation=("fe",))
-    assert int(code_sizes(s.fe).sum()) > WIDE_LEVELS
+    assert int(code_sizes(s.fe).sum()) > NARROW_LEVELS
+    assert fe_index(s.fe).other.dtype == np.int32  # the kernels' int32 variants
 
 
 def test_warm_up_command_reports_each_step():

@@ -23,8 +23,9 @@ def factorize_integers(values: np.ndarray, out: np.ndarray | None = None,
     sort=True)``: (codes (n,) int64, the distinct values in increasing order, in the input's
     dtype), by a presence table over the values' range and two parallel passes (a hash table
     takes ~10 ms per 1.2M rows, serial). ``out``: an (n,) int64 array (a column of an (n, k)
-    array, strided) written instead of a new one. None when the values are not integers or
-    their range exceeds max(4 n, 2^16) (the caller factorizes them otherwise)."""
+    array, strided) written instead of a new one. None when the values are not integers,
+    their range exceeds max(4 n, 2^16) or they exceed the int64 range (the caller factorizes
+    them otherwise)."""
     values = np.asarray(values)
     if values.ndim != 1 or not (np.issubdtype(values.dtype, np.integer)
                                 or values.dtype == np.bool_):

@@ -31,6 +31,7 @@ _BLOCK = 1 << 16  # rows per block of the fixed-order parallel sums
 _CHUNKS = 8  # fixed chunks of the group-sum pass (each with its own (ncoef, m) totals)
 _LAYOUT_BLOCKS = 8  # fixed row blocks of the layout's counting sort
 PARALLEL_MIN_ROWS = 100_000  # below this, one thread: a sweep is too short to share out
+NARROW_LEVELS = 1 << 16  # up to this many levels in all the layout's codes are uint16, else int32
 
 
 def _threads(idx: FEIndex, threads: int | None) -> int | None:
@@ -148,7 +149,7 @@ def fe_index(fe: np.ndarray | FEIndex) -> FEIndex:
     if starts[-1] >= 2**31 or fe.shape[0] >= 2**31:
         raise ValueError("demean: more than 2^31 rows or fixed-effect levels")
     # the codes the sweeps read at every position: 2 bytes each when the levels allow
-    narrow = starts[-1] <= np.iinfo(np.uint16).max + 1
+    narrow = starts[-1] <= NARROW_LEVELS
     other = np.empty((max(fe.shape[1] - 1, 0), fe.shape[1] * fe.shape[0]),
                      dtype=np.uint16 if narrow else np.int32)
     ptr, order = _layout(fe, starts, other)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -23,16 +24,16 @@ from tradeflows.estimation.synthetic import gravity_panel
 __all__ = ["warm_up", "wide_panel"]
 
 FORMULA = "flow ~ x1 + x2 | exp_year + imp_year + pair"
-WIDE_LEVELS = 65_536  # above this many fixed-effect levels the kernels take int32 codes
 
 
 def wide_panel() -> pd.DataFrame:
     """A two-year panel of 260 countries without zero flows: 67,340 pairs, so that its
-    estimation sample has more than WIDE_LEVELS fixed-effect levels (134,680 rows)."""
+    estimation sample has more than ``demean.NARROW_LEVELS`` fixed-effect levels, the most
+    the layout codes as uint16 (134,680 rows)."""
     return gravity_panel(260, 2, seed=0, zero_share=0.0)
 
 
-def _steps(wide: bool) -> dict[str, object]:
+def _steps(wide: bool) -> dict[str, Callable[[], object]]:
     """The warm-up fits by name, each a function of no argument."""
     from tradeflows.estimation.models import ols, ppml
 
